@@ -1,0 +1,1 @@
+"""seqlab: reproducible experiments for the five sequence-learning archetypes."""

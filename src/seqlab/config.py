@@ -1,0 +1,123 @@
+"""Composing and validating configs.
+
+Every config section with a `_target_` is the keyword arguments of one class. The class
+checks its own values (with the helpers below); `build` checks the key names against the
+class signature first. So a typo, a misspelt choice or an impossible value stops the run
+before any work, with a message that names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from seqlab.errors import ConfigError
+
+TOP_LEVEL_KEYS = ("seed", "entry", "archetype", "dataset", "model", "optim", "trainer", "tracking")
+ARCHETYPES = ("many_to_one",)
+
+
+def require_choice(key: str, value: Any, allowed: Iterable[Any]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        shown = ", ".join(str(a) for a in allowed)
+        raise ConfigError(f"{key}: {value!r} is not one of: {shown}")
+
+
+def require_int(key: str, value: Any, minimum: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{key}: must be at least {minimum}, got {value}")
+
+
+def require_number(
+    key: str, value: Any, low: float | None = None, high: float | None = None,
+    *, low_open: bool = False, high_open: bool = False,
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        raise ConfigError(f"{key}: must be in {span}, got {value}")
+
+
+def _import_target(key: str, path: str) -> Any:
+    from hydra.utils import get_object
+
+    try:
+        return get_object(path)
+    except Exception as error:  # hydra raises several types for a bad path
+        raise ConfigError(f"{key}._target_: cannot import {path!r} ({error})") from None
+
+
+def build(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
+    """Instantiate the `_target_` of `node`, reporting bad keys and values as ConfigError.
+
+    `runtime` holds arguments known only at run time (such as a model's input size).
+    """
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    node = node if isinstance(node, DictConfig) else OmegaConf.create(node)
+    if "_target_" not in node:
+        raise ConfigError(f"{key}: missing '_target_' (the class this section configures)")
+    target = _import_target(key, node._target_)
+    params = inspect.signature(target).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    # A run-time value the target does not take (a model's step count, say) is not for it.
+    runtime = {k: v for k, v in runtime.items() if k in params or takes_any}
+    allowed = [name for name in params if name not in runtime and name != "self"]
+    for name in node:
+        if not str(name).startswith("_") and name not in params and not takes_any:
+            raise ConfigError(
+                f"{key}.{name}: unknown key for {target.__name__}; allowed keys: "
+                + ", ".join(allowed)
+            )
+    try:
+        return instantiate(node, **runtime)
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, ConfigError):
+            raise ConfigError(f"{key}.{cause}") from None
+        raise ConfigError(f"{key}: {cause or error}") from None
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check a composed run config before any work; raises ConfigError."""
+    unknown = sorted(set(cfg.keys()) - set(TOP_LEVEL_KEYS) - {"paths", "hydra"})
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]}: unknown top-level key; allowed keys: {', '.join(TOP_LEVEL_KEYS)}"
+        )
+    missing = [k for k in TOP_LEVEL_KEYS if k not in cfg]
+    if missing:
+        raise ConfigError(f"{missing[0]}: missing from the config")
+    require_int("seed", cfg.seed, minimum=0)
+    require_choice("archetype.name", cfg.archetype.name, ARCHETYPES)
+    for section in ("dataset", "optim", "trainer", "tracking"):
+        build(cfg[section], section)
+    # Sizes come from the data at run time; any positive size exercises the checks.
+    build(cfg.model, "model", input_size=1, output_size=1)
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
+    """Compose conf/<config_name>.yaml with Hydra overrides, outside a Hydra app."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+
+    from seqlab.paths import conf_dir
+
+    try:
+        with initialize_config_dir(str(conf_dir()), version_base="1.3"):
+            return hydra_compose(config_name=config_name, overrides=list(overrides))
+    except HydraException as error:
+        raise ConfigError(" ".join(str(error).split())) from None

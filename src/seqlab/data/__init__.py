@@ -1,0 +1,1 @@
+"""Datasets: raw sources (fetch) and their preprocessing into one tensor format."""

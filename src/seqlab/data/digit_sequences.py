@@ -1,0 +1,83 @@
+"""scikit-learn digits read as sequences: 64 pixel steps or 8 row steps (Exercise 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seqlab.config import require_choice, require_int, require_number
+from seqlab.data.processed import ProcessedData
+from seqlab.data.sources import IMAGES_FILE
+from seqlab.errors import DataError
+
+READS = ("pixels", "rows")
+GREY_LEVELS = 16.0
+
+
+def load_images(raw_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    path = Path(raw_dir) / IMAGES_FILE
+    if not path.is_file():
+        raise DataError(f"{path} is missing; run the fetch stage (dvc repro) first")
+    with np.load(path, allow_pickle=False) as arrays:
+        return arrays["images"], arrays["labels"]
+
+
+def stratified_splits(
+    labels: np.ndarray, test_fraction: float, val_fraction: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Train/val/test row indices, each split holding every class in proportion."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(labels))
+    train, test = train_test_split(
+        rows, test_size=test_fraction, stratify=labels, random_state=seed
+    )
+    val = np.array([], dtype=np.int64)
+    if val_fraction > 0:
+        train, val = train_test_split(
+            train, test_size=val_fraction, stratify=labels[train], random_state=seed
+        )
+    return {name: np.sort(idx).astype(np.int64) for name, idx in
+            (("train", train), ("val", val), ("test", test))}
+
+
+@dataclass
+class DigitSequences:
+    """Each 8x8 digit as a sequence: 64 steps of one pixel, or 8 steps of one row."""
+
+    name: str
+    source: str = "digits"
+    read: str = "pixels"
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1  # of the training part
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_choice("read", self.read, READS)
+        require_number("test_fraction", self.test_fraction, 0, 1, low_open=True, high_open=True)
+        require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
+        require_int("split_seed", self.split_seed, minimum=0)
+
+    def build(self, raw_dir: Path) -> ProcessedData:
+        images, labels = load_images(raw_dir)
+        pixels = images.astype(np.float32) / GREY_LEVELS
+        n = len(pixels)
+        inputs = pixels.reshape(n, 64, 1) if self.read == "pixels" else pixels.reshape(n, 8, 8)
+        classes = sorted(int(c) for c in np.unique(labels))
+        return ProcessedData(
+            inputs=np.ascontiguousarray(inputs),
+            targets=labels.astype(np.int64),
+            lengths=np.full(n, inputs.shape[1], dtype=np.int64),
+            splits=stratified_splits(labels, self.test_fraction, self.val_fraction, self.split_seed),
+            meta={
+                "name": self.name,
+                "kind": "digit_sequences",
+                "task": "classification",
+                "input_size": int(inputs.shape[2]),
+                "output_size": len(classes),
+                "steps": int(inputs.shape[1]),
+                "classes": [str(c) for c in classes],
+            },
+        )

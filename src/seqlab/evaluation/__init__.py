@@ -1,0 +1,1 @@
+"""Evaluation: test metrics, trivial baselines, plots and the metrics file DVC tracks."""

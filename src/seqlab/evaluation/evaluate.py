@@ -1,0 +1,110 @@
+"""Evaluate a trained model on its test split and write the metrics file DVC tracks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import OmegaConf
+
+from seqlab.data.processed import ProcessedData
+from seqlab.evaluation import baselines, plots
+from seqlab.evaluation.metrics import classification_metrics, regression_metrics
+from seqlab.io import atomic_dir, atomic_write_json
+from seqlab.models.build import build_net
+from seqlab.tracking.run import TrackedRun
+
+MODEL_FILE = "model.pt"
+CONFIG_FILE = "config.yaml"
+HISTORY_FILE = "history.csv"
+
+
+@torch.no_grad()
+def predict(net: torch.nn.Module, data: ProcessedData, split: str, batch_size: int = 1024,
+            pass_lengths: bool = False) -> np.ndarray:
+    net.eval()
+    rows = data.splits[split]
+    inputs = torch.from_numpy(data.inputs[rows])
+    lengths = torch.from_numpy(data.lengths[rows]) if pass_lengths else None
+    outputs = [
+        net(inputs[i : i + batch_size], None if lengths is None else lengths[i : i + batch_size])
+        for i in range(0, len(rows), batch_size)
+    ]
+    return torch.cat(outputs).numpy()
+
+
+def _classification(data: ProcessedData, outputs: np.ndarray, figures: Path, title: str):
+    truth = data.targets[data.splits["test"]]
+    predicted = outputs.argmax(axis=1)
+    test = classification_metrics(truth, predicted)
+    base = {"majority": classification_metrics(truth, baselines.majority_class(data))}
+    plots.confusion(truth, predicted, data.meta["classes"], figures / "confusion_matrix.png",
+                    title)
+    headline = {"metric": "test/acc", "value": test["acc"], "higher_is_better": True,
+                "baseline": base["majority"]["acc"], "baseline_name": "majority"}
+    return test, base, headline
+
+
+def _regression(data: ProcessedData, outputs: np.ndarray, figures: Path, title: str):
+    meta = data.meta
+    scale = (meta["scaler"]["min"], meta["scaler"]["max"])
+    truth = data.targets[data.splits["test"]]
+    forecasts = {
+        "model": outputs,
+        "naive": baselines.naive_forecast(data, 1),
+        "seasonal_naive": baselines.naive_forecast(data, meta["seasonal_period"]),
+    }
+    scores = {name: regression_metrics(truth, values, scale) for name, values in forecasts.items()}
+    test = scores.pop("model")
+
+    def original(values: np.ndarray) -> np.ndarray:
+        return np.ravel(values) * (scale[1] - scale[0]) + scale[0]
+
+    positions = data.extras["target_pos"][data.splits["test"]]
+    plots.forecast(meta["dates"], original(data.extras["series"]),
+                   [meta["dates"][p] for p in positions],
+                   {name: original(values) for name, values in forecasts.items()},
+                   figures / "forecast.png", title)
+    headline = {"metric": "test/mse", "value": test["mse"], "higher_is_better": False,
+                "baseline": scores["naive"]["mse"], "baseline_name": "naive"}
+    return test, scores, headline
+
+
+def evaluate(model_dir: Path, data_dir: Path, metrics_path: Path, figures_dir: Path
+             ) -> dict[str, Any]:
+    """Score the model in `model_dir` on the test split; write metrics JSON and figures."""
+    model_dir = Path(model_dir)
+    cfg = OmegaConf.load(model_dir / CONFIG_FILE)
+    data = ProcessedData.load(data_dir)
+    net = build_net(cfg.model, data.meta)
+    net.load_state_dict(torch.load(model_dir / MODEL_FILE, map_location="cpu"))
+    outputs = predict(net, data, "test", pass_lengths=data.meta.get("variable_length", False))
+    title = f"{cfg.get('entry') or cfg.dataset.name}: {cfg.model.get('cell', '')} test".strip()
+    score = _classification if data.meta["task"] == "classification" else _regression
+    with atomic_dir(Path(figures_dir)) as figures:
+        test, base, headline = score(data, outputs, figures, title)
+        history = model_dir / HISTORY_FILE
+        if history.is_file():
+            plots.learning_curves(pd.read_csv(history), figures / "learning_curves.png")
+    result = {
+        "archetype": cfg.archetype.name,
+        "dataset": cfg.dataset.name,
+        "model": cfg.model._target_.rsplit(".", 1)[-1],
+        "cell": cfg.model.get("cell"),
+        "entry": cfg.get("entry"),
+        "headline": headline,
+        "test": {f"test/{k}": v for k, v in test.items()},
+        "baselines": base,
+    }
+    run = TrackedRun.load(model_dir)
+    if run is not None:
+        flat = {**result["test"], **{f"baseline/{name}/{k}": v for name, scores in base.items()
+                                     for k, v in scores.items()}}
+        run.log_metrics(flat)
+        run.log_artifacts(Path(figures_dir), "figures")
+        result["mlflow_run_id"] = run.run_id
+    atomic_write_json(Path(metrics_path), result)
+    return result

@@ -1,0 +1,1 @@
+"""Networks as plain nn.Modules: reusable parts and one model per archetype."""

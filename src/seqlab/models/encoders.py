@@ -1,0 +1,56 @@
+"""Sequence encoders shared by every recurrent archetype."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqlab.config import require_choice, require_int, require_number
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentEncoder(nn.Module):
+    """An RNN, LSTM or GRU over a batch of sequences (N x T x F, batch first).
+
+    With `lengths`, padded steps are packed away, so padding never changes a result.
+    Returns the output at every step (N x T x H*directions) and the final hidden state.
+    """
+
+    def __init__(
+        self, input_size: int, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1,
+        bidirectional: bool = False, dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        require_int("input_size", input_size, minimum=1)
+        require_choice("cell", cell, CELLS)
+        require_int("hidden_size", hidden_size, minimum=1)
+        require_int("num_layers", num_layers, minimum=1)
+        require_number("dropout", dropout, 0, 1, high_open=True)
+        # torch applies dropout between stacked layers only; one layer would only warn.
+        self.rnn = CELLS[cell](
+            input_size, hidden_size, num_layers=num_layers, batch_first=True,
+            bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.output_size = hidden_size * (2 if bidirectional else 1)
+
+    def forward(
+        self, inputs: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
+        if lengths is None:
+            return self.rnn(inputs)
+        packed = pack_padded_sequence(
+            inputs, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        outputs, state = self.rnn(packed)
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=inputs.shape[1])
+        return outputs, state
+
+
+def last_step(outputs: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """The output at each sequence's last valid step (N x H)."""
+    if lengths is None:
+        return outputs[:, -1]
+    index = (lengths.to(outputs.device) - 1).view(-1, 1, 1).expand(-1, 1, outputs.shape[2])
+    return outputs.gather(1, index).squeeze(1)

@@ -1,0 +1,43 @@
+"""The many-to-one model: read a whole sequence, emit one output at the end."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqlab.config import require_choice
+from seqlab.models.encoders import RecurrentEncoder, last_step
+
+READOUTS = ("last", "mean")
+
+
+class ManyToOneRNN(nn.Module):
+    """A recurrent encoder read at its last step (or averaged over steps), then a linear head.
+
+    For a bidirectional encoder the last step of the forward direction only sees the
+    past, while the backward direction has read the whole sequence by step one; the
+    `mean` readout uses every step of both.
+    """
+
+    def __init__(
+        self, input_size: int, output_size: int, cell: str = "lstm", hidden_size: int = 32,
+        num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
+        readout: str = "last",
+    ) -> None:
+        super().__init__()
+        require_choice("readout", readout, READOUTS)
+        self.encoder = RecurrentEncoder(
+            input_size, cell, hidden_size, num_layers, bidirectional, dropout
+        )
+        self.readout = readout
+        self.head = nn.Linear(self.encoder.output_size, output_size)
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        outputs, _ = self.encoder(inputs, lengths)
+        if self.readout == "last":
+            return self.head(last_step(outputs, lengths))
+        if lengths is None:
+            return self.head(outputs.mean(dim=1))
+        mask = torch.arange(outputs.shape[1], device=outputs.device)[None, :] < lengths[:, None]
+        summed = (outputs * mask.unsqueeze(-1)).sum(dim=1)
+        return self.head(summed / lengths.unsqueeze(-1).to(outputs.dtype))

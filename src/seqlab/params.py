@@ -1,0 +1,114 @@
+"""params.yaml is generated from conf/, the single source of truth.
+
+conf/pipeline.yaml lists the entries `dvc repro` runs; each entry composes conf/train.yaml
+with its overrides, exactly as `python -m seqlab.train <overrides>` would. The composed
+configs are split so DVC can tell what changed:
+
+- `datasets.<name>`: a dataset's settings, shared by every entry that reads it;
+- `entries.<name>`: everything else an entry's training depends on (dataset by name);
+- `sources`: the raw sources the datasets need; `tracking`: where runs are logged
+  (no stage depends on it: changing it does not retrain anything).
+
+Run `python -m seqlab.params` (or `make params`) after editing conf/; `--check` fails
+when params.yaml is out of date. Extra overrides apply to every entry, e.g.
+`python -m seqlab.params optim.max_epochs=2` for a quick smoke run of the pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+
+from seqlab.config import compose, validate
+from seqlab.errors import ConfigError, run_cli
+from seqlab.paths import conf_dir, project_root
+
+PARAMS_FILE = "params.yaml"
+HEADER = (
+    "# Generated from conf/ by `python -m seqlab.params` (make params): edit conf/, not this\n"
+    "# file. A test fails when the two disagree. See README, 'One source of truth'.\n"
+)
+
+
+def generate(overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """Compose every pipeline entry and split the result into params.yaml's sections."""
+    pipeline = OmegaConf.load(conf_dir() / "pipeline.yaml")
+    datasets: dict[str, Any] = {}
+    entries: dict[str, Any] = {}
+    for name, entry_overrides in pipeline.entries.items():
+        cfg = compose([*entry_overrides, *overrides, f"entry={name}"])
+        validate(cfg)
+        plain = OmegaConf.to_container(cfg, resolve=True)
+        dataset = plain.pop("dataset")
+        plain.pop("tracking")
+        key = dataset["name"]
+        if datasets.setdefault(key, dataset) != dataset:
+            raise ConfigError(
+                f"entries: two entries use dataset {key!r} with different settings; "
+                f"give one of them its own dataset.name (entry {name!r})"
+            )
+        entries[name] = {**plain, "dataset": key}
+    tracking = OmegaConf.to_container(compose(list(overrides)).tracking, resolve=True)
+    return {
+        "sources": sorted({d["source"] for d in datasets.values()}),
+        "datasets": datasets,
+        "entries": entries,
+        "tracking": tracking,
+    }
+
+
+def load(root: Path | None = None) -> dict[str, Any]:
+    path = (root or project_root()) / PARAMS_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing; run `make params` to generate it from conf/")
+    return yaml.safe_load(path.read_text())
+
+
+def write(params: dict[str, Any], root: Path | None = None) -> Path:
+    from seqlab.io import atomic_write_text
+
+    path = (root or project_root()) / PARAMS_FILE
+    atomic_write_text(path, HEADER + yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def entry_config(params: dict[str, Any], entry: str) -> DictConfig:
+    """The full run config of one pipeline entry, as `seqlab.train` would compose it."""
+    if entry not in params.get("entries", {}):
+        known = ", ".join(params.get("entries", {}))
+        raise ConfigError(f"no pipeline entry {entry!r} in params.yaml; entries: {known}")
+    config = dict(params["entries"][entry])
+    dataset = config["dataset"]
+    if dataset not in params.get("datasets", {}):
+        raise ConfigError(f"entries.{entry}.dataset: {dataset!r} is not under datasets")
+    config["dataset"] = params["datasets"][dataset]
+    config["tracking"] = params["tracking"]
+    return OmegaConf.create(config)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m seqlab.params",
+        description="Generate params.yaml (what DVC tracks) from conf/ (the source of truth).",
+    )
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides applied to every entry")
+    parser.add_argument("--check", action="store_true",
+                        help="only check that params.yaml matches conf/; exit 1 if not")
+    args = parser.parse_args()
+    params = generate(args.overrides)
+    if args.check:
+        if load() != params:
+            print("params.yaml is out of date with conf/; run `make params`", file=sys.stderr)
+            sys.exit(1)
+        print("params.yaml matches conf/")
+        return
+    print(f"wrote {write(params)}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,34 @@
+"""DVC stage: preprocess one dataset of params.yaml into data/processed/<dataset>/."""
+
+from __future__ import annotations
+
+import argparse
+
+from seqlab.config import build
+from seqlab.errors import ConfigError, run_cli
+from seqlab.params import load
+from seqlab.paths import project_root
+from seqlab.stages.fetch import RAW_DIR
+
+PROCESSED_DIR = "data/processed"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m seqlab.stages.preprocess",
+                                     description=__doc__)
+    parser.add_argument("dataset", help="a key under `datasets` in params.yaml")
+    args = parser.parse_args()
+    root = project_root()
+    datasets = load(root).get("datasets", {})
+    if args.dataset not in datasets:
+        raise ConfigError(f"no dataset {args.dataset!r} in params.yaml; datasets: "
+                          + ", ".join(datasets))
+    spec = build(datasets[args.dataset], f"datasets.{args.dataset}")
+    data = spec.build(root / RAW_DIR / spec.source)
+    data.save(root / PROCESSED_DIR / args.dataset)
+    sizes = ", ".join(f"{name} {len(idx)}" for name, idx in data.splits.items())
+    print(f"preprocessed {args.dataset}: inputs {data.inputs.shape}; {sizes}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,1 @@
+"""MLflow tracking: the store, one run per training, and the lineage tags on it."""

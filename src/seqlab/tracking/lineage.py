@@ -1,0 +1,65 @@
+"""Lineage tags: which code, data, seed and library versions produced a run."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import yaml
+
+
+def git_state(root: Path) -> dict[str, str]:
+    """The commit and whether the working tree differs from it ('unknown' outside git)."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git.commit": commit or "unknown",
+        "git.dirty": "unknown" if status is None else str(bool(status)).lower(),
+    }
+
+
+def folder_sha256(folder: Path) -> str:
+    """A content hash of every file below `folder`, names included."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def dvc_out_hash(root: Path, out_path: Path) -> str | None:
+    """The md5 that dvc.lock records for an output path, if DVC produced it."""
+    lock = Path(root) / "dvc.lock"
+    if not lock.is_file():
+        return None
+    try:
+        relative = Path(out_path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return None
+    stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
+    for stage in stages.values():
+        for out in stage.get("outs", []):
+            if out.get("path") == relative:
+                return out.get("md5")
+    return None
+
+
+def library_versions() -> dict[str, str]:
+    tags = {"version.python": platform.python_version()}
+    for package in ("torch", "pytorch-lightning", "mlflow", "seqlab"):
+        try:
+            tags[f"version.{package}"] = version(package)
+        except PackageNotFoundError:
+            tags[f"version.{package}"] = "missing"
+    return tags

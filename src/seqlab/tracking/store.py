@@ -1,0 +1,72 @@
+"""Where runs are tracked, and preparing the store before any job writes to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from seqlab.paths import project_root
+
+SQLITE = "sqlite:///"
+
+
+@dataclass
+class Tracking:
+    """MLflow settings (conf/tracking). Relative paths are taken from the project root."""
+
+    enabled: bool = True
+    uri: str = "sqlite:///mlflow.db"
+    artifact_root: str = "mlartifacts"  # used for experiments seqlab creates in a local store
+    log_model: bool = True
+
+    def resolved_uri(self) -> str:
+        """The tracking URI with any local path made absolute.
+
+        DVC runs queued experiments in a temporary copy of the repository; an absolute
+        path sends their runs to the same store as every other run.
+        """
+        if self.uri.startswith(SQLITE):
+            path = Path(self.uri[len(SQLITE):])
+            return SQLITE + str(path if path.is_absolute() else project_root() / path)
+        return self.uri
+
+    def artifact_location(self, experiment: str) -> str | None:
+        if not self.resolved_uri().startswith(SQLITE):
+            return None  # a tracking server decides where artifacts go
+        root = Path(self.artifact_root)
+        root = root if root.is_absolute() else project_root() / root
+        return (root / experiment).as_uri()
+
+
+def prepare_store(tracking: Tracking, experiments: list[str]) -> dict[str, str]:
+    """Create the store's schema and the experiments once, under a file lock.
+
+    Several processes that create a fresh SQLite store (or the same experiment) at once
+    race in MLflow's migrations; taking a lock first makes it safe for parallel jobs.
+    Returns experiment name -> id.
+    """
+    from filelock import FileLock
+    from mlflow.tracking import MlflowClient
+
+    uri = tracking.resolved_uri()
+    lock_path = uri[len(SQLITE):] + ".lock" if uri.startswith(SQLITE) else None
+    if lock_path:
+        Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_path) if lock_path else _NoLock()
+    with lock:
+        client = MlflowClient(tracking_uri=uri)
+        ids = {}
+        for name in experiments:
+            found = client.get_experiment_by_name(name)
+            ids[name] = found.experiment_id if found else client.create_experiment(
+                name, artifact_location=tracking.artifact_location(name)
+            )
+        return ids
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

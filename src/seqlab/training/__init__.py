@@ -1,0 +1,1 @@
+"""Training with Lightning: settings, batches, the LightningModule and the fit loop."""
