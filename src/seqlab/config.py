@@ -120,4 +120,7 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
         with initialize_config_dir(str(conf_dir()), version_base="1.3"):
             return hydra_compose(config_name=config_name, overrides=list(overrides))
     except HydraException as error:
-        raise ConfigError(" ".join(str(error).split())) from None
+        message = " ".join(str(error).split())
+        if error.__cause__ is not None:  # e.g. "Key 'hiden_size' is not in struct"
+            message += f" ({str(error.__cause__).splitlines()[0]})"
+        raise ConfigError(message) from None

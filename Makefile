@@ -1,0 +1,42 @@
+# Two commands on a fresh clone: `make run` (the default pipeline) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+# DVC stages call `python`: make it the project's.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: setup run params test lint bench ui clean
+
+setup: $(STAMP)
+
+# Reinstall when the dependencies or their pinned versions change.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+params: setup  ## regenerate params.yaml from conf/
+	$(BIN)/python -m seqlab.params
+
+run: params  ## the default pipeline: fetch, preprocess, train, evaluate every entry
+	$(BIN)/python -m seqlab.tracking.prepare
+	$(BIN)/dvc repro
+
+test: setup  ## the test suite
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check src tests
+
+bench: setup  ## seqlab vs a plain PyTorch loop on course_ex1
+	$(BIN)/python -m seqlab.bench
+
+ui: setup  ## the MLflow UI on http://127.0.0.1:5000
+	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
+		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db
+
+clean:  ## remove pipeline outputs and runs (keeps .venv)
+	rm -rf data/raw data/processed data/cache models plots metrics outputs multirun \
+		mlflow.db mlflow.db.lock mlartifacts

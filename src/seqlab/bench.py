@@ -1,0 +1,113 @@
+"""Benchmark: seqlab's training against a plain PyTorch loop, in one run.
+
+Both train the same network (same class, same seed, same initial weights) on the same
+preprocessed data with the same optimiser, batch size and epochs, and both compute the
+validation loss as often. Prints both times, their ratio and both test metrics.
+
+    python -m seqlab.bench                     # course_ex1 (make bench)
+    python -m seqlab.bench experiment=course_ex2 optim.max_epochs=10
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import torch
+from omegaconf import DictConfig
+
+from seqlab.config import build, compose, validate
+from seqlab.data.cache import prepare
+from seqlab.errors import run_cli
+from seqlab.paths import project_root
+from seqlab.train import CACHE_DIR
+
+
+def plain_loop(cfg: DictConfig, data_dir: Path) -> tuple[torch.nn.Module, float]:
+    """What a user would write by hand: shuffled slices, forward, backward, step."""
+    import pytorch_lightning as pl
+
+    from seqlab.models.build import build_net
+    from seqlab.training.batches import SequenceDataModule
+    from seqlab.training.module import loss_fn
+
+    pl.seed_everything(cfg.seed, verbose=False)
+    optim = build(cfg.optim, "optim")
+    data = SequenceDataModule(data_dir, optim.batch_size, seed=cfg.seed)
+    net = build_net(cfg.model, data.meta)
+    optimizer = optim.make_optimizer(net.parameters())
+    task = data.meta["task"]
+    train, val = data.splits["train"], data.splits.get("val")
+    generator = torch.Generator().manual_seed(cfg.seed)
+    start = time.perf_counter()
+    for epoch in range(optim.max_epochs):
+        net.train()
+        order = torch.randperm(len(train["targets"]), generator=generator)
+        inputs, targets = train["inputs"][order], train["targets"][order]
+        for i in range(0, len(targets), optim.batch_size):
+            loss = loss_fn(task, net(inputs[i : i + optim.batch_size]),
+                           targets[i : i + optim.batch_size])
+            optimizer.zero_grad()
+            loss.backward()
+            if optim.gradient_clip_val:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), optim.gradient_clip_val)
+            optimizer.step()
+        if val is not None and len(val["targets"]) and (epoch + 1) % optim.val_every_n_epochs == 0:
+            net.eval()
+            with torch.no_grad():
+                loss_fn(task, net(val["inputs"]), val["targets"]).item()
+    return net, time.perf_counter() - start
+
+
+def seqlab_fit(cfg: DictConfig, data_dir: Path) -> tuple[torch.nn.Module, float]:
+    from seqlab.training.fit import fit
+
+    with TemporaryDirectory() as out:
+        start = time.perf_counter()
+        result = fit(cfg, data_dir, Path(out))
+        return result.net, time.perf_counter() - start
+
+
+def test_metrics(net: torch.nn.Module, data_dir: Path) -> dict[str, float]:
+    from seqlab.data.processed import ProcessedData
+    from seqlab.evaluation.evaluate import predict
+    from seqlab.evaluation.metrics import classification_metrics, regression_metrics
+
+    data = ProcessedData.load(data_dir)
+    outputs = predict(net.cpu(), data, "test")
+    truth = data.targets[data.splits["test"]]
+    if data.meta["task"] == "classification":
+        return classification_metrics(truth, outputs.argmax(axis=1))
+    scale = data.meta["scaler"]["min"], data.meta["scaler"]["max"]
+    return {k: v for k, v in regression_metrics(truth, outputs, scale).items()
+            if k in ("mse", "r2", "rmse_original")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m seqlab.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides (default: course_ex1)")
+    args = parser.parse_args()
+    overrides = ["experiment=course_ex1", *args.overrides]
+    # Time the training alone, on the CPU, as a user's run would do it (progress bar on).
+    cfg = compose([*overrides, "trainer=cpu"])
+    validate(cfg)
+    data_dir = prepare(cfg.dataset, build(cfg.dataset, "dataset"), project_root() / CACHE_DIR)
+    torch.set_num_threads(torch.get_num_threads())
+    print(f"benchmark: {' '.join(overrides)}; {torch.get_num_threads()} threads")
+    plain_loop(cfg, data_dir)  # warm-up: first calls pay for lazy initialisation
+    raw_net, raw_time = plain_loop(cfg, data_dir)
+    lit_net, lit_time = seqlab_fit(cfg, data_dir)
+    raw_scores, lit_scores = test_metrics(raw_net, data_dir), test_metrics(lit_net, data_dir)
+    print(f"{'':14}{'seconds':>9}  test metrics")
+    for name, seconds, scores in (("plain PyTorch", raw_time, raw_scores),
+                                  ("seqlab", lit_time, lit_scores)):
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in scores.items())
+        print(f"{name:14}{seconds:9.2f}  {shown}")
+    print(f"ratio seqlab / plain PyTorch: {lit_time / raw_time:.3f} (target <= 1.10)")
+
+
+if __name__ == "__main__":
+    run_cli(main)

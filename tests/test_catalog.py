@@ -1,0 +1,78 @@
+"""Raw sources, preprocessed datasets and the one tensor format they share."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqlab.config import build, compose
+from seqlab.data import sources
+from seqlab.data.digit_sequences import DigitSequences
+from seqlab.data.processed import ProcessedData
+from seqlab.errors import DataError
+from seqlab.paths import conf_dir
+
+SERIES_LENGTHS = {"elec_equip": 257, "sunspots": 309, "nile": 100, "co2": 2284, "elnino": 732}
+DATASETS = sorted(p.stem for p in (conf_dir() / "dataset").glob("*.yaml"))
+
+
+@pytest.mark.parametrize(("name", "length"), SERIES_LENGTHS.items())
+def test_series_sources_write_date_value_csv(tmp_path, name, length):
+    folder = sources.fetch(name, tmp_path)
+    frame = pd.read_csv(folder / sources.SERIES_FILE, parse_dates=["date"])
+    assert list(frame.columns) == ["date", "value"]
+    assert len(frame) == length
+    assert frame["date"].is_monotonic_increasing
+
+
+def test_digits_source_and_stratified_splits(tmp_path):
+    folder = sources.fetch("digits", tmp_path)
+    data = DigitSequences(name="d", read="rows").build(folder)
+    assert data.inputs.shape == (1797, 8, 8) and data.inputs.max() <= 1.0
+    parts = [set(data.splits[s]) for s in ("train", "val", "test")]
+    assert sum(map(len, parts)) == 1797 and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+    test_share = np.bincount(data.targets[data.splits["test"]]) / len(data.splits["test"])
+    np.testing.assert_allclose(test_share, np.bincount(data.targets) / 1797, atol=0.01)
+
+
+def test_missing_package_data_is_one_clear_error(tmp_path, monkeypatch):
+    import statsmodels.datasets.nile as nile
+
+    def lost(*args, **kwargs):
+        raise FileNotFoundError("nile.csv")
+
+    monkeypatch.setattr(nile, "load_pandas", lost)
+    with pytest.raises(DataError, match="pip install --force-reinstall statsmodels"):
+        sources.fetch("nile", tmp_path)
+    assert not (tmp_path / "nile").exists()  # nothing half-written
+
+
+def test_unknown_source(tmp_path):
+    with pytest.raises(DataError, match="unknown source 'nope'; known sources: elec_equip"):
+        sources.fetch("nope", tmp_path)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_every_catalog_dataset_preprocesses(tmp_path, dataset):
+    cfg = compose([f"dataset={dataset}"])
+    spec = build(cfg.dataset, "dataset")
+    data = spec.build(sources.fetch(spec.source, tmp_path / "raw"))
+    data.save(tmp_path / "processed")
+    loaded = ProcessedData.load(tmp_path / "processed")
+    assert loaded.inputs.dtype == np.float32 and loaded.inputs.ndim == 3
+    assert len(loaded.inputs) == len(loaded.targets) == len(loaded.lengths)
+    assert {"train", "test"} <= set(loaded.splits) and len(loaded.splits["test"])
+    assert loaded.meta["input_size"] == loaded.inputs.shape[2]
+    np.testing.assert_array_equal(loaded.inputs, data.inputs)
+    assert not list((tmp_path / "processed").glob("*.pkl"))
+
+
+def test_same_config_same_bytes(tmp_path):
+    cfg = compose(["dataset=elec_equip"])
+    spec = build(cfg.dataset, "dataset")
+    raw = sources.fetch(spec.source, tmp_path / "raw")
+    spec.build(raw).save(tmp_path / "a")
+    spec.build(raw).save(tmp_path / "b")
+    for name in ("arrays.npz", "meta.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
