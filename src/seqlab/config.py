@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqlab.errors import ConfigError
 
 TOP_LEVEL_KEYS = ("seed", "entry", "archetype", "dataset", "model", "optim", "trainer", "tracking")
-ARCHETYPES = ("many_to_one",)
+ARCHETYPES = ("one_to_one", "one_to_many", "many_to_one", "many_to_many", "synchronous")
 
 
 def require_choice(key: str, value: Any, allowed: Iterable[Any]) -> None:
@@ -104,8 +104,18 @@ def validate(cfg: DictConfig) -> None:
     require_choice("archetype.name", cfg.archetype.name, ARCHETYPES)
     for section in ("dataset", "optim", "trainer", "tracking"):
         build(cfg[section], section)
-    # Sizes come from the data at run time; any positive size exercises the checks.
-    build(cfg.model, "model", input_size=1, output_size=1)
+    # Sizes come from the data at run time; any small size exercises the checks.
+    build(cfg.model, "model", **{name: 2 for name in runtime_arguments(cfg.model)})
+
+
+def runtime_arguments(node: DictConfig) -> list[str]:
+    """The required arguments of `node`'s target that the config leaves to run time."""
+    target = _import_target("model", node._target_) if "_target_" in node else None
+    if target is None:
+        return []
+    return [name for name, p in inspect.signature(target).parameters.items()
+            if p.default is inspect.Parameter.empty and name not in node
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:

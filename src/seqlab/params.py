@@ -35,12 +35,20 @@ HEADER = (
 )
 
 
-def generate(overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """Compose every pipeline entry and split the result into params.yaml's sections."""
+def generate(
+    overrides: list[str] | tuple[str, ...] = (), only: list[str] | None = None
+) -> dict[str, Any]:
+    """Compose every pipeline entry (or those in `only`) into params.yaml's sections."""
     pipeline = OmegaConf.load(conf_dir() / "pipeline.yaml")
+    unknown = sorted(set(only or ()) - set(pipeline.entries))
+    if unknown:
+        raise ConfigError(f"--only: no entry {unknown[0]!r} in conf/pipeline.yaml; entries: "
+                          + ", ".join(pipeline.entries))
     datasets: dict[str, Any] = {}
     entries: dict[str, Any] = {}
     for name, entry_overrides in pipeline.entries.items():
+        if only and name not in only:
+            continue
         cfg = compose([*entry_overrides, *overrides, f"entry={name}"])
         validate(cfg)
         plain = OmegaConf.to_container(cfg, resolve=True)
@@ -97,10 +105,12 @@ def main() -> None:
         description="Generate params.yaml (what DVC tracks) from conf/ (the source of truth).",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides applied to every entry")
+    parser.add_argument("--only", nargs="+", metavar="ENTRY",
+                        help="keep only these entries of conf/pipeline.yaml (a smaller run)")
     parser.add_argument("--check", action="store_true",
                         help="only check that params.yaml matches conf/; exit 1 if not")
     args = parser.parse_args()
-    params = generate(args.overrides)
+    params = generate(args.overrides, args.only)
     if args.check:
         if load() != params:
             print("params.yaml is out of date with conf/; run `make params`", file=sys.stderr)

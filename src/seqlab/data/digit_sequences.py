@@ -66,11 +66,12 @@ class DigitSequences:
         n = len(pixels)
         inputs = pixels.reshape(n, 64, 1) if self.read == "pixels" else pixels.reshape(n, 8, 8)
         classes = sorted(int(c) for c in np.unique(labels))
+        splits = stratified_splits(labels, self.test_fraction, self.val_fraction, self.split_seed)
         return ProcessedData(
             inputs=np.ascontiguousarray(inputs),
             targets=labels.astype(np.int64),
             lengths=np.full(n, inputs.shape[1], dtype=np.int64),
-            splits=stratified_splits(labels, self.test_fraction, self.val_fraction, self.split_seed),
+            splits=splits,
             meta={
                 "name": self.name,
                 "kind": "digit_sequences",

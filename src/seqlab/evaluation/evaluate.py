@@ -36,7 +36,9 @@ def predict(net: torch.nn.Module, data: ProcessedData, split: str, batch_size: i
     return torch.cat(outputs).numpy()
 
 
-def _classification(data: ProcessedData, outputs: np.ndarray, figures: Path, title: str):
+def score_classification(net: torch.nn.Module, data: ProcessedData, figures: Path, title: str):
+    """Accuracy and macro F1 beside the majority class; a confusion matrix."""
+    outputs = predict(net, data, "test", pass_lengths=data.meta.get("variable_length", False))
     truth = data.targets[data.splits["test"]]
     predicted = outputs.argmax(axis=1)
     test = classification_metrics(truth, predicted)
@@ -48,7 +50,9 @@ def _classification(data: ProcessedData, outputs: np.ndarray, figures: Path, tit
     return test, base, headline
 
 
-def _regression(data: ProcessedData, outputs: np.ndarray, figures: Path, title: str):
+def score_forecast(net: torch.nn.Module, data: ProcessedData, figures: Path, title: str):
+    """MSE, MAE and R² (scaled and original units) beside naive and seasonal-naive forecasts."""
+    outputs = predict(net, data, "test")
     meta = data.meta
     scale = (meta["scaler"]["min"], meta["scaler"]["max"])
     truth = data.targets[data.splits["test"]]
@@ -73,6 +77,11 @@ def _regression(data: ProcessedData, outputs: np.ndarray, figures: Path, title: 
     return test, scores, headline
 
 
+# How each kind of task (the `task` in a dataset's meta.json) is scored. A scorer returns
+# (test metrics, baseline name -> metrics, headline) and draws its figures.
+SCORERS = {"classification": score_classification, "regression": score_forecast}
+
+
 def evaluate(model_dir: Path, data_dir: Path, metrics_path: Path, figures_dir: Path
              ) -> dict[str, Any]:
     """Score the model in `model_dir` on the test split; write metrics JSON and figures."""
@@ -81,11 +90,9 @@ def evaluate(model_dir: Path, data_dir: Path, metrics_path: Path, figures_dir: P
     data = ProcessedData.load(data_dir)
     net = build_net(cfg.model, data.meta)
     net.load_state_dict(torch.load(model_dir / MODEL_FILE, map_location="cpu"))
-    outputs = predict(net, data, "test", pass_lengths=data.meta.get("variable_length", False))
     title = f"{cfg.get('entry') or cfg.dataset.name}: {cfg.model.get('cell', '')} test".strip()
-    score = _classification if data.meta["task"] == "classification" else _regression
     with atomic_dir(Path(figures_dir)) as figures:
-        test, base, headline = score(data, outputs, figures, title)
+        test, base, headline = SCORERS[data.meta["task"]](net, data, figures, title)
         history = model_dir / HISTORY_FILE
         if history.is_file():
             plots.learning_curves(pd.read_csv(history), figures / "learning_curves.png")

@@ -11,6 +11,11 @@ from seqlab.config import build
 
 
 def build_net(model_cfg: DictConfig, meta: dict[str, Any]) -> nn.Module:
-    """Instantiate conf/model's `_target_` with the sizes found in the data's metadata."""
-    return build(model_cfg, "model", input_size=meta["input_size"],
-                 output_size=meta["output_size"], steps=meta["steps"])
+    """Instantiate conf/model's `_target_` with the sizes found in the data's metadata.
+
+    Every net may take `input_size`, `output_size` and `steps`; a dataset can offer more
+    (vocabulary sizes, special token ids) in meta["model_args"].
+    """
+    sizes = {"input_size": meta["input_size"], "output_size": meta["output_size"],
+             "steps": meta["steps"], **meta.get("model_args", {})}
+    return build(model_cfg, "model", **sizes)

@@ -17,6 +17,8 @@ from seqlab.training.batches import SequenceDataModule
 from seqlab.training.module import SupervisedModule
 
 CHECKPOINTS_PER_RUN = 10  # a last.ckpt to resume from, without saving every epoch
+# The LightningModule that trains each kind of task (the `task` in a dataset's meta.json).
+TASK_MODULES = {"classification": SupervisedModule, "regression": SupervisedModule}
 
 
 @dataclass
@@ -34,8 +36,7 @@ def fit(cfg: DictConfig, data_dir: Path, out_dir: Path, logger: Any = False) -> 
     hardware = build(cfg.trainer, "trainer")
     data = SequenceDataModule(data_dir, optim.batch_size, seed=cfg.seed)
     net = build_net(cfg.model, data.meta)
-    module = SupervisedModule(net, data.meta["task"], optim,
-                              pass_lengths=data.meta.get("variable_length", False))
+    module = TASK_MODULES[data.meta["task"]](net, optim, data.meta)
     checkpoints = ModelCheckpoint(
         dirpath=Path(out_dir) / "checkpoints", save_last=True, save_top_k=0,
         every_n_epochs=max(1, optim.max_epochs // CHECKPOINTS_PER_RUN),

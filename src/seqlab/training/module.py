@@ -1,4 +1,4 @@
-"""The LightningModule for archetypes with one supervised output per sequence."""
+"""The LightningModule for one supervised output per sequence (many-to-one, one-to-one)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ class SupervisedModule(pl.LightningModule):
     ends the run with TrainingDiverged.
     """
 
-    def __init__(self, net: nn.Module, task: str, optim: Optimization, pass_lengths: bool = False):
+    def __init__(self, net: nn.Module, optim: Optimization, meta: dict[str, Any]) -> None:
         super().__init__()
-        self.net, self.task, self.optim = net, task, optim
-        self.pass_lengths = pass_lengths  # only variable-length data needs packing
+        self.net, self.optim, self.task = net, optim, meta["task"]
+        self.pass_lengths = meta.get("variable_length", False)  # only then pack sequences
         self.history: list[dict[str, float]] = []
         self._sums: dict[str, torch.Tensor] = {}
         self._last_val: dict[str, float] = {}

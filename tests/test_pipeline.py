@@ -1,0 +1,203 @@
+"""The real pipeline end to end: `dvc repro` in a temporary copy of the project.
+
+The real config, shrunk to two epochs per entry, runs through the real DVC stages and
+the real MLflow store; then the tests edit params.yaml as a user would and check that
+DVC reruns exactly what depends on the change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import copy_project, run_module
+
+pytestmark = pytest.mark.slow
+# Two entries share elec_equip, one reads digits: enough to see what reruns after a change.
+ENTRIES = ["course_ex1", "course_ex1_fc", "course_ex2"]
+SHRINK = ["optim.max_epochs=2", "optim.val_every_n_epochs=1", "trainer.progress_bar=false"]
+
+
+def dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([str(bin_dir / "dvc"), *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        raise AssertionError(f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def edit_params(root: Path, change) -> str:
+    path = root / "params.yaml"
+    before = path.read_text()
+    params = yaml.safe_load(before)
+    change(params)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return before
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("project"))
+    made = run_module("seqlab.params", *SHRINK, "--only", *ENTRIES, cwd=root)
+    assert made.returncode == 0, made.stderr
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit",
+                    "-qam", "shrink"], cwd=root, check=True)
+    prepared = run_module("seqlab.tracking.prepare", cwd=root)
+    assert prepared.returncode == 0, prepared.stderr
+    first = dvc(root, "repro")
+    return root, first.stdout
+
+
+def test_every_stage_runs_and_leaves_its_outputs(project):
+    root, output = project
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    entries = set(params["entries"])
+    expected = ({f"fetch@{s}" for s in params["sources"]}
+                | {f"preprocess@{d}" for d in params["datasets"]}
+                | {f"{stage}@{e}" for stage in ("train", "evaluate") for e in entries})
+    assert ran(output) == expected
+    for entry in entries:
+        assert (root / "models" / entry / "model.pt").is_file()
+        assert (root / "plots" / entry / "history.csv").is_file()
+        assert list((root / "plots" / entry / "figures").glob("*.png"))
+
+
+def test_metrics_files_have_the_headline_shape(project):
+    root, _ = project
+    for entry in ENTRIES:
+        metrics = json.loads((root / "metrics" / f"{entry}.json").read_text())
+        assert metrics["archetype"] == "many_to_one"
+        headline = metrics["headline"]
+        assert set(headline) == {"metric", "value", "higher_is_better", "baseline",
+                                 "baseline_name"}
+        if entry.startswith("course_ex1"):
+            assert headline["metric"] == "test/mse" and headline["baseline_name"] == "naive"
+            assert "seasonal_naive" in metrics["baselines"]
+            assert "test/mse_original" in metrics["test"]
+        else:
+            assert headline["metric"] == "test/acc" and headline["baseline_name"] == "majority"
+    shown = dvc(root, "metrics", "show", "--json").stdout
+    assert "headline" in shown
+
+
+def test_runs_land_in_mlflow_with_params_metrics_lineage_and_artifacts(project):
+    from mlflow.tracking import MlflowClient
+
+    root, _ = project
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("many_to_one")
+    runs = client.search_runs([experiment.experiment_id])
+    by_entry = {run.data.tags["entry"]: run for run in runs}
+    assert set(by_entry) == set(ENTRIES)
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                          text=True).stdout.strip()
+    for entry, run in by_entry.items():
+        assert run.info.status == "FINISHED"
+        assert run.data.params["model.hidden_size" if entry in ("course_ex1", "course_ex2")
+                               else "model.hidden_sizes"]
+        assert run.data.params["optim.max_epochs"] == "2"
+        tags = run.data.tags
+        assert tags["git.commit"] == head and tags["git.dirty"] in ("true", "false")
+        dataset = run.data.params["dataset.name"]
+        assert tags["data.dvc_md5"] == lock[f"preprocess@{dataset}"]["outs"][0]["md5"]
+        assert tags["seed"] == "0" and tags["version.torch"]
+        assert dataset in run.info.run_name
+        history = client.get_metric_history(run.info.run_id, "train/loss")
+        assert len(history) == 2  # one point per epoch
+        assert any(k.startswith("test/") for k in run.data.metrics)
+        assert any(k.startswith("baseline/") for k in run.data.metrics)
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"config.yaml", "figures"} <= artifacts
+        figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+        assert "figures/learning_curves.png" in figures
+        models = client.search_logged_models([experiment.experiment_id])
+        assert any(m.source_run_id == run.info.run_id for m in models)
+
+
+def test_second_repro_does_nothing(project):
+    root, _ = project
+    assert "Data and pipelines are up to date" in dvc(root, "status").stdout
+    assert ran(dvc(root, "repro").stdout) == set()
+
+
+def test_model_change_reruns_only_that_entry(project):
+    root, _ = project
+
+    def change(params):
+        params["entries"]["course_ex1"]["model"]["hidden_size"] = 7
+
+    before = edit_params(root, change)
+    try:
+        assert ran(dvc(root, "repro").stdout) == {"train@course_ex1", "evaluate@course_ex1"}
+    finally:
+        (root / "params.yaml").write_text(before)
+
+
+def test_dataset_change_reruns_what_reads_it_and_nothing_else(project):
+    root, _ = project
+
+    def change(params):
+        params["datasets"]["elec_equip"]["window"] = 6
+
+    before = edit_params(root, change)
+    try:
+        assert ran(dvc(root, "repro").stdout) == {
+            "preprocess@elec_equip", "train@course_ex1", "evaluate@course_ex1",
+            "train@course_ex1_fc", "evaluate@course_ex1_fc"}
+    finally:
+        (root / "params.yaml").write_text(before)
+
+
+def test_failing_stage_is_one_line_and_leaves_no_output(project):
+    root, _ = project
+
+    def change(params):
+        params["datasets"]["elec_equip"]["window"] = 100000
+
+    before = edit_params(root, change)
+    try:
+        failed = dvc(root, "repro", "preprocess@elec_equip", check=False)
+        assert failed.returncode != 0
+        message = [line for line in (failed.stdout + failed.stderr).splitlines()
+                   if line.startswith("seqlab: error:")]
+        assert message == ["seqlab: error: elec_equip: window 100000 is not shorter than the "
+                           "series (257 points); use a smaller dataset.window"]
+        assert "Traceback" not in failed.stdout + failed.stderr
+        processed = root / "data" / "processed"
+        assert not (processed / "elec_equip").exists()
+        assert not list(processed.glob(".elec_equip*"))  # no temporary leftovers
+    finally:
+        (root / "params.yaml").write_text(before)
+
+
+def test_hydra_multirun_puts_runs_side_by_side(project, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    root, _ = project
+    done = run_module(
+        "seqlab.train", "-m", "experiment=course_ex2", "model.cell=rnn,lstm,gru",
+        "optim.max_epochs=1", "trainer=cpu", "trainer.progress_bar=false",
+        f"hydra.sweep.dir={tmp_path}", cwd=root,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("many_to_one")
+    sweep = client.search_runs([experiment.experiment_id], "tags.entry = ''")
+    cells = sorted(run.data.params["model.cell"] for run in sweep)
+    assert cells == ["gru", "lstm", "rnn"]
+    assert all("test/acc" in run.data.metrics for run in sweep)
+    assert len({run.info.run_name for run in sweep}) == 3
