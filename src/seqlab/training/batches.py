@@ -64,12 +64,15 @@ class SequenceDataModule(pl.LightningDataModule):
         self.data = ProcessedData.load(data_dir)
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.meta = self.data.meta
-        inputs = torch.from_numpy(self.data.inputs)
-        targets = torch.from_numpy(self.data.targets)
-        lengths = torch.from_numpy(self.data.lengths)
+        # Per-row extras a dataset asks for (target lengths, say) travel in every batch too.
+        columns = {
+            "inputs": self.data.inputs, "targets": self.data.targets, "lengths": self.data.lengths,
+            **{name: self.data.extras[name] for name in self.meta.get("batch_extras", [])},
+        }
+        tensors = {name: torch.from_numpy(array) for name, array in columns.items()}
         self.splits: dict[str, Batch] = {
-            name: {"inputs": inputs[idx], "targets": targets[idx], "lengths": lengths[idx]}
-            for name, idx in ((n, torch.from_numpy(i)) for n, i in self.data.splits.items())
+            split: {name: t[idx] for name, t in tensors.items()}
+            for split, idx in ((n, torch.from_numpy(i)) for n, i in self.data.splits.items())
         }
 
     def size(self, split: str) -> int:
