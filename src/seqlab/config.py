@@ -104,8 +104,9 @@ def validate(cfg: DictConfig) -> None:
     require_choice("archetype.name", cfg.archetype.name, ARCHETYPES)
     for section in ("dataset", "optim", "trainer", "tracking"):
         build(cfg[section], section)
-    # Sizes come from the data at run time; any small size exercises the checks.
-    build(cfg.model, "model", **{name: 2 for name in runtime_arguments(cfg.model)})
+    # Sizes come from the data at run time; a small square size (2 x 2) stands in for
+    # them so that the model's own checks of its config values run now.
+    build(cfg.model, "model", **{name: 4 for name in runtime_arguments(cfg.model)})
 
 
 def runtime_arguments(node: DictConfig) -> list[str]:

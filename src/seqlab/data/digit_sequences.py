@@ -1,4 +1,4 @@
-"""scikit-learn digits read as sequences: 64 pixel steps or 8 row steps (Exercise 2)."""
+"""scikit-learn digits as inputs: 64 pixel steps, 8 row steps (Exercise 2) or one image."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from seqlab.data.processed import ProcessedData
 from seqlab.data.sources import IMAGES_FILE
 from seqlab.errors import DataError
 
-READS = ("pixels", "rows")
+READS = ("pixels", "rows", "image")  # image: one step of 64 values (one-to-one)
 GREY_LEVELS = 16.0
 
 
@@ -45,7 +45,7 @@ def stratified_splits(
 
 @dataclass
 class DigitSequences:
-    """Each 8x8 digit as a sequence: 64 steps of one pixel, or 8 steps of one row."""
+    """Each 8x8 digit as 64 steps of one pixel, 8 steps of one row, or one 64-value step."""
 
     name: str
     source: str = "digits"
@@ -64,7 +64,8 @@ class DigitSequences:
         images, labels = load_images(raw_dir)
         pixels = images.astype(np.float32) / GREY_LEVELS
         n = len(pixels)
-        inputs = pixels.reshape(n, 64, 1) if self.read == "pixels" else pixels.reshape(n, 8, 8)
+        shape = {"pixels": (n, 64, 1), "rows": (n, 8, 8), "image": (n, 1, 64)}[self.read]
+        inputs = pixels.reshape(shape)
         classes = sorted(int(c) for c in np.unique(labels))
         splits = stratified_splits(labels, self.test_fraction, self.val_fraction, self.split_seed)
         return ProcessedData(
