@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from torch import nn
 
 from seqlab.config import build
@@ -17,6 +18,7 @@ from seqlab.training.batches import SequenceDataModule
 from seqlab.training.module import SupervisedModule
 
 CHECKPOINTS_PER_RUN = 10  # a last.ckpt to resume from, without saving every epoch
+PROGRESS_REFRESH_STEPS = 20  # redrawing the bar every step costs more than a tiny step
 # The LightningModule that trains each kind of task (the `task` in a dataset's meta.json).
 TASK_MODULES = {"classification": SupervisedModule, "regression": SupervisedModule}
 
@@ -31,6 +33,8 @@ class FitResult:
 
 def fit(cfg: DictConfig, data_dir: Path, out_dir: Path, logger: Any = False) -> FitResult:
     """Seed everything, build data, net and Trainer from `cfg`, and train."""
+    # Lightning 2.6 on torch 2.13 warns about its own use of a deprecated torch API.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     optim = build(cfg.optim, "optim")
     hardware = build(cfg.trainer, "trainer")
@@ -41,6 +45,9 @@ def fit(cfg: DictConfig, data_dir: Path, out_dir: Path, logger: Any = False) -> 
         dirpath=Path(out_dir) / "checkpoints", save_last=True, save_top_k=0,
         every_n_epochs=max(1, optim.max_epochs // CHECKPOINTS_PER_RUN),
     )
+    callbacks: list[pl.Callback] = [checkpoints]
+    if hardware.progress_bar:
+        callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
     has_val = data.size("val") > 0
     trainer = pl.Trainer(
         max_epochs=optim.max_epochs,
@@ -49,7 +56,7 @@ def fit(cfg: DictConfig, data_dir: Path, out_dir: Path, logger: Any = False) -> 
         limit_val_batches=1.0 if has_val else 0,
         num_sanity_val_steps=0,
         logger=logger,
-        callbacks=[checkpoints],
+        callbacks=callbacks,
         enable_model_summary=False,
         log_every_n_steps=1,  # only epoch-level metrics are logged; see SupervisedModule
         default_root_dir=str(out_dir),
