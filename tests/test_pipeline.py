@@ -134,17 +134,22 @@ def test_second_repro_does_nothing(project):
     assert ran(dvc(root, "repro").stdout) == set()
 
 
+def reruns_after(root: Path, change) -> set[str]:
+    """The stages `dvc repro` runs after `change(params)`; params.yaml is restored after."""
+    before = edit_params(root, change)
+    try:
+        return ran(dvc(root, "repro").stdout)
+    finally:
+        (root / "params.yaml").write_text(before)
+
+
 def test_model_change_reruns_only_that_entry(project):
     root, _ = project
 
     def change(params):
         params["entries"]["course_ex1"]["model"]["hidden_size"] = 7
 
-    before = edit_params(root, change)
-    try:
-        assert ran(dvc(root, "repro").stdout) == {"train@course_ex1", "evaluate@course_ex1"}
-    finally:
-        (root / "params.yaml").write_text(before)
+    assert reruns_after(root, change) == {"train@course_ex1", "evaluate@course_ex1"}
 
 
 def test_dataset_change_reruns_what_reads_it_and_nothing_else(project):
@@ -153,13 +158,9 @@ def test_dataset_change_reruns_what_reads_it_and_nothing_else(project):
     def change(params):
         params["datasets"]["elec_equip"]["window"] = 6
 
-    before = edit_params(root, change)
-    try:
-        assert ran(dvc(root, "repro").stdout) == {
-            "preprocess@elec_equip", "train@course_ex1", "evaluate@course_ex1",
-            "train@course_ex1_fc", "evaluate@course_ex1_fc"}
-    finally:
-        (root / "params.yaml").write_text(before)
+    assert reruns_after(root, change) == {
+        "preprocess@elec_equip", "train@course_ex1", "evaluate@course_ex1",
+        "train@course_ex1_fc", "evaluate@course_ex1_fc"}
 
 
 def test_failing_stage_is_one_line_and_leaves_no_output(project):
