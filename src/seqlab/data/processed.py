@@ -8,6 +8,7 @@ vocabularies, dates: whatever a model or report needs to interpret the arrays).
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,19 @@ from seqlab.io import atomic_dir
 ARRAYS_FILE = "arrays.npz"
 META_FILE = "meta.json"
 SPLITS = ("train", "val", "test")
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like np.savez, but the same arrays always give the same bytes.
+
+    np.savez stamps every member with the current time, which would change DVC's hash of
+    an output that did not change.
+    """
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(member, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(array), allow_pickle=False)
 
 
 @dataclass
@@ -40,7 +54,7 @@ class ProcessedData:
                 **{f"split_{name}": idx for name, idx in self.splits.items()},
                 **{f"extra_{name}": arr for name, arr in self.extras.items()},
             }
-            np.savez(tmp / ARRAYS_FILE, **arrays)
+            write_npz(tmp / ARRAYS_FILE, arrays)
             (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n")
 
     @classmethod

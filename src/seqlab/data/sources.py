@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqlab.data.package_sources import PACKAGE_FILE, PACKAGES, package_record
+from seqlab.data.processed import write_npz
 from seqlab.errors import DataError
 from seqlab.io import atomic_dir
 
@@ -92,7 +94,7 @@ SERIES_SOURCES: dict[str, Callable[[], pd.DataFrame]] = {
     "elnino": elnino,
 }
 IMAGE_SOURCES: dict[str, Callable[[], dict[str, np.ndarray]]] = {"digits": digits}
-SOURCES = (*SERIES_SOURCES, *IMAGE_SOURCES)
+SOURCES = (*SERIES_SOURCES, *IMAGE_SOURCES, *PACKAGES)
 
 
 def fetch(name: str, raw_root: Path) -> Path:
@@ -103,7 +105,9 @@ def fetch(name: str, raw_root: Path) -> Path:
             frame = SERIES_SOURCES[name]()
             frame.to_csv(tmp / SERIES_FILE, index=False, date_format="%Y-%m-%d")
         elif name in IMAGE_SOURCES:
-            np.savez(tmp / IMAGES_FILE, **IMAGE_SOURCES[name]())
+            write_npz(tmp / IMAGES_FILE, IMAGE_SOURCES[name]())
+        elif name in PACKAGES:  # generators: record the version the data come from
+            (tmp / PACKAGE_FILE).write_text(package_record(name))
         else:
             raise DataError(f"unknown source {name!r}; known sources: {', '.join(SOURCES)}")
     return target

@@ -12,7 +12,9 @@ from omegaconf import OmegaConf
 
 from seqlab.data.processed import ProcessedData
 from seqlab.evaluation import baselines, plots
+from seqlab.evaluation.generation import score_generation
 from seqlab.evaluation.metrics import classification_metrics, regression_metrics
+from seqlab.evaluation.per_step import score_step_forecast, score_tagging
 from seqlab.io import atomic_dir, atomic_write_json
 from seqlab.models.build import build_net
 from seqlab.tracking.run import TrackedRun
@@ -79,7 +81,9 @@ def score_forecast(net: torch.nn.Module, data: ProcessedData, figures: Path, tit
 
 # How each kind of task (the `task` in a dataset's meta.json) is scored. A scorer returns
 # (test metrics, baseline name -> metrics, headline) and draws its figures.
-SCORERS = {"classification": score_classification, "regression": score_forecast}
+SCORERS = {"classification": score_classification, "regression": score_forecast,
+           "generation": score_generation,
+           "tagging": score_tagging, "step_regression": score_step_forecast}
 
 
 def evaluate(model_dir: Path, data_dir: Path, metrics_path: Path, figures_dir: Path

@@ -75,6 +75,12 @@ class SequenceDataModule(pl.LightningDataModule):
             for split, idx in ((n, torch.from_numpy(i)) for n, i in self.data.splits.items())
         }
 
+    def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int
+                                 ) -> Batch:
+        if device.type == "cpu":  # batches are sliced from CPU tensors: nothing to move
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def size(self, split: str) -> int:
         return len(self.splits[split]["targets"]) if split in self.splits else 0
 

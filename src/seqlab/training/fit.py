@@ -16,11 +16,15 @@ from seqlab.config import build
 from seqlab.models.build import build_net
 from seqlab.training.batches import SequenceDataModule
 from seqlab.training.module import SupervisedModule
+from seqlab.training.per_step import PerStepModule
+from seqlab.training.seq2seq_module import Seq2SeqModule
 
 CHECKPOINTS_PER_RUN = 10  # a last.ckpt to resume from, without saving every epoch
 PROGRESS_REFRESH_STEPS = 20  # redrawing the bar every step costs more than a tiny step
 # The LightningModule that trains each kind of task (the `task` in a dataset's meta.json).
-TASK_MODULES = {"classification": SupervisedModule, "regression": SupervisedModule}
+TASK_MODULES = {"classification": SupervisedModule, "regression": SupervisedModule,
+                "generation": Seq2SeqModule,
+                "tagging": PerStepModule, "step_regression": PerStepModule}
 
 
 @dataclass

@@ -86,11 +86,5 @@ class SupervisedModule(pl.LightningModule):
         self.history.append({"epoch": self.current_epoch + 1, **metrics, **self._last_val})
         self._last_val = {}
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int
-                                 ) -> Any:
-        if device.type == "cpu":  # batches are sliced from CPU tensors: nothing to move
-            return batch
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
-
     def configure_optimizers(self) -> Any:
         return self.optim.make_optimizer(self.parameters())

@@ -1,0 +1,64 @@
+"""Shared steps of the generated text datasets: splitting rows and encoding text pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from seqlab.data.processed import ProcessedData
+from seqlab.data.vocab import Vocab
+
+TASK = "generation"  # the meta["task"] of every dataset whose targets are token sequences
+
+
+def split_rows(n: int, test_fraction: float, val_fraction: float, seed: int
+               ) -> dict[str, np.ndarray]:
+    """Shuffle rows 0..n-1 with `seed` and cut test, then val (of the rest), then train."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = max(1, int(round(n * test_fraction)))
+    n_val = int(round((n - n_test) * val_fraction))
+    parts = {"test": order[:n_test], "val": order[n_test : n_test + n_val],
+             "train": order[n_test + n_val :]}
+    return {name: np.sort(rows).astype(np.int64) for name, rows in parts.items()}
+
+
+def target_arrays(texts: Sequence[str], train_rows: np.ndarray, level: str
+                  ) -> tuple[np.ndarray, np.ndarray, Vocab]:
+    """Targets as padded ids ending in the end token; the vocabulary comes from training."""
+    vocab = Vocab.from_texts([texts[i] for i in train_rows], level)
+    ids, lengths = vocab.encode_all(texts)
+    return ids, lengths, vocab
+
+
+def generation_meta(name: str, kind: str, vocab: Vocab, target_lengths: np.ndarray,
+                    input_size: int, steps: int, **extra: Any) -> dict[str, Any]:
+    """The meta.json every generation dataset shares: sizes, vocabulary, special ids."""
+    return {
+        "name": name, "kind": kind, "task": TASK,
+        "input_size": int(input_size), "output_size": len(vocab), "steps": int(steps),
+        "target_vocab": vocab.tokens, "target_level": vocab.level,
+        "model_args": {"target_steps": int(target_lengths.max()), "pad_id": vocab.pad_id,
+                       "bos_id": vocab.bos_id, "eos_id": vocab.eos_id},
+        **extra,
+    }
+
+
+def text_pairs(name: str, kind: str, sources: Sequence[str], targets: Sequence[str],
+               splits: dict[str, np.ndarray], source_level: str, target_level: str
+               ) -> ProcessedData:
+    """Source and target texts as padded token ids, vocabularies built on the train rows."""
+    source_vocab = Vocab.from_texts([sources[i] for i in splits["train"]], source_level)
+    inputs, lengths = source_vocab.encode_all(sources)
+    target_ids, target_lengths, target_vocab = target_arrays(targets, splits["train"],
+                                                             target_level)
+    return ProcessedData(
+        inputs=inputs, targets=target_ids, lengths=lengths, splits=splits,
+        extras={"target_lengths": target_lengths},
+        meta=generation_meta(
+            name, kind, target_vocab, target_lengths, input_size=len(source_vocab),
+            steps=inputs.shape[1], source_vocab=source_vocab.tokens,
+            source_level=source_level, variable_length=True,
+        ),
+    )
