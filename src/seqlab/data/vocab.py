@@ -26,6 +26,8 @@ def split(text: str, level: str) -> list[str]:
 class Vocab:
     """Maps tokens to ids and back; ids 0-3 are pad, bos, eos and unk."""
 
+    pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
+
     def __init__(self, tokens: Sequence[str], level: str) -> None:
         require_choice("level", level, LEVELS)
         self.level = level
@@ -39,8 +41,6 @@ class Vocab:
 
     def __len__(self) -> int:
         return len(self.tokens)
-
-    pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text` followed by the end token."""

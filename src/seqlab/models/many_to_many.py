@@ -39,7 +39,7 @@ class Seq2Seq(TokenGenerator):
         self.embed = nn.Embedding(input_size, embed_size, padding_idx=pad_id)
         self.encoder = RecurrentEncoder(embed_size, cell, hidden_size, num_layers,
                                         bidirectional, dropout)
-        self.shape = (num_layers, 2 if bidirectional else 1)
+        self.layout = (num_layers, 2 if bidirectional else 1)  # layers, directions
         size = self.encoder.output_size
         self.decoder = RecurrentDecoder(output_size, size, size if attention else 0, cell,
                                         hidden_size, embed_size, num_layers, dropout, pad_id)
@@ -50,4 +50,4 @@ class Seq2Seq(TokenGenerator):
         outputs, state = self.encoder(self.embed(inputs), lengths)
         mask = torch.arange(inputs.shape[1], device=inputs.device)[None, :] < \
             lengths.to(inputs.device)[:, None]
-        return self.decoder.start(final_states(state, *self.shape), outputs, mask)
+        return self.decoder.start(final_states(state, *self.layout), outputs, mask)
