@@ -50,7 +50,7 @@ def fit(cfg: DictConfig, data_dir: Path, out_dir: Path, logger: Any = False) -> 
         every_n_epochs=max(1, optim.max_epochs // CHECKPOINTS_PER_RUN),
     )
     callbacks: list[pl.Callback] = [checkpoints]
-    if hardware.progress_bar:
+    if hardware.show_progress():
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
     has_val = data.size("val") > 0
     trainer = pl.Trainer(

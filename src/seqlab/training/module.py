@@ -48,24 +48,32 @@ class SupervisedModule(pl.LightningModule):
         sums = [loss.detach() * n, n]
         if self.task == "classification":
             sums.append((outputs.argmax(dim=1) == targets).sum().float())
-        step_sums = torch.stack(sums)
-        self._sums[stage] = self._sums[stage] + step_sums if stage in self._sums else step_sums
+        self._accumulate(stage, sums)
         return loss
 
-    def _epoch_metrics(self, stage: str) -> dict[str, float]:
+    def _accumulate(self, stage: str, sums: list[torch.Tensor]) -> None:
+        """Add a step's sums ([loss x count, count, ...]) to its epoch's, on the device."""
+        step = torch.stack(sums)
+        self._sums[stage] = self._sums[stage] + step if stage in self._sums else step
+
+    def epoch_metrics(self, stage: str, sums: torch.Tensor) -> dict[str, float]:
+        """The metrics to log from an epoch's summed [loss x count, count, correct]."""
+        metrics = {f"{stage}/loss": float(sums[0] / sums[1])}
+        if self.task == "classification":
+            metrics[f"{stage}/acc"] = float(sums[2] / sums[1])
+        return metrics
+
+    def _finish_epoch(self, stage: str) -> dict[str, float]:
         sums = self._sums.pop(stage, None)
         if sums is None:
             return {}
         sums = self.trainer.strategy.reduce(sums, reduce_op="sum")  # across DDP ranks
-        metrics = {f"{stage}/loss": float(sums[0] / sums[1])}
-        if self.task == "classification":
-            metrics[f"{stage}/acc"] = float(sums[2] / sums[1])
         if not torch.isfinite(sums[0]):
             raise TrainingDiverged(
                 f"{stage} loss is {sums[0].item()} in epoch {self.current_epoch}; lower "
                 "optim.lr or set optim.gradient_clip_val (for example 1.0)"
             )
-        return metrics
+        return self.epoch_metrics(stage, sums)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
@@ -77,11 +85,11 @@ class SupervisedModule(pl.LightningModule):
         if self.trainer.sanity_checking:
             self._sums.pop("val", None)
             return
-        self._last_val = self._epoch_metrics("val")
+        self._last_val = self._finish_epoch("val")
         self.log_dict(self._last_val)
 
     def on_train_epoch_end(self) -> None:
-        metrics = self._epoch_metrics("train")
+        metrics = self._finish_epoch("train")
         self.log_dict(metrics)
         self.history.append({"epoch": self.current_epoch + 1, **metrics, **self._last_val})
         self._last_val = {}

@@ -13,7 +13,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlab.errors import TrainingDiverged
 from seqlab.training.module import SupervisedModule
 from seqlab.training.settings import Optimization
 
@@ -33,23 +32,14 @@ class Seq2SeqModule(SupervisedModule):
         loss = F.cross_entropy(scores.transpose(1, 2), targets, ignore_index=self.pad_id)
         right = (scores.argmax(dim=-1) == targets) | ~real
         tokens = real.sum().float()
-        step_sums = torch.stack([
+        self._accumulate(stage, [
             loss.detach() * tokens, tokens, (right & real).sum().float(),
             right.all(dim=1).sum().float(), targets.new_tensor(len(targets), dtype=torch.float32),
         ])
-        self._sums[stage] = self._sums[stage] + step_sums if stage in self._sums else step_sums
         return loss
 
-    def _epoch_metrics(self, stage: str) -> dict[str, float]:
-        sums = self._sums.pop(stage, None)
-        if sums is None:
-            return {}
-        sums = self.trainer.strategy.reduce(sums, reduce_op="sum")  # across DDP ranks
-        if not torch.isfinite(sums[0]):
-            raise TrainingDiverged(
-                f"{stage} loss is {sums[0].item()} in epoch {self.current_epoch}; lower "
-                "optim.lr or set optim.gradient_clip_val (for example 1.0)"
-            )
+    def epoch_metrics(self, stage: str, sums: torch.Tensor) -> dict[str, float]:
+        """From [loss x tokens, tokens, right tokens, right sequences, sequences]."""
         return {f"{stage}/loss": float(sums[0] / sums[1]),
                 f"{stage}/token_acc": float(sums[2] / sums[1]),
                 f"{stage}/exact": float(sums[3] / sums[4])}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +53,19 @@ class Hardware:
     num_nodes: int = 1
     mixed_precision: bool = False  # honoured on GPU; CPU runs stay in 32-bit
     deterministic: bool = True
-    progress_bar: bool = True
+    progress_bar: Any = "auto"  # true | false | auto: only when writing to a terminal
 
     def __post_init__(self) -> None:
         require_choice("accelerator", self.accelerator, ACCELERATORS)
         require_int("num_nodes", self.num_nodes, minimum=1)
+        require_choice("progress_bar", self.progress_bar, (True, False, "auto"))
         listed = hasattr(self.devices, "__iter__") and not isinstance(self.devices, str)
         if not (self.devices == "auto" or isinstance(self.devices, int) or listed):
             raise ConfigError(f"devices: expected 'auto', a count or a list, got {self.devices!r}")
+
+    def show_progress(self) -> bool:
+        """Draw a progress bar? "auto": on a terminal, not into logs or DVC's captured output."""
+        return sys.stderr.isatty() if self.progress_bar == "auto" else bool(self.progress_bar)
 
     def precision(self) -> str:
         """Lightning's precision flag: mixed on a CUDA GPU when asked for, else 32-bit."""
@@ -79,5 +85,5 @@ class Hardware:
             "num_nodes": self.num_nodes,
             "precision": self.precision(),
             "deterministic": self.deterministic,
-            "enable_progress_bar": self.progress_bar,
+            "enable_progress_bar": self.show_progress(),
         }
