@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from seqlab.data.processed import ProcessedData
 from seqlab.evaluation import baselines, plots
 from seqlab.evaluation.generation import score_generation
-from seqlab.evaluation.metrics import classification_metrics, regression_metrics
+from seqlab.evaluation.metrics import classification_metrics, headline, regression_metrics
 from seqlab.evaluation.per_step import score_step_forecast, score_tagging
 from seqlab.io import atomic_dir, atomic_write_json
 from seqlab.models.build import build_net
@@ -47,9 +47,7 @@ def score_classification(net: torch.nn.Module, data: ProcessedData, figures: Pat
     base = {"majority": classification_metrics(truth, baselines.majority_class(data))}
     plots.confusion(truth, predicted, data.meta["classes"], figures / "confusion_matrix.png",
                     title)
-    headline = {"metric": "test/acc", "value": test["acc"], "higher_is_better": True,
-                "baseline": base["majority"]["acc"], "baseline_name": "majority"}
-    return test, base, headline
+    return test, base, headline(test, base, "acc", "majority", True)
 
 
 def score_forecast(net: torch.nn.Module, data: ProcessedData, figures: Path, title: str):
@@ -74,9 +72,7 @@ def score_forecast(net: torch.nn.Module, data: ProcessedData, figures: Path, tit
                    [meta["dates"][p] for p in positions],
                    {name: original(values) for name, values in forecasts.items()},
                    figures / "forecast.png", title)
-    headline = {"metric": "test/mse", "value": test["mse"], "higher_is_better": False,
-                "baseline": scores["naive"]["mse"], "baseline_name": "naive"}
-    return test, scores, headline
+    return test, scores, headline(test, scores, "mse", "naive", False)
 
 
 # How each kind of task (the `task` in a dataset's meta.json) is scored. A scorer returns
@@ -96,7 +92,7 @@ def evaluate(model_dir: Path, data_dir: Path, metrics_path: Path, figures_dir: P
     net.load_state_dict(torch.load(model_dir / MODEL_FILE, map_location="cpu"))
     title = f"{cfg.get('entry') or cfg.dataset.name}: {cfg.model.get('cell', '')} test".strip()
     with atomic_dir(Path(figures_dir)) as figures:
-        test, base, headline = SCORERS[data.meta["task"]](net, data, figures, title)
+        test, base, summary = SCORERS[data.meta["task"]](net, data, figures, title)
         history = model_dir / HISTORY_FILE
         if history.is_file():
             plots.learning_curves(pd.read_csv(history), figures / "learning_curves.png")
@@ -106,7 +102,7 @@ def evaluate(model_dir: Path, data_dir: Path, metrics_path: Path, figures_dir: P
         "model": cfg.model._target_.rsplit(".", 1)[-1],
         "cell": cfg.model.get("cell"),
         "entry": cfg.get("entry"),
-        "headline": headline,
+        "headline": summary,
         "test": {f"test/{k}": v for k, v in test.items()},
         "baselines": base,
     }

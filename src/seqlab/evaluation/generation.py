@@ -16,6 +16,7 @@ import torch
 from seqlab.data.processed import ProcessedData
 from seqlab.data.vocab import EOS, Vocab
 from seqlab.evaluation import generation_plots
+from seqlab.evaluation.metrics import headline
 from seqlab.models.decoding import STRATEGIES
 
 SAMPLES = 12  # images in the captions figure
@@ -85,9 +86,7 @@ def score_generation(net: torch.nn.Module, data: ProcessedData, figures: Path, t
     baseline = [most_frequent_target(data)] * len(rows)
     base = {"most_frequent": sequence_metrics(baseline, truth, vocab)}
     _draw(net, data, predicted, vocab, figures, title)
-    headline = {"metric": "test/exact", "value": test["exact"], "higher_is_better": True,
-                "baseline": base["most_frequent"]["exact"], "baseline_name": "most_frequent"}
-    return test, base, headline
+    return test, base, headline(test, base, "exact", "most_frequent", True)
 
 
 def _draw(net: torch.nn.Module, data: ProcessedData, predicted: list[np.ndarray],

@@ -37,3 +37,11 @@ def regression_metrics(
             "mae_original": float(skm.mean_absolute_error(original_truth, original_predicted)),
         }
     return result
+
+
+def headline(test: dict[str, float], baselines: dict[str, dict[str, float]], metric: str,
+             baseline_name: str, higher_is_better: bool) -> dict[str, object]:
+    """The metrics file's summary: one test metric beside the same metric of a baseline."""
+    return {"metric": f"test/{metric}", "value": test[metric],
+            "higher_is_better": higher_is_better,
+            "baseline": baselines[baseline_name][metric], "baseline_name": baseline_name}

@@ -12,7 +12,7 @@ import torch
 
 from seqlab.data.processed import ProcessedData
 from seqlab.evaluation import plots, step_plots
-from seqlab.evaluation.metrics import classification_metrics, regression_metrics
+from seqlab.evaluation.metrics import classification_metrics, headline, regression_metrics
 
 STRIPS = 4  # test videos drawn as label strips
 
@@ -50,9 +50,7 @@ def score_tagging(net: torch.nn.Module, data: ProcessedData, figures: Path, titl
                                             figures / "accuracy_by_run_position.png", title)
     plots.confusion(truth, predicted, data.meta["classes"], figures / "confusion_matrix.png",
                     title)
-    headline = {"metric": "test/acc", "value": test["acc"], "higher_is_better": True,
-                "baseline": base["majority"]["acc"], "baseline_name": "majority"}
-    return test, base, headline
+    return test, base, headline(test, base, "acc", "majority", True)
 
 
 def score_step_forecast(net: torch.nn.Module, data: ProcessedData, figures: Path, title: str):
@@ -75,6 +73,4 @@ def score_step_forecast(net: torch.nn.Module, data: ProcessedData, figures: Path
                    [meta["dates"][p] for p in positions[order]],
                    {name: original(values)[order] for name, values in forecasts.items()},
                    figures / "forecast.png", title)
-    headline = {"metric": "test/mse", "value": test["mse"], "higher_is_better": False,
-                "baseline": scores["naive"]["mse"], "baseline_name": "naive"}
-    return test, scores, headline
+    return test, scores, headline(test, scores, "mse", "naive", False)
