@@ -18,27 +18,26 @@ from tempfile import TemporaryDirectory
 import torch
 from omegaconf import DictConfig
 
-from seqlab.config import build, compose, validate
-from seqlab.data.cache import prepare
+from seqlab.config import compose, instantiate, validate
 from seqlab.errors import run_cli
-from seqlab.paths import project_root
-from seqlab.train import CACHE_DIR
+from seqlab.layout import project
+from seqlab.pipeline import prepare_data
 
 
 def plain_loop(cfg: DictConfig, data_dir: Path) -> tuple[torch.nn.Module, float]:
     """What a user would write by hand: shuffled slices, forward, backward, step."""
     import pytorch_lightning as pl
 
-    from seqlab.models.build import build_net
-    from seqlab.training.batches import SequenceDataModule
-    from seqlab.training.module import loss_fn
+    from seqlab.fitting.batches import SequenceDataModule
+    from seqlab.models import net_for_data
+    from seqlab.tasks import task_of
 
     pl.seed_everything(cfg.seed, verbose=False)
-    optim = build(cfg.optim, "optim")
+    optim = instantiate(cfg.optim, "optim")
     data = SequenceDataModule(data_dir, optim.batch_size, seed=cfg.seed)
-    net = build_net(cfg.model, data.meta)
+    net = net_for_data(cfg.model, data.meta)
     optimizer = optim.make_optimizer(net.parameters())
-    task = data.meta["task"]
+    loss_fn = task_of(data.meta.task).loss
     train, val = data.splits["train"], data.splits.get("val")
     generator = torch.Generator().manual_seed(cfg.seed)
     start = time.perf_counter()
@@ -47,7 +46,7 @@ def plain_loop(cfg: DictConfig, data_dir: Path) -> tuple[torch.nn.Module, float]
         order = torch.randperm(len(train["targets"]), generator=generator)
         inputs, targets = train["inputs"][order], train["targets"][order]
         for i in range(0, len(targets), optim.batch_size):
-            loss = loss_fn(task, net(inputs[i : i + optim.batch_size]),
+            loss = loss_fn(net(inputs[i : i + optim.batch_size]),
                            targets[i : i + optim.batch_size])
             optimizer.zero_grad()
             loss.backward()
@@ -57,12 +56,12 @@ def plain_loop(cfg: DictConfig, data_dir: Path) -> tuple[torch.nn.Module, float]
         if val is not None and len(val["targets"]) and (epoch + 1) % optim.val_every_n_epochs == 0:
             net.eval()
             with torch.no_grad():
-                loss_fn(task, net(val["inputs"]), val["targets"]).item()
+                loss_fn(net(val["inputs"]), val["targets"]).item()
     return net, time.perf_counter() - start
 
 
 def seqlab_fit(cfg: DictConfig, data_dir: Path) -> tuple[torch.nn.Module, float]:
-    from seqlab.training.fit import fit
+    from seqlab.fitting.fit import fit
 
     with TemporaryDirectory() as out:
         start = time.perf_counter()
@@ -72,17 +71,17 @@ def seqlab_fit(cfg: DictConfig, data_dir: Path) -> tuple[torch.nn.Module, float]
 
 def test_metrics(net: torch.nn.Module, data_dir: Path) -> dict[str, float]:
     from seqlab.data.processed import ProcessedData
-    from seqlab.evaluation.evaluate import predict
-    from seqlab.evaluation.metrics import classification_metrics, regression_metrics
+    from seqlab.evaluation.evaluate import evaluate
+    from seqlab.tasks import task_of
 
     data = ProcessedData.load(data_dir)
-    outputs = predict(net.cpu(), data, "test")
-    truth = data.targets[data.splits["test"]]
-    if data.meta["task"] == "classification":
-        return classification_metrics(truth, outputs.argmax(axis=1))
-    scale = data.meta["scaler"]["min"], data.meta["scaler"]["max"]
-    return {k: v for k, v in regression_metrics(truth, outputs, scale).items()
-            if k in ("mse", "r2", "rmse_original")}
+    task = task_of(data.meta.task)
+    evaluation = evaluate(net.cpu(), data, task, "bench")
+    for figure in evaluation.figures.values():
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+    return {k: v for k, v in evaluation.test.items() if k in (task.headline, "r2")}
 
 
 def main() -> None:
@@ -91,18 +90,18 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides (default: course_ex1)")
     args = parser.parse_args()
     overrides = ["experiment=course_ex1", *args.overrides]
-    # Time the training alone, on the CPU, as a user's run would do it (progress bar on).
-    cfg = compose([*overrides, "trainer=cpu"])
+    # Time the training alone, on the CPU, as a user's run would do it (progress bar on);
+    # the last epoch's weights, as the plain loop keeps them.
+    base = [*overrides, "trainer=cpu", "callbacks=last"]
+    cfg = compose(base)
     validate(cfg)
-    data_dir = prepare(cfg.dataset, build(cfg.dataset, "dataset"), project_root() / CACHE_DIR)
-    torch.set_num_threads(torch.get_num_threads())
+    data_dir = prepare_data(cfg.dataset, project().cache)
     print(f"benchmark: {' '.join(overrides)}; {torch.get_num_threads()} threads")
     plain_loop(cfg, data_dir)  # warm-up: first calls pay for lazy initialisation
     raw_net, raw_time = plain_loop(cfg, data_dir)
     lit_net, lit_time = seqlab_fit(cfg, data_dir)
     # The same without the progress bar, to show what drawing it costs on tiny epochs.
-    quiet = compose([*overrides, "trainer=cpu", "trainer.progress_bar=false"])
-    quiet_net, quiet_time = seqlab_fit(quiet, data_dir)
+    quiet_net, quiet_time = seqlab_fit(compose([*base, "trainer.progress_bar=false"]), data_dir)
     rows = [("plain PyTorch", raw_net, raw_time), ("seqlab", lit_net, lit_time),
             ("seqlab, no bar", quiet_net, quiet_time)]
     print(f"{'':16}{'seconds':>9}  {'ratio':>6}  test metrics")

@@ -1,8 +1,8 @@
 """Composing and validating configs.
 
 Every config section with a `_target_` is the keyword arguments of one class. The class
-checks its own values (with the helpers below); `build` checks the key names against the
-class signature first. So a typo, a misspelt choice or an impossible value stops the run
+checks its own values (with the helpers below); `instantiate` checks the key names against
+the class signature first. So a typo, a misspelt choice or an impossible value stops the run
 before any work, with a message that names the key and what is allowed.
 """
 
@@ -16,8 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqlab.errors import ConfigError
 
-TOP_LEVEL_KEYS = ("seed", "entry", "archetype", "dataset", "model", "optim", "trainer", "tracking")
-ARCHETYPES = ("one_to_one", "one_to_many", "many_to_one", "many_to_many", "synchronous")
+TOP_LEVEL_KEYS = ("seed", "entry", "archetype", "dataset", "model", "optim", "scheduler",
+                  "callbacks", "trainer", "tracking")
 
 
 def require_choice(key: str, value: Any, allowed: Iterable[Any]) -> None:
@@ -58,13 +58,13 @@ def _import_target(key: str, path: str) -> Any:
         raise ConfigError(f"{key}._target_: cannot import {path!r} ({error})") from None
 
 
-def build(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
+def instantiate(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
     """Instantiate the `_target_` of `node`, reporting bad keys and values as ConfigError.
 
     `runtime` holds arguments known only at run time (such as a model's input size).
     """
     from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
+    from hydra.utils import instantiate as hydra_instantiate
 
     node = node if isinstance(node, DictConfig) else OmegaConf.create(node)
     if "_target_" not in node:
@@ -82,7 +82,7 @@ def build(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
                 + ", ".join(allowed)
             )
     try:
-        return instantiate(node, **runtime)
+        return hydra_instantiate(node, **runtime)
     except InstantiationException as error:
         cause = error.__cause__
         if isinstance(cause, ConfigError):
@@ -92,7 +92,7 @@ def build(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
 
 def validate(cfg: DictConfig) -> None:
     """Check a composed run config before any work; raises ConfigError."""
-    unknown = sorted(set(cfg.keys()) - set(TOP_LEVEL_KEYS) - {"paths", "hydra"})
+    unknown = sorted(set(cfg.keys()) - set(TOP_LEVEL_KEYS) - {"hydra"})
     if unknown:
         raise ConfigError(
             f"{unknown[0]}: unknown top-level key; allowed keys: {', '.join(TOP_LEVEL_KEYS)}"
@@ -101,12 +101,34 @@ def validate(cfg: DictConfig) -> None:
     if missing:
         raise ConfigError(f"{missing[0]}: missing from the config")
     require_int("seed", cfg.seed, minimum=0)
-    require_choice("archetype.name", cfg.archetype.name, ARCHETYPES)
-    for section in ("dataset", "optim", "trainer", "tracking"):
-        build(cfg[section], section)
+    check_archetype(cfg.archetype, instantiate(cfg.dataset, "dataset"))
+    for section in ("optim", "trainer", "tracking"):
+        instantiate(cfg[section], section)
+    if cfg.scheduler is not None:
+        instantiate(cfg.scheduler, "scheduler")
+    # Callbacks are Lightning's classes: importing them costs seconds, so only their
+    # shape is checked here; their keys are checked when training builds them.
+    for name, node in (cfg.callbacks or {}).items():
+        if not isinstance(node, DictConfig) or "_target_" not in node:
+            raise ConfigError(f"callbacks.{name}: expected a section with a '_target_' "
+                              "(the callback's class)")
     # Sizes come from the data at run time; a small square size (2 x 2) stands in for
     # them so that the model's own checks of its config values run now.
-    build(cfg.model, "model", **{name: 4 for name in runtime_arguments(cfg.model)})
+    instantiate(cfg.model, "model", **{name: 4 for name in runtime_arguments(cfg.model)})
+
+
+def check_archetype(claimed: str | None, dataset: Any) -> None:
+    """The archetype follows from the dataset; a config that names another is an error."""
+    from seqlab.data.meta import ARCHETYPES
+
+    if claimed is None:
+        return
+    require_choice("archetype", claimed, ARCHETYPES)
+    if claimed != dataset.archetype:
+        raise ConfigError(
+            f"archetype: {claimed!r} contradicts the data: dataset {dataset.name!r} is "
+            f"{dataset.archetype}; leave archetype unset (it follows from the dataset)"
+        )
 
 
 def runtime_arguments(node: DictConfig) -> list[str]:
@@ -125,7 +147,7 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
 
-    from seqlab.paths import conf_dir
+    from seqlab.layout import conf_dir
 
     try:
         with initialize_config_dir(str(conf_dir()), version_base="1.3"):

@@ -26,9 +26,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqlab.config import compose, validate
 from seqlab.errors import ConfigError, run_cli
-from seqlab.paths import conf_dir, project_root
+from seqlab.layout import PARAMS_FILE, conf_dir, project_root
 
-PARAMS_FILE = "params.yaml"
 HEADER = (
     "# Generated from conf/ by `python -m seqlab.params` (make params): edit conf/, not this\n"
     "# file. A test fails when the two disagree. See README, 'One source of truth'.\n"

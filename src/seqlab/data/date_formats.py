@@ -75,7 +75,10 @@ class DateFormats:
         except ValueError:
             raise ConfigError(f"{key}: {getattr(self, key)!r} is not a YYYY-MM-DD date") from None
 
-    def build(self, raw_dir: Path) -> ProcessedData:
+    task = "generation"
+    archetype = "many_to_many"
+
+    def preprocess(self, raw_dir: Path) -> ProcessedData:
         from babel.dates import format_date
 
         version = check_package(raw_dir, "babel")
@@ -90,7 +93,5 @@ class DateFormats:
                    for d, loc, s in zip(dates, locales, styles, strict=True)]
         targets = [d.isoformat() for d in dates]
         splits = split_rows(self.pairs, self.test_fraction, self.val_fraction, self.seed)
-        data = text_pairs(self.name, "dates", sources, targets, splits, self.source_level,
-                          self.target_level)
-        data.meta["babel_version"] = version
-        return data
+        return text_pairs(self.name, sources, targets, splits, self.source_level,
+                          self.target_level, provenance={"babel": version})

@@ -16,11 +16,9 @@ import numpy as np
 from seqlab.config import require_choice, require_int, require_number
 from seqlab.data.digit_sequences import GREY_LEVELS, load_images, stratified_splits
 from seqlab.data.package_sources import installed_version
-from seqlab.data.processed import ProcessedData
+from seqlab.data.processed import SPLITS, ProcessedData
 from seqlab.data.text_pairs import generation_meta, target_arrays
 from seqlab.data.vocab import LEVELS
-
-SPLIT_ORDER = ("train", "val", "test")
 
 
 @dataclass
@@ -52,14 +50,17 @@ class DigitCaptions:
         require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
         require_int("seed", self.seed, minimum=0)
 
-    def build(self, raw_dir: Path) -> ProcessedData:
+    task = "generation"
+    archetype = "one_to_many"
+
+    def preprocess(self, raw_dir: Path) -> ProcessedData:
         from num2words import num2words
 
         images, labels = load_images(raw_dir)
         pools = stratified_splits(labels, self.test_fraction, self.val_fraction, self.seed)
         counts = {"train": self.train_strips, "val": self.val_strips, "test": self.test_strips}
         strips, numbers, splits, start = [], [], {}, 0
-        for i, split in enumerate(SPLIT_ORDER):
+        for i, split in enumerate(SPLITS):
             rng = np.random.default_rng([self.seed, i])
             for _ in range(counts[split]):
                 strip, number = self._strip(rng, images, labels, pools[split])
@@ -73,11 +74,10 @@ class DigitCaptions:
         return ProcessedData(
             inputs=inputs, targets=targets,
             lengths=np.full(len(inputs), inputs.shape[1], dtype=np.int64),
-            splits=splits, extras={"target_lengths": target_lengths,
-                                   "numbers": np.array(numbers, dtype=np.int64)},
-            meta=generation_meta(self.name, "digit_captions", vocab, target_lengths,
+            splits=splits, extras={"numbers": np.array(numbers, dtype=np.int64)},
+            meta=generation_meta(self.name, self.archetype, vocab, target_lengths,
                                  input_size=inputs.shape[2], steps=inputs.shape[1],
-                                 num2words_version=installed_version("num2words")),
+                                 provenance={"num2words": installed_version("num2words")}),
         )
 
     def _strip(self, rng: np.random.Generator, images: np.ndarray, labels: np.ndarray,

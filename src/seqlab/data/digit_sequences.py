@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.config import require_choice, require_int, require_number
+from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
-from seqlab.data.sources import IMAGES_FILE
 from seqlab.errors import DataError
+from seqlab.layout import IMAGES_FILE
 
 READS = ("pixels", "rows", "image")  # image: one step of 64 values (one-to-one)
 GREY_LEVELS = 16.0
@@ -52,34 +53,36 @@ class DigitSequences:
     read: str = "pixels"
     test_fraction: float = 0.2
     val_fraction: float = 0.1  # of the training part
-    split_seed: int = 0
+    seed: int = 0  # of the stratified split
 
     def __post_init__(self) -> None:
         require_choice("read", self.read, READS)
         require_number("test_fraction", self.test_fraction, 0, 1, low_open=True, high_open=True)
         require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
-        require_int("split_seed", self.split_seed, minimum=0)
+        require_int("seed", self.seed, minimum=0)
 
-    def build(self, raw_dir: Path) -> ProcessedData:
+    task = "classification"
+
+    @property
+    def archetype(self) -> str:
+        return "one_to_one" if self.read == "image" else "many_to_one"
+
+    def preprocess(self, raw_dir: Path) -> ProcessedData:
         images, labels = load_images(raw_dir)
         pixels = images.astype(np.float32) / GREY_LEVELS
         n = len(pixels)
         shape = {"pixels": (n, 64, 1), "rows": (n, 8, 8), "image": (n, 1, 64)}[self.read]
         inputs = pixels.reshape(shape)
         classes = sorted(int(c) for c in np.unique(labels))
-        splits = stratified_splits(labels, self.test_fraction, self.val_fraction, self.split_seed)
+        splits = stratified_splits(labels, self.test_fraction, self.val_fraction, self.seed)
         return ProcessedData(
             inputs=np.ascontiguousarray(inputs),
             targets=labels.astype(np.int64),
             lengths=np.full(n, inputs.shape[1], dtype=np.int64),
             splits=splits,
-            meta={
-                "name": self.name,
-                "kind": "digit_sequences",
-                "task": "classification",
-                "input_size": int(inputs.shape[2]),
-                "output_size": len(classes),
-                "steps": int(inputs.shape[1]),
-                "classes": [str(c) for c in classes],
-            },
+            meta=Meta(
+                name=self.name, task=self.task, archetype=self.archetype,
+                input_size=int(inputs.shape[2]), output_size=len(classes),
+                steps=int(inputs.shape[1]), classes=[str(c) for c in classes],
+            ),
         )

@@ -16,6 +16,7 @@ import numpy as np
 
 from seqlab.config import require_int, require_number
 from seqlab.data.digit_sequences import GREY_LEVELS, load_images, stratified_splits
+from seqlab.data.meta import Meta
 from seqlab.data.processed import SPLITS, ProcessedData
 from seqlab.errors import ConfigError, DataError
 
@@ -59,7 +60,10 @@ class DigitVideos:
         if self.val_videos and not self.val_fraction:
             raise ConfigError("val_videos: needs val_fraction > 0 (images to compose them from)")
 
-    def build(self, raw_dir: Path) -> ProcessedData:
+    task = "tagging"
+    archetype = "synchronous"
+
+    def preprocess(self, raw_dir: Path) -> ProcessedData:
         images, labels = load_images(raw_dir)
         pixels = images.reshape(len(images), 64).astype(np.float32) / GREY_LEVELS
         image_splits = stratified_splits(labels, self.test_fraction, self.val_fraction, self.seed)
@@ -78,16 +82,11 @@ class DigitVideos:
             splits={split: np.arange(bounds[i], bounds[i + 1], dtype=np.int64)
                     for i, split in enumerate(SPLITS)},
             extras={"run_position": run_position},
-            meta={
-                "name": self.name,
-                "kind": "digit_videos",
-                "task": "tagging",
-                "input_size": 64,
-                "output_size": 10,
-                "steps": self.max_frames,
-                "variable_length": True,
-                "classes": [str(c) for c in range(10)],
-            },
+            meta=Meta(
+                name=self.name, task=self.task, archetype=self.archetype, input_size=64,
+                output_size=10, steps=self.max_frames, variable_length=True,
+                classes=[str(c) for c in range(10)],
+            ),
         )
 
     def _videos(self, pixels: np.ndarray, labels: np.ndarray, pool: np.ndarray, count: int,

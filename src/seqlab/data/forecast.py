@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from seqlab.config import require_choice, require_int, require_number
+from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
-from seqlab.data.sources import SERIES_FILE
 from seqlab.errors import ConfigError, DataError
+from seqlab.layout import SERIES_FILE
 
 LAG_ORDERS = ("newest_first", "oldest_first")
 FRAMINGS = ("steps", "features")
@@ -71,7 +72,10 @@ class ForecastWindows:
             except ValueError:
                 raise ConfigError(f"test_start: {self.test_start!r} is not a date") from None
 
-    def build(self, raw_dir: Path) -> ProcessedData:
+    task = "regression"
+    archetype = "many_to_one"
+
+    def preprocess(self, raw_dir: Path) -> ProcessedData:
         frame = read_series(raw_dir)
         values = self._values(frame)
         dates = frame["date"]
@@ -111,17 +115,12 @@ class ForecastWindows:
                 "test": rows[positions >= test_begin],
             },
             extras={"series": scaled, "target_pos": positions.astype(np.int64)},
-            meta={
-                "name": self.name,
-                "kind": "forecast",
-                "task": "regression",
-                "input_size": int(inputs.shape[2]),
-                "output_size": 1,
-                "steps": int(inputs.shape[1]),
-                "scaler": {"min": low, "max": high},
-                "seasonal_period": self.seasonal_period,
-                "dates": dates.dt.strftime("%Y-%m-%d").tolist(),
-            },
+            meta=Meta(
+                name=self.name, task=self.task, archetype=self.archetype,
+                input_size=int(inputs.shape[2]), output_size=1, steps=int(inputs.shape[1]),
+                scaler={"min": low, "max": high}, seasonal_period=self.seasonal_period,
+                dates=dates.dt.strftime("%Y-%m-%d").tolist(),
+            ),
         )
 
     def _values(self, frame: pd.DataFrame) -> np.ndarray:

@@ -36,7 +36,7 @@ class NumberWords:
     target_level: str = "word"
     test_fraction: float = 0.1
     val_fraction: float = 0.05  # of the rest
-    split_seed: int = 0
+    seed: int = 0  # of the split
 
     def __post_init__(self) -> None:
         require_choice("source", self.source, ("num2words",))
@@ -47,20 +47,20 @@ class NumberWords:
         require_choice("target_level", self.target_level, LEVELS)
         require_number("test_fraction", self.test_fraction, 0, 1, low_open=True, high_open=True)
         require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
-        require_int("split_seed", self.split_seed, minimum=0)
+        require_int("seed", self.seed, minimum=0)
         if self.source_lang == self.target_lang:
             raise ConfigError("target_lang: must differ from source_lang")
 
-    def build(self, raw_dir: Path) -> ProcessedData:
+    task = "generation"
+    archetype = "many_to_many"
+
+    def preprocess(self, raw_dir: Path) -> ProcessedData:
         from num2words import num2words
 
         version = check_package(raw_dir, "num2words")
         numbers = range(self.max_number + 1)
         sources = [num2words(n, lang=self.source_lang) for n in numbers]
         targets = [num2words(n, lang=self.target_lang) for n in numbers]
-        splits = split_rows(len(sources), self.test_fraction, self.val_fraction,
-                            self.split_seed)
-        data = text_pairs(self.name, "number_words", sources, targets, splits,
-                          self.source_level, self.target_level)
-        data.meta["num2words_version"] = version
-        return data
+        splits = split_rows(len(sources), self.test_fraction, self.val_fraction, self.seed)
+        return text_pairs(self.name, sources, targets, splits, self.source_level,
+                          self.target_level, provenance={"num2words": version})

@@ -12,8 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from seqlab.errors import DataError
+from seqlab.layout import PACKAGE_FILE
 
-PACKAGE_FILE = "package.json"
 PACKAGES = ("num2words", "babel")
 
 

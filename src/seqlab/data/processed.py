@@ -1,8 +1,16 @@
-"""The one tensor format every preprocessed dataset is saved in.
+"""The one array format every preprocessed dataset is saved in.
 
-A folder holds `arrays.npz` (inputs N x T x F, targets, lengths, split indices and any
-extra arrays, all plain arrays, no pickles) and `meta.json` (task, sizes, fitted scaler,
-vocabularies, dates: whatever a model or report needs to interpret the arrays).
+A folder holds `arrays.npz` and `meta.json` (see data/meta.py). The arrays, all plain,
+no pickles:
+
+- `inputs`: float32 N x T x F values (series windows, pixels, frames) or int64 N x T
+  token ids (text), padded to T steps where `variable_length`;
+- `targets`: int64 N class ids, float32 N x 1 values, int64 N x T labels or float32
+  N x T x 1 values at every step, or int64 N x L token ids;
+- `lengths`: int64 N, the real steps of each input;
+- `split_<name>`: int64 row indices of train, val and test;
+- `extra_<name>`: arrays a task's baselines or figures read (the scaled series and each
+  target's position in it, say).
 """
 
 from __future__ import annotations
@@ -11,15 +19,14 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from seqlab.data.meta import Meta
 from seqlab.errors import DataError
 from seqlab.io import atomic_dir
+from seqlab.layout import ARRAYS_FILE, META_FILE
 
-ARRAYS_FILE = "arrays.npz"
-META_FILE = "meta.json"
 SPLITS = ("train", "val", "test")
 
 
@@ -38,12 +45,17 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 @dataclass
 class ProcessedData:
-    inputs: np.ndarray  # float32, N x T x F
-    targets: np.ndarray  # int64 N (classes) or float32 N x 1 (values)
-    lengths: np.ndarray  # int64 N, valid steps of each input
-    splits: dict[str, np.ndarray]  # split name -> int64 row indices
-    meta: dict[str, Any]
+    inputs: np.ndarray
+    targets: np.ndarray
+    lengths: np.ndarray
+    splits: dict[str, np.ndarray]
+    meta: Meta
     extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def real_steps(self, split: str) -> np.ndarray:
+        """The split's rows x T mask, true at each row's steps below its length."""
+        lengths = self.lengths[self.splits[split]]
+        return np.arange(self.targets.shape[1])[None, :] < lengths[:, None]
 
     def save(self, folder: Path) -> None:
         with atomic_dir(Path(folder)) as tmp:
@@ -55,7 +67,7 @@ class ProcessedData:
                 **{f"extra_{name}": arr for name, arr in self.extras.items()},
             }
             write_npz(tmp / ARRAYS_FILE, arrays)
-            (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n")
+            (tmp / META_FILE).write_text(json.dumps(self.meta.to_json(), indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> ProcessedData:
@@ -64,6 +76,8 @@ class ProcessedData:
             raise DataError(
                 f"no preprocessed data in {folder}; run `dvc repro` (or the preprocess stage) first"
             )
+        meta = Meta.from_json(json.loads((folder / META_FILE).read_text()),
+                              str(folder / META_FILE))
         with np.load(folder / ARRAYS_FILE, allow_pickle=False) as arrays:
             names = list(arrays.keys())
             return cls(
@@ -72,5 +86,5 @@ class ProcessedData:
                 lengths=arrays["lengths"],
                 splits={n[6:]: arrays[n] for n in names if n.startswith("split_")},
                 extras={n[6:]: arrays[n] for n in names if n.startswith("extra_")},
-                meta=json.loads((folder / META_FILE).read_text()),
+                meta=meta,
             )

@@ -2,7 +2,8 @@
 
 Offline sources read data shipped inside installed packages (scikit-learn, statsmodels),
 so `dvc repro` works on a machine with no network. A series source writes `series.csv`
-with columns `date,value`; an image source writes `images.npz`.
+with columns `date,value`; an image source writes `images.npz`; a package that generates
+data (num2words, babel) writes `package.json` with its version.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqlab.data.package_sources import PACKAGE_FILE, PACKAGES, package_record
+from seqlab.data.package_sources import PACKAGES, package_record
 from seqlab.data.processed import write_npz
 from seqlab.errors import DataError
 from seqlab.io import atomic_dir
-
-SERIES_FILE = "series.csv"
-IMAGES_FILE = "images.npz"
+from seqlab.layout import IMAGES_FILE, PACKAGE_FILE, SERIES_FILE
 
 
 def _statsmodels_frame(name: str) -> pd.DataFrame:
@@ -97,17 +96,16 @@ IMAGE_SOURCES: dict[str, Callable[[], dict[str, np.ndarray]]] = {"digits": digit
 SOURCES = (*SERIES_SOURCES, *IMAGE_SOURCES, *PACKAGES)
 
 
-def fetch(name: str, raw_root: Path) -> Path:
-    """Materialise source `name` into raw_root/<name>/ and return that folder."""
-    target = Path(raw_root) / name
-    with atomic_dir(target) as tmp:
+def fetch(name: str, folder: Path) -> Path:
+    """Materialise source `name` into `folder` (replacing it when complete); return it."""
+    if name not in SOURCES:
+        raise DataError(f"unknown source {name!r}; known sources: {', '.join(SOURCES)}")
+    with atomic_dir(Path(folder)) as tmp:
         if name in SERIES_SOURCES:
             frame = SERIES_SOURCES[name]()
             frame.to_csv(tmp / SERIES_FILE, index=False, date_format="%Y-%m-%d")
         elif name in IMAGE_SOURCES:
             write_npz(tmp / IMAGES_FILE, IMAGE_SOURCES[name]())
-        elif name in PACKAGES:  # generators: record the version the data come from
+        else:  # a package that generates data: record the version the data come from
             (tmp / PACKAGE_FILE).write_text(package_record(name))
-        else:
-            raise DataError(f"unknown source {name!r}; known sources: {', '.join(SOURCES)}")
-    return target
+    return Path(folder)

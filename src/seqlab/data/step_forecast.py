@@ -17,6 +17,7 @@ import numpy as np
 
 from seqlab.config import require_choice, require_int, require_number
 from seqlab.data.forecast import FILLS, read_series
+from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import DataError
 
@@ -31,16 +32,21 @@ class StepForecast:
     stride: int = 5  # between the starts of training chunks
     test_fraction: float = 0.2  # the last part of the series
     val_fraction: float = 0.1  # the last part of the rest
+    seasonal_period: int = 1  # > 1: also report the seasonal-naive baseline
     fill_missing: str = "none"
 
     def __post_init__(self) -> None:
         require_int("steps", self.steps, minimum=2)
+        require_int("seasonal_period", self.seasonal_period, minimum=1)
         require_int("stride", self.stride, minimum=1)
         require_number("test_fraction", self.test_fraction, 0, 1, low_open=True, high_open=True)
         require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
         require_choice("fill_missing", self.fill_missing, FILLS)
 
-    def build(self, raw_dir: Path) -> ProcessedData:
+    task = "step_regression"
+    archetype = "synchronous"
+
+    def preprocess(self, raw_dir: Path) -> ProcessedData:
         frame = read_series(raw_dir)
         values = frame["value"]
         if values.isna().any():
@@ -86,15 +92,10 @@ class StepForecast:
             lengths=lengths,
             splits=splits,
             extras={"series": scaled, "target_pos": target_pos},
-            meta={
-                "name": self.name,
-                "kind": "step_forecast",
-                "task": "step_regression",
-                "input_size": 1,
-                "output_size": 1,
-                "steps": self.steps,
-                "variable_length": True,
-                "scaler": {"min": low, "max": high},
-                "dates": frame["date"].dt.strftime("%Y-%m-%d").tolist(),
-            },
+            meta=Meta(
+                name=self.name, task=self.task, archetype=self.archetype, input_size=1,
+                output_size=1, steps=self.steps, variable_length=True,
+                scaler={"min": low, "max": high}, seasonal_period=self.seasonal_period,
+                dates=frame["date"].dt.strftime("%Y-%m-%d").tolist(),
+            ),
         )

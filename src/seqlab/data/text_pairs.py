@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.data.vocab import Vocab
 
-TASK = "generation"  # the meta["task"] of every dataset whose targets are token sequences
+TASK = "generation"  # the task of every dataset whose targets are token sequences
 
 
 def split_rows(n: int, test_fraction: float, val_fraction: float, seed: int
@@ -32,33 +33,35 @@ def target_arrays(texts: Sequence[str], train_rows: np.ndarray, level: str
     return ids, lengths, vocab
 
 
-def generation_meta(name: str, kind: str, vocab: Vocab, target_lengths: np.ndarray,
-                    input_size: int, steps: int, **extra: Any) -> dict[str, Any]:
-    """The meta.json every generation dataset shares: sizes, vocabulary, special ids."""
-    return {
-        "name": name, "kind": kind, "task": TASK,
-        "input_size": int(input_size), "output_size": len(vocab), "steps": int(steps),
-        "target_vocab": vocab.tokens, "target_level": vocab.level,
-        "model_args": {"target_steps": int(target_lengths.max()), "pad_id": vocab.pad_id,
-                       "bos_id": vocab.bos_id, "eos_id": vocab.eos_id},
+def generation_meta(name: str, archetype: str, vocab: Vocab, target_lengths: np.ndarray,
+                    input_size: int, steps: int, **extra: Any) -> Meta:
+    """The meta every generation dataset shares: sizes, vocabulary, special ids."""
+    return Meta(
+        name=name, task=TASK, archetype=archetype, input_size=int(input_size),
+        output_size=len(vocab), steps=int(steps), target_vocab=vocab.tokens,
+        target_level=vocab.level,
+        model_args={"target_steps": int(target_lengths.max()), "pad_id": vocab.pad_id,
+                    "bos_id": vocab.bos_id, "eos_id": vocab.eos_id},
         **extra,
-    }
+    )
 
 
-def text_pairs(name: str, kind: str, sources: Sequence[str], targets: Sequence[str],
-               splits: dict[str, np.ndarray], source_level: str, target_level: str
-               ) -> ProcessedData:
-    """Source and target texts as padded token ids, vocabularies built on the train rows."""
+def text_pairs(name: str, sources: Sequence[str], targets: Sequence[str],
+               splits: dict[str, np.ndarray], source_level: str, target_level: str,
+               provenance: dict[str, str]) -> ProcessedData:
+    """Source and target texts as padded token ids, vocabularies built on the train rows.
+
+    Text in, text out: the many-to-many (encoder-decoder) archetype.
+    """
     source_vocab = Vocab.from_texts([sources[i] for i in splits["train"]], source_level)
     inputs, lengths = source_vocab.encode_all(sources)
     target_ids, target_lengths, target_vocab = target_arrays(targets, splits["train"],
                                                              target_level)
     return ProcessedData(
         inputs=inputs, targets=target_ids, lengths=lengths, splits=splits,
-        extras={"target_lengths": target_lengths},
         meta=generation_meta(
-            name, kind, target_vocab, target_lengths, input_size=len(source_vocab),
+            name, "many_to_many", target_vocab, target_lengths, input_size=len(source_vocab),
             steps=inputs.shape[1], source_vocab=source_vocab.tokens,
-            source_level=source_level, variable_length=True,
+            source_level=source_level, variable_length=True, provenance=provenance,
         ),
     )

@@ -1,116 +1,104 @@
-"""Scoring generated token sequences: exact match, token accuracy, BLEU and chrF.
+"""The generation task's own parts: sequence metrics, the other decoding, its figures.
 
-Every metric is computed the same way for the model and for the baseline that predicts
-the most frequent training target everywhere.
+Every metric is computed the same way for the model and for the baselines.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from seqlab.data.processed import ProcessedData
+from seqlab.data.meta import Meta
 from seqlab.data.vocab import EOS, Vocab
-from seqlab.evaluation import generation_plots
-from seqlab.evaluation.metrics import headline
+from seqlab.evaluation.predict import tokens
 from seqlab.models.decoding import STRATEGIES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from seqlab.evaluation.evaluate import Outcome
 
 SAMPLES = 12  # images in the captions figure
 HEAT_MAPS = 4  # pairs in the attention figure
 
 
-@torch.no_grad()
-def generate(net: torch.nn.Module, data: ProcessedData, rows: np.ndarray,
-             batch_size: int = 512) -> list[np.ndarray]:
-    """The model's token ids for `rows`, one array per row (ragged across batches)."""
-    net.eval()
-    inputs = torch.from_numpy(data.inputs[rows])
-    lengths = (torch.from_numpy(data.lengths[rows]) if data.meta.get("variable_length")
-               else None)
-    out: list[np.ndarray] = []
-    for i in range(0, len(rows), batch_size):
-        part = None if lengths is None else lengths[i : i + batch_size]
-        out.extend(net(inputs[i : i + batch_size], part).numpy())
-    return out
+def target_vocab(meta: Meta) -> Vocab:
+    return Vocab(meta.target_vocab, meta.target_level)
 
 
-def sequence_metrics(predicted: list[np.ndarray], truth: np.ndarray, vocab: Vocab
+def sequence_metrics(truth: np.ndarray, answers: list[np.ndarray], meta: Meta
                      ) -> dict[str, float]:
     """Exact match of texts, accuracy of tokens at their true positions, BLEU and chrF."""
     import sacrebleu
 
-    guesses = [vocab.decode(p) for p in predicted]
-    answers = [vocab.decode(t) for t in truth]
+    vocab = target_vocab(meta)
+    guesses = [vocab.decode(p) for p in answers]
+    references = [vocab.decode(t) for t in truth]
     real = truth != vocab.pad_id
     aligned = np.full_like(truth, -1)
-    for row, p in enumerate(predicted):
+    for row, p in enumerate(answers):
         n = min(len(p), truth.shape[1])
         aligned[row, :n] = p[:n]
     # Character targets (ISO dates) have no words for BLEU's default tokenizer to count.
     tokenize = "char" if vocab.level == "char" else "13a"
     return {
-        "exact": float(np.mean([g == a for g, a in zip(guesses, answers, strict=True)])),
+        "exact": float(np.mean([g == r for g, r in zip(guesses, references, strict=True)])),
         "token_acc": float((aligned == truth)[real].mean()),
-        "bleu": float(sacrebleu.corpus_bleu(guesses, [answers], tokenize=tokenize).score),
-        "chrf": float(sacrebleu.corpus_chrf(guesses, [answers]).score),
+        "bleu": float(sacrebleu.corpus_bleu(guesses, [references], tokenize=tokenize).score),
+        "chrf": float(sacrebleu.corpus_chrf(guesses, [references]).score),
     }
 
 
-def most_frequent_target(data: ProcessedData) -> np.ndarray:
-    """The training split's most frequent target (first in row order among ties)."""
-    train = data.targets[data.splits["train"]]
-    counts = Counter(tuple(row) for row in train)
-    return np.array(max(counts, key=lambda row: counts[row]), dtype=np.int64)
-
-
-def score_generation(net: torch.nn.Module, data: ProcessedData, figures: Path, title: str):
-    """Test metrics of the configured decoding (and the other one, for comparison)."""
-    meta = data.meta
-    vocab = Vocab(meta["target_vocab"], meta["target_level"])
-    rows = data.splits["test"]
-    truth = data.targets[rows]
-    predicted = generate(net, data, rows)
-    test = sequence_metrics(predicted, truth, vocab)
+def other_decoding(outcome: Outcome) -> dict[str, float]:
+    """Exact match with the decoding strategy not configured (greedy vs beam), to compare."""
+    net = outcome.net
     chosen = net.decoding
     other = next(s for s in STRATEGIES if s != chosen.strategy)
     net.decoding = replace(chosen, strategy=other)
     try:
-        test[f"exact_{other}"] = sequence_metrics(generate(net, data, rows), truth,
-                                                  vocab)["exact"]
+        answers = tokens(net, outcome.data, "test")
     finally:
         net.decoding = chosen
-    baseline = [most_frequent_target(data)] * len(rows)
-    base = {"most_frequent": sequence_metrics(baseline, truth, vocab)}
-    _draw(net, data, predicted, vocab, figures, title)
-    return test, base, headline(test, base, "exact", "most_frequent", True)
+    return {f"exact_{other}": sequence_metrics(outcome.truth, answers,
+                                               outcome.data.meta)["exact"]}
 
 
-def _draw(net: torch.nn.Module, data: ProcessedData, predicted: list[np.ndarray],
-          vocab: Vocab, figures: Path, title: str) -> None:
+def captions(outcome: Outcome) -> dict[str, Figure]:
+    """Test images with their generated captions, where the inputs are images."""
+    from seqlab.evaluation import generation_plots
+
+    data = outcome.data
+    if data.inputs.dtype.kind != "f":  # token inputs: nothing to show as an image
+        return {}
+    vocab = target_vocab(data.meta)
+    shown = data.splits["test"][:SAMPLES]
+    return {"captions": generation_plots.captioned_images(
+        data.inputs[shown], [vocab.decode(p) for p in outcome.answers[:SAMPLES]],
+        [vocab.decode(t) for t in outcome.truth[:SAMPLES]], outcome.title)}
+
+
+def attention(outcome: Outcome) -> dict[str, Figure]:
+    """Attention heat maps of a few test pairs, short to long, for a net that attends."""
+    from seqlab.evaluation import generation_plots
+
+    data, net = outcome.data, outcome.net
+    if data.meta.source_vocab is None or getattr(net.decoder, "attention", None) is None:
+        return {}
     rows = data.splits["test"]
-    if data.meta["kind"] == "digit_captions":
-        shown = rows[:SAMPLES]
-        generation_plots.captioned_images(
-            data.inputs[shown], [vocab.decode(p) for p in predicted[:SAMPLES]],
-            [vocab.decode(t) for t in data.targets[shown]], figures / "captions.png", title)
-    if "source_vocab" not in data.meta:
-        return
-    shown = rows[np.linspace(0, len(rows) - 1, HEAT_MAPS).astype(int)]  # short to long
-    lengths = torch.from_numpy(data.lengths[shown])
-    maps = net.attention_maps(torch.from_numpy(data.inputs[shown]), lengths)
-    if maps is None:  # a model without attention
-        return
-    tokens, weights = (m.numpy() for m in maps)
-    source = Vocab(data.meta["source_vocab"], data.meta["source_level"])
+    shown = rows[np.linspace(0, len(rows) - 1, HEAT_MAPS).astype(int)]
+    ids, weights = (m.numpy() for m in net.attention_maps(
+        torch.from_numpy(data.inputs[shown]), torch.from_numpy(data.lengths[shown])))
+    vocab, source = target_vocab(data.meta), Vocab(data.meta.source_vocab,
+                                                   data.meta.source_level)
     sources, outputs, cropped = [], [], []
     for row, n in enumerate(data.lengths[shown]):
-        out = [vocab.tokens[i] for i in tokens[row]]
+        out = [vocab.tokens[i] for i in ids[row]]
         out = out[: out.index(EOS) + 1] if EOS in out else out
         sources.append([source.tokens[i] for i in data.inputs[shown[row], :n]])
         outputs.append(out)
         cropped.append(weights[row, : len(out), :n])
-    generation_plots.attention_maps(cropped, sources, outputs, figures / "attention.png", title)
+    return {"attention": generation_plots.attention_maps(cropped, sources, outputs,
+                                                         outcome.title)}

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
 
-matplotlib.use("Agg")  # files only; no display on servers or in CI
+matplotlib.use("Agg")  # figures are saved to files; no display on servers or in CI
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def captioned_images(images: np.ndarray, predicted: list[str], truth: list[str], path: Path,
-                     title: str, columns: int = 4) -> None:
+def captioned_images(images: np.ndarray, predicted: list[str], truth: list[str],
+                     title: str, columns: int = 4) -> Figure:
     """Each image with its predicted caption (green when right, red when wrong) and truth."""
     rows = int(np.ceil(len(images) / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 1.9 * rows), squeeze=False)
@@ -25,12 +24,11 @@ def captioned_images(images: np.ndarray, predicted: list[str], truth: list[str],
                      color="green" if guess == true else "red")
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
 
 
 def attention_maps(weights: list[np.ndarray], sources: list[list[str]],
-                   outputs: list[list[str]], path: Path, title: str) -> None:
+                   outputs: list[list[str]], title: str) -> Figure:
     """One heat map per pair: output tokens (rows) over source tokens (columns)."""
     fig, axes = plt.subplots(1, len(weights), figsize=(4.5 * len(weights), 4), squeeze=False)
     for ax, w, src, out in zip(axes[0], weights, sources, outputs, strict=True):
@@ -39,5 +37,4 @@ def attention_maps(weights: list[np.ndarray], sources: list[list[str]],
         ax.set_yticks(range(len(out)), [repr(s)[1:-1] for s in out], fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig

@@ -1,47 +1,51 @@
-"""Test metrics for classification and regression, from predictions."""
+"""Test metrics from answers and truth, and the headline a run is judged by."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as skm
+
+from seqlab.data.meta import Meta
 
 
-def classification_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+def classification(truth: np.ndarray, answers: np.ndarray, meta: Meta) -> dict[str, float]:
+    """Accuracy and macro F1."""
+    from sklearn import metrics as skm
+
     return {
-        "acc": float(skm.accuracy_score(truth, predicted)),
-        "f1_macro": float(skm.f1_score(truth, predicted, average="macro", zero_division=0)),
+        "acc": float(skm.accuracy_score(truth, answers)),
+        "f1_macro": float(skm.f1_score(truth, answers, average="macro", zero_division=0)),
     }
 
 
-def regression_metrics(
-    truth: np.ndarray, predicted: np.ndarray, scale: tuple[float, float] | None = None
-) -> dict[str, float]:
-    """MSE, MAE and R² in scaled units, and MSE, RMSE and MAE in original units.
+def regression(truth: np.ndarray, answers: np.ndarray, meta: Meta) -> dict[str, float]:
+    """MSE, MAE and R² in scaled units; MSE, RMSE and MAE in the series' original units."""
+    from sklearn import metrics as skm
 
-    `scale` is (min, max) of the MinMax scaler fitted on the training period.
-    """
-    truth, predicted = np.ravel(truth), np.ravel(predicted)
+    truth, answers = np.ravel(truth), np.ravel(answers)
     result = {
-        "mse": float(skm.mean_squared_error(truth, predicted)),
-        "mae": float(skm.mean_absolute_error(truth, predicted)),
-        "r2": float(skm.r2_score(truth, predicted)),
+        "mse": float(skm.mean_squared_error(truth, answers)),
+        "mae": float(skm.mean_absolute_error(truth, answers)),
+        "r2": float(skm.r2_score(truth, answers)),
     }
-    if scale is not None:
-        low, high = scale
-        original_truth = truth * (high - low) + low
-        original_predicted = predicted * (high - low) + low
-        mse = float(skm.mean_squared_error(original_truth, original_predicted))
+    if meta.scaler is not None:
+        original_truth, original_answers = meta.unscale(truth), meta.unscale(answers)
+        mse = float(skm.mean_squared_error(original_truth, original_answers))
         result |= {
             "mse_original": mse,
             "rmse_original": float(np.sqrt(mse)),
-            "mae_original": float(skm.mean_absolute_error(original_truth, original_predicted)),
+            "mae_original": float(skm.mean_absolute_error(original_truth, original_answers)),
         }
     return result
 
 
 def headline(test: dict[str, float], baselines: dict[str, dict[str, float]], metric: str,
-             baseline_name: str, higher_is_better: bool) -> dict[str, object]:
-    """The metrics file's summary: one test metric beside the same metric of a baseline."""
+             higher_is_better: bool) -> dict[str, object]:
+    """One test metric beside the strongest trivial baseline on that metric.
+
+    "Beats the baseline" then means it beats every trivial baseline reported.
+    """
+    pick = max if higher_is_better else min
+    strongest = pick(baselines, key=lambda name: baselines[name][metric])
     return {"metric": f"test/{metric}", "value": test[metric],
             "higher_is_better": higher_is_better,
-            "baseline": baselines[baseline_name][metric], "baseline_name": baseline_name}
+            "baseline": baselines[strongest][metric], "baseline_name": strongest}

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
 
-matplotlib.use("Agg")  # files only; no display on servers or in CI
+matplotlib.use("Agg")  # figures are saved to files; no display on servers or in CI
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def learning_curves(history: pd.DataFrame, path: Path) -> None:
+def learning_curves(history: pd.DataFrame) -> Figure:
+    """Every per-epoch metric of a run, train and val side by side."""
     metrics = sorted({c.split("/", 1)[1] for c in history.columns if "/" in c})
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
@@ -27,14 +27,13 @@ def learning_curves(history: pd.DataFrame, path: Path) -> None:
             ax.set_yscale("log")
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
 
 
 def forecast(
     dates: list[str], series: np.ndarray, test_dates: list[str],
-    lines: dict[str, np.ndarray], path: Path, title: str,
-) -> None:
+    lines: dict[str, np.ndarray], title: str,
+) -> Figure:
     """The whole series, with each forecast line drawn over the test period."""
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(pd.to_datetime(dates), series, color="0.6", label="series")
@@ -45,12 +44,11 @@ def forecast(
     ax.set(title=title, ylabel="value (original scale)")
     ax.legend(loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
 
 
-def confusion(truth: np.ndarray, predicted: np.ndarray, labels: list[str], path: Path,
-              title: str) -> None:
+def confusion(truth: np.ndarray, predicted: np.ndarray, labels: list[str],
+              title: str) -> Figure:
     from sklearn.metrics import ConfusionMatrixDisplay
 
     fig, ax = plt.subplots(figsize=(6, 5))
@@ -60,5 +58,5 @@ def confusion(truth: np.ndarray, predicted: np.ndarray, labels: list[str], path:
     )
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
+    return fig

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
 
-matplotlib.use("Agg")  # files only; no display on servers or in CI
+matplotlib.use("Agg")  # figures are saved to files; no display on servers or in CI
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def label_strips(truth: list[np.ndarray], predicted: list[np.ndarray], path: Path,
-                 title: str) -> None:
+def label_strips(truth: list[np.ndarray], predicted: list[np.ndarray],
+                 title: str) -> Figure:
     """For each video, its true labels above the predicted ones, one colour per class."""
     fig, axes = plt.subplots(len(truth), 1, figsize=(10, 1.1 * len(truth) + 0.6), squeeze=False)
     for i, (ax, true, guess) in enumerate(zip(axes[:, 0], truth, predicted, strict=True)):
@@ -27,12 +26,11 @@ def label_strips(truth: list[np.ndarray], predicted: list[np.ndarray], path: Pat
         ax.set_title(f"test video {i}: accuracy {np.mean(true == guess):.2f}", fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
 
 
-def accuracy_by_run_position(positions: np.ndarray, correct: np.ndarray, path: Path,
-                             title: str) -> None:
+def accuracy_by_run_position(positions: np.ndarray, correct: np.ndarray,
+                             title: str) -> Figure:
     """Accuracy of frames by how long their digit has been held (0: the first frame)."""
     steps = np.arange(positions.max() + 1)
     accuracy = [correct[positions == p].mean() for p in steps]
@@ -41,5 +39,4 @@ def accuracy_by_run_position(positions: np.ndarray, correct: np.ndarray, path: P
     ax.set(xlabel="frames since the digit appeared", ylabel="accuracy", ylim=(0, 1),
            title=title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig

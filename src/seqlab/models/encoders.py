@@ -48,6 +48,12 @@ class RecurrentEncoder(nn.Module):
         return outputs, state
 
 
+def real_steps(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """N x steps boolean mask, true at each sequence's steps below its length."""
+    positions = torch.arange(steps, device=lengths.device)
+    return positions[None, :] < lengths[:, None]
+
+
 def last_step(outputs: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
     """The output at each sequence's last valid step (N x H)."""
     if lengths is None:

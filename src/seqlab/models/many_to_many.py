@@ -9,7 +9,7 @@ from torch import nn
 
 from seqlab.models.decoder import RecurrentDecoder
 from seqlab.models.decoding import State
-from seqlab.models.encoders import RecurrentEncoder
+from seqlab.models.encoders import RecurrentEncoder, real_steps
 from seqlab.models.generator import TokenGenerator
 
 
@@ -48,6 +48,5 @@ class Seq2Seq(TokenGenerator):
         if lengths is None:
             lengths = (inputs != self.special.pad).sum(dim=1).clamp(min=1)
         outputs, state = self.encoder(self.embed(inputs), lengths)
-        mask = torch.arange(inputs.shape[1], device=inputs.device)[None, :] < \
-            lengths.to(inputs.device)[:, None]
+        mask = real_steps(lengths.to(inputs.device), inputs.shape[1])
         return self.decoder.start(final_states(state, *self.layout), outputs, mask)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from seqlab.config import require_choice
-from seqlab.models.encoders import RecurrentEncoder, last_step
+from seqlab.models.encoders import RecurrentEncoder, last_step, real_steps
 
 READOUTS = ("last", "mean")
 
@@ -38,6 +38,6 @@ class ManyToOneRNN(nn.Module):
             return self.head(last_step(outputs, lengths))
         if lengths is None:
             return self.head(outputs.mean(dim=1))
-        mask = torch.arange(outputs.shape[1], device=outputs.device)[None, :] < lengths[:, None]
+        mask = real_steps(lengths.to(outputs.device), outputs.shape[1])
         summed = (outputs * mask.unsqueeze(-1)).sum(dim=1)
         return self.head(summed / lengths.unsqueeze(-1).to(outputs.dtype))

@@ -4,31 +4,28 @@ from __future__ import annotations
 
 import argparse
 
+from seqlab.config import instantiate
 from seqlab.errors import run_cli
+from seqlab.layout import FIGURES_DIR, project
 from seqlab.params import entry_config, load
-from seqlab.paths import project_root
-from seqlab.stages.preprocess import PROCESSED_DIR
-from seqlab.stages.train import MODELS_DIR, PLOTS_DIR
-
-METRICS_DIR = "metrics"
-FIGURES_DIR = "figures"
 
 
 def main() -> None:
-    from seqlab.evaluation.evaluate import evaluate
-
     parser = argparse.ArgumentParser(prog="python -m seqlab.stages.evaluate",
                                      description=__doc__)
     parser.add_argument("entry", help="a key under `entries` in params.yaml")
     args = parser.parse_args()
-    root = project_root()
-    cfg = entry_config(load(root), args.entry)
-    result = evaluate(
-        root / MODELS_DIR / args.entry,
-        root / PROCESSED_DIR / cfg.dataset.name,
-        root / METRICS_DIR / f"{args.entry}.json",
-        root / PLOTS_DIR / args.entry / FIGURES_DIR,
-    )
+    layout = project()
+    cfg = entry_config(load(layout.root), args.entry)
+
+    from seqlab.pipeline import evaluate, record, summary
+    from seqlab.tracking.run import TrackedRun
+
+    model_dir, data_dir = layout.model(args.entry), layout.data.processed(cfg.dataset.name)
+    model_cfg, evaluation = evaluate(model_dir, data_dir)
+    run = TrackedRun.load(model_dir, instantiate(cfg.tracking, "tracking"))
+    result = record(summary(model_cfg, data_dir, evaluation), evaluation,
+                    layout.metrics(args.entry), layout.plots(args.entry) / FIGURES_DIR, run)
     h = result["headline"]
     print(f"evaluated {args.entry}: {h['metric']} {h['value']:.4f} "
           f"({h['baseline_name']} baseline {h['baseline']:.4f})")

@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 
 from seqlab.errors import run_cli
-from seqlab.paths import project_root
-
-RAW_DIR = "data/raw"
+from seqlab.layout import project
 
 
 def main() -> None:
-    from seqlab.data.sources import SOURCES, fetch
+    from seqlab.data.sources import SOURCES
+    from seqlab.pipeline import fetch
 
     parser = argparse.ArgumentParser(prog="python -m seqlab.stages.fetch", description=__doc__)
     parser.add_argument("source", choices=SOURCES)
     args = parser.parse_args()
-    print(f"fetched {args.source} into {fetch(args.source, project_root() / RAW_DIR)}")
+    print(f"fetched {args.source} into {fetch(args.source, project().data)}")
 
 
 if __name__ == "__main__":

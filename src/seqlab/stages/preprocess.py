@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from seqlab.config import build
 from seqlab.errors import ConfigError, run_cli
+from seqlab.layout import project
 from seqlab.params import load
-from seqlab.paths import project_root
-from seqlab.stages.fetch import RAW_DIR
-
-PROCESSED_DIR = "data/processed"
+from seqlab.pipeline import preprocess
 
 
 def main() -> None:
@@ -18,14 +15,12 @@ def main() -> None:
                                      description=__doc__)
     parser.add_argument("dataset", help="a key under `datasets` in params.yaml")
     args = parser.parse_args()
-    root = project_root()
-    datasets = load(root).get("datasets", {})
+    layout = project()
+    datasets = load(layout.root).get("datasets", {})
     if args.dataset not in datasets:
         raise ConfigError(f"no dataset {args.dataset!r} in params.yaml; datasets: "
                           + ", ".join(datasets))
-    spec = build(datasets[args.dataset], f"datasets.{args.dataset}")
-    data = spec.build(root / RAW_DIR / spec.source)
-    data.save(root / PROCESSED_DIR / args.dataset)
+    data = preprocess(datasets[args.dataset], layout.data, args.dataset)
     sizes = ", ".join(f"{name} {len(idx)}" for name, idx in data.splits.items())
     print(f"preprocessed {args.dataset}: inputs {data.inputs.shape}; {sizes}")
 

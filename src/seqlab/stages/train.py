@@ -4,34 +4,33 @@ from __future__ import annotations
 
 import argparse
 
-from seqlab.config import validate
+from seqlab.config import instantiate, validate
 from seqlab.errors import run_cli
-from seqlab.io import atomic_write_text
+from seqlab.layout import project
 from seqlab.params import entry_config, load
-from seqlab.paths import project_root
-from seqlab.stages.preprocess import PROCESSED_DIR
-
-MODELS_DIR = "models"
-PLOTS_DIR = "plots"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m seqlab.stages.train", description=__doc__)
     parser.add_argument("entry", help="a key under `entries` in params.yaml")
     args = parser.parse_args()
-    root = project_root()
-    cfg = entry_config(load(root), args.entry)
+    layout = project()
+    cfg = entry_config(load(layout.root), args.entry)
     validate(cfg)  # before importing Lightning: a bad value fails in a second
 
-    from seqlab.train import HISTORY_FILE, train
+    from seqlab.data.processed import ProcessedData
+    from seqlab.pipeline import train, write_history_plot
+    from seqlab.tracking.run import tracked_run
 
-    model_dir = root / MODELS_DIR / args.entry
-    metrics = train(cfg, root / PROCESSED_DIR / cfg.dataset.name, model_dir)
-    # DVC draws the learning curve from this copy (a plot cannot live in an output folder).
-    atomic_write_text(root / PLOTS_DIR / args.entry / HISTORY_FILE,
-                      (model_dir / HISTORY_FILE).read_text())
-    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "epoch")
-    print(f"trained {args.entry}: {shown}")
+    data_dir = layout.data.processed(cfg.dataset.name)
+    archetype = ProcessedData.load(data_dir).meta.archetype
+    model_dir = layout.model(args.entry)
+    with tracked_run(cfg, instantiate(cfg.tracking, "tracking"), data_dir, archetype) as run:
+        result = train(cfg, data_dir, model_dir, run)
+    write_history_plot(model_dir, layout.plots(args.entry))
+    last = result.history[-1] if result.history else {}
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "epoch")
+    print(f"trained {args.entry}: {shown}; kept the {result.kept} weights")
 
 
 if __name__ == "__main__":

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.paths import project_root
+from seqlab.layout import CONFIG_FILE, RUN_FILE, project_root
 from seqlab.tracking import lineage
-from seqlab.tracking.store import Tracking, prepare_store
+from seqlab.tracking.store import Tracking, init_store
 
-RUN_FILE = "run.json"
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit for one log_batch
 
 
@@ -32,27 +33,34 @@ def flat_params(cfg: DictConfig) -> dict[str, str]:
 
 
 class TrackedRun:
-    """A handle on one MLflow run, stored in the model folder as run.json."""
+    """A handle on one MLflow run, named in the model folder's run.json.
 
-    def __init__(self, uri: str, run_id: str, experiment: str) -> None:
+    run.json holds the run's id only: whoever reopens the run finds the store from its
+    own tracking config, so a copy of the project logs to its own store.
+    """
+
+    def __init__(self, tracking: Tracking, run_id: str, experiment: str) -> None:
         from mlflow.tracking import MlflowClient
 
-        self.uri, self.run_id, self.experiment = uri, run_id, experiment
-        self.client = MlflowClient(tracking_uri=uri)
+        self.tracking, self.run_id, self.experiment = tracking, run_id, experiment
+        self.uri = tracking.resolved_uri()
+        self.client = MlflowClient(tracking_uri=self.uri)
 
     @classmethod
-    def start(cls, cfg: DictConfig, tracking: Tracking, data_dir: Path) -> TrackedRun:
-        """Create the run with the config as params and artifact, and lineage tags."""
+    def start(cls, cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str
+              ) -> TrackedRun:
+        """Create the run in the archetype's experiment, with the config as params and
+        artifact, and lineage tags."""
         from mlflow.entities import Param
 
-        experiment = cfg.archetype.name
-        experiment_id = prepare_store(tracking, [experiment])[experiment]
+        experiment = archetype
+        experiment_id = init_store(tracking, [experiment])[experiment]
         root = project_root()
         tags = {
             **lineage.git_state(root),
             **lineage.library_versions(),
             "seed": str(cfg.seed),
-            "archetype": cfg.archetype.name,
+            "archetype": archetype,
             "dataset": cfg.dataset.name,
             "entry": str(cfg.get("entry") or ""),
             "data.path": str(data_dir),
@@ -63,30 +71,37 @@ class TrackedRun:
             tags["data.dvc_md5"] = dvc_md5
         if tags["git.commit"] != "unknown":
             tags["mlflow.source.git.commit"] = tags["git.commit"]
-        uri = tracking.resolved_uri()
         from mlflow.tracking import MlflowClient
 
-        created = MlflowClient(tracking_uri=uri).create_run(
+        created = MlflowClient(tracking_uri=tracking.resolved_uri()).create_run(
             experiment_id, run_name=run_name(cfg), tags=tags
         )
-        run = cls(uri, created.info.run_id, experiment)
+        run = cls(tracking, created.info.run_id, experiment)
         params = [Param(k, v) for k, v in flat_params(cfg).items()]
         for start in range(0, len(params), MAX_PARAMS_PER_CALL):
             run.client.log_batch(run.run_id, params=params[start : start + MAX_PARAMS_PER_CALL])
-        run.client.log_text(run.run_id, OmegaConf.to_yaml(cfg), "config.yaml")
+        run.client.log_text(run.run_id, OmegaConf.to_yaml(cfg), CONFIG_FILE)
         return run
 
     @classmethod
-    def load(cls, model_dir: Path) -> TrackedRun | None:
+    def load(cls, model_dir: Path, tracking: Tracking) -> TrackedRun | None:
+        """The run a model folder belongs to, in the store `tracking` names; None if none."""
         path = Path(model_dir) / RUN_FILE
-        if not path.is_file():
+        if not tracking.enabled or not path.is_file():
             return None
         info = json.loads(path.read_text())
-        return cls(info["uri"], info["run_id"], info["experiment"])
+        return cls(tracking, info["run_id"], info["experiment"])
 
     def save(self, model_dir: Path) -> None:
-        info = {"uri": self.uri, "run_id": self.run_id, "experiment": self.experiment}
+        info = {"run_id": self.run_id, "experiment": self.experiment}
         (Path(model_dir) / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, value)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(path), artifact_path)
 
     def lightning_logger(self) -> Any:
         from pytorch_lightning.loggers import MLFlowLogger
@@ -130,3 +145,22 @@ class TrackedRun:
 
     def finish(self, status: str = "FINISHED") -> None:
         self.client.set_terminated(self.run_id, status)
+
+
+@contextmanager
+def tracked_run(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str
+                ) -> Iterator[TrackedRun | None]:
+    """A new run (None when tracking is off or in DDP's other ranks), FINISHED when the
+    block succeeds and FAILED when it raises."""
+    from seqlab.pipeline import is_global_zero
+
+    if not tracking.enabled or not is_global_zero():
+        yield None
+        return
+    run = TrackedRun.start(cfg, tracking, data_dir, archetype)
+    try:
+        yield run
+    except BaseException:
+        run.finish("FAILED")
+        raise
+    run.finish()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqlab.paths import project_root
+from seqlab.layout import project_root
 
 SQLITE = "sqlite:///"
 
@@ -38,7 +38,7 @@ class Tracking:
         return (root / experiment).as_uri()
 
 
-def prepare_store(tracking: Tracking, experiments: list[str]) -> dict[str, str]:
+def init_store(tracking: Tracking, experiments: list[str]) -> dict[str, str]:
     """Create the store's schema and the experiments once, under a file lock.
 
     Several processes that create a fresh SQLite store (or the same experiment) at once

@@ -64,11 +64,8 @@ class SequenceDataModule(pl.LightningDataModule):
         self.data = ProcessedData.load(data_dir)
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.meta = self.data.meta
-        # Per-row extras a dataset asks for (target lengths, say) travel in every batch too.
-        columns = {
-            "inputs": self.data.inputs, "targets": self.data.targets, "lengths": self.data.lengths,
-            **{name: self.data.extras[name] for name in self.meta.get("batch_extras", [])},
-        }
+        columns = {"inputs": self.data.inputs, "targets": self.data.targets,
+                   "lengths": self.data.lengths}
         tensors = {name: torch.from_numpy(array) for name, array in columns.items()}
         self.splits: dict[str, Batch] = {
             split: {name: t[idx] for name, t in tensors.items()}
@@ -81,6 +78,10 @@ class SequenceDataModule(pl.LightningDataModule):
             return batch
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
+    def has_class_targets(self) -> bool:
+        """Integer targets are classes (or tokens); float targets are values."""
+        return self.data.targets.dtype.kind in "iu"
+
     def size(self, split: str) -> int:
         return len(self.splits[split]["targets"]) if split in self.splits else 0
 
@@ -90,10 +91,9 @@ class SequenceDataModule(pl.LightningDataModule):
         return TensorBatches(self.splits[split], batch_size, shuffle, self.seed, rank, world)
 
     def train_dataloader(self) -> TensorBatches:
-        return self._batches("train", self.batch_size, shuffle=True)
+        # Overfitting a few batches (debug=overfit) means the same batches every epoch.
+        overfit = bool(self.trainer and self.trainer.overfit_batches)
+        return self._batches("train", self.batch_size, shuffle=not overfit)
 
     def val_dataloader(self) -> TensorBatches | list:
         return self._batches("val", self.eval_batch_size, shuffle=False) if self.size("val") else []
-
-    def test_dataloader(self) -> TensorBatches:
-        return self._batches("test", self.eval_batch_size, shuffle=False)

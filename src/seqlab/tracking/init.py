@@ -6,19 +6,20 @@
 
 from __future__ import annotations
 
-from seqlab.config import build
+from seqlab.config import instantiate
 from seqlab.errors import run_cli
 from seqlab.params import load
-from seqlab.tracking.store import prepare_store
+from seqlab.tracking.store import init_store
 
 
 def main() -> None:
     params = load()
-    tracking = build(params["tracking"], "tracking")
+    tracking = instantiate(params["tracking"], "tracking")
     if not tracking.enabled:
         return
-    names = sorted({entry["archetype"]["name"] for entry in params["entries"].values()})
-    ids = prepare_store(tracking, names)
+    names = sorted({instantiate(dataset, f"datasets.{name}").archetype
+                    for name, dataset in params["datasets"].items()})
+    ids = init_store(tracking, names)
     print(f"MLflow store {tracking.resolved_uri()}: experiments "
           + ", ".join(f"{n} ({i})" for n, i in ids.items()))
 

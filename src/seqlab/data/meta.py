@@ -1,0 +1,77 @@
+"""The meta.json contract between data, training and evaluation.
+
+Every preprocessed dataset folder holds arrays.npz and meta.json; `Meta` is what the
+JSON may say, written once here and checked whenever a folder is loaded. A dataset kind
+fills it in `preprocess`; training reads the sizes, task and archetype; evaluation reads
+the scaler, classes, vocabularies and dates to interpret predictions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from seqlab.errors import DataError
+
+ARCHETYPES = ("one_to_one", "one_to_many", "many_to_one", "many_to_many", "synchronous")
+
+
+@dataclass
+class Meta:
+    """What a preprocessed dataset declares about its arrays."""
+
+    name: str
+    task: str  # a key of seqlab.tasks.TASKS: how it is trained and scored
+    archetype: str  # one of ARCHETYPES: the MLflow experiment its runs land in
+    input_size: int  # features per step; the source vocabulary's size for token inputs
+    output_size: int  # classes, values per output, or the target vocabulary's size
+    steps: int  # the (padded) number of input steps, T
+    variable_length: bool = False  # padded inputs: the net is given each row's length
+    classes: list[str] | None = None  # class names (classification, tagging)
+    scaler: dict[str, float] | None = None  # {"min", "max"} fitted on the training period
+    seasonal_period: int | None = None  # of a series: its seasonal-naive baseline's lag
+    dates: list[str] | None = None  # the date of every value of a series
+    target_vocab: list[str] | None = None  # token targets: their vocabulary ...
+    target_level: str | None = None  # ... and its level (word | char)
+    source_vocab: list[str] | None = None  # token inputs: their vocabulary ...
+    source_level: str | None = None  # ... and its level
+    model_args: dict[str, int] = field(default_factory=dict)  # more sizes a net takes
+    provenance: dict[str, str] = field(default_factory=dict)  # versions of data generators
+
+    def __post_init__(self) -> None:
+        if self.archetype not in ARCHETYPES:
+            raise DataError(f"meta.json of {self.name!r}: archetype {self.archetype!r} is not "
+                            f"one of: {', '.join(ARCHETYPES)}")
+        for key in ("input_size", "output_size", "steps"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise DataError(f"meta.json of {self.name!r}: {key} must be a whole number "
+                                f"of at least 1, got {value!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object, without the keys a dataset leaves unset."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, {})}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], where: str) -> Meta:
+        """Check a meta.json object against the contract; DataError names what is wrong."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        required = {f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        unknown = sorted(set(data) - known)
+        missing = sorted(required - set(data))
+        if unknown or missing:
+            what = f"unknown key {unknown[0]!r}" if unknown else f"missing key {missing[0]!r}"
+            raise DataError(f"{where}: {what}; it was written by another version of seqlab: "
+                            "preprocess it again (dvc repro, or delete the folder)")
+        return cls(**data)
+
+    def unscale(self, values: np.ndarray) -> np.ndarray:
+        """Scaled values back in the series' original units (flattened)."""
+        if self.scaler is None:
+            raise DataError(f"{self.name}: has no scaler to undo")
+        low, high = self.scaler["min"], self.scaler["max"]
+        return np.ravel(values) * (high - low) + low

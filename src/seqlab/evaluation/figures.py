@@ -1,0 +1,65 @@
+"""The figures a task draws from an Outcome: file stem -> figure (none when not applicable)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from seqlab.evaluation.predict import scored
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from seqlab.evaluation.evaluate import Outcome
+
+STRIPS = 4  # test sequences drawn as label strips
+
+
+def confusion_matrix(outcome: Outcome) -> dict[str, Figure]:
+    from seqlab.evaluation import plots
+
+    return {"confusion_matrix": plots.confusion(outcome.truth, outcome.answers,
+                                                outcome.data.meta.classes, outcome.title)}
+
+
+def forecast(outcome: Outcome) -> dict[str, Figure]:
+    """The series in original units, with the model's and baselines' test forecasts."""
+    from seqlab.evaluation import plots
+
+    data, meta = outcome.data, outcome.data.meta
+    positions = scored(data.extras["target_pos"], data, "test", outcome.per_step)
+    order = np.argsort(positions, kind="stable")  # per-step test chunks tile the period
+    lines = {"model": outcome.answers, **outcome.baselines}
+    return {"forecast": plots.forecast(
+        meta.dates, meta.unscale(data.extras["series"]),
+        [meta.dates[p] for p in positions[order]],
+        {name: meta.unscale(values)[order] for name, values in lines.items()}, outcome.title)}
+
+
+def _per_row(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+    """Per-step answers laid end to end, cut back into one array per row."""
+    return np.split(flat, np.cumsum(lengths)[:-1])
+
+
+def label_strips(outcome: Outcome) -> dict[str, Figure]:
+    """The first test sequences' true labels above the predicted ones."""
+    from seqlab.evaluation import step_plots
+
+    lengths = outcome.data.lengths[outcome.data.splits["test"]]
+    shown = min(STRIPS, len(lengths))
+    truth = _per_row(outcome.truth, lengths)[:shown]
+    answers = _per_row(outcome.answers, lengths)[:shown]
+    return {"label_strips": step_plots.label_strips(truth, answers, outcome.title)}
+
+
+def accuracy_by_run_position(outcome: Outcome) -> dict[str, Figure]:
+    """Accuracy by how long the label has been held, where the data records that."""
+    from seqlab.evaluation import step_plots
+
+    data = outcome.data
+    if "run_position" not in data.extras:
+        return {}
+    positions = scored(data.extras["run_position"], data, "test", outcome.per_step)
+    return {"accuracy_by_run_position": step_plots.accuracy_by_run_position(
+        positions, outcome.truth == outcome.answers, outcome.title)}

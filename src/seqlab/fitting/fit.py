@@ -1,0 +1,129 @@
+"""Fit a network on a preprocessed dataset with a Lightning Trainer.
+
+The callbacks come from conf/callbacks (each a `_target_`); the weights kept are the
+best on validation when a ModelCheckpoint watches a validation metric and the data has
+a validation split, else the last epoch's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig
+from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
+from torch import nn
+
+from seqlab.config import instantiate
+from seqlab.errors import ConfigError
+from seqlab.fitting.batches import SequenceDataModule
+from seqlab.fitting.supervised import SupervisedModule
+from seqlab.layout import PROFILE_FILE
+from seqlab.models import net_for_data
+from seqlab.tasks import task_of
+
+PROGRESS_REFRESH_STEPS = 20  # redrawing the bar every step costs more than a tiny step
+CHECKPOINTS_DIR = "checkpoints"  # Lightning's checkpoints while training; removed after
+
+
+@dataclass
+class FitResult:
+    net: nn.Module  # holding the kept weights
+    history: list[dict[str, float]]  # one row of metrics per epoch
+    kept: str  # which weights were kept, for the user: "best val/loss (epoch 4)", "last"
+    example_inputs: torch.Tensor  # a few training inputs (the logged model's signature)
+
+
+def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, logger: Any = False) -> FitResult:
+    """Seed everything, build data, net, module and Trainer from `cfg`, and train."""
+    # Lightning 2.6 on torch 2.13 warns about its own use of a deprecated torch API.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    optim = instantiate(cfg.optim, "optim")
+    settings = instantiate(cfg.trainer, "trainer")
+    data = SequenceDataModule(data_dir, optim.batch_size, seed=cfg.seed)
+    task = task_of(data.meta.task)
+    net = net_for_data(cfg.model, data.meta)
+    schedule = instantiate(cfg.scheduler, "scheduler") if cfg.scheduler is not None else None
+    module = task.lightning_module()(net, task.loss, optim, data.meta, schedule)
+    has_val = data.size("val") > 0
+    classes = data.has_class_targets()
+    callbacks = _callbacks(cfg.callbacks or {}, module, has_val, classes, work_dir)
+    if settings.show_progress():
+        callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
+    trainer = pl.Trainer(
+        max_epochs=optim.max_epochs,
+        gradient_clip_val=optim.gradient_clip_val,
+        check_val_every_n_epoch=optim.val_every_n_epochs,
+        limit_val_batches=1.0 if has_val else 0,
+        num_sanity_val_steps=0,
+        logger=logger,
+        callbacks=callbacks,
+        enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
+        enable_model_summary=False,
+        log_every_n_steps=1,  # only epoch-level metrics are logged; see SupervisedModule
+        default_root_dir=str(work_dir),
+        profiler=_profiler(settings.profiler, work_dir),
+        **settings.trainer_kwargs(),
+    )
+    trainer.fit(module, datamodule=data)
+    kept = _keep_best(trainer, module, Path(work_dir))
+    if settings.profiler and trainer.is_global_zero:
+        report = Path(work_dir) / f"fit-{Path(PROFILE_FILE).stem}.txt"
+        if report.is_file():
+            report.rename(Path(work_dir) / PROFILE_FILE)
+    return FitResult(net=net, history=module.history, kept=kept,
+                     example_inputs=data.splits["train"]["inputs"][:4])
+
+
+def _callbacks(nodes: DictConfig | dict, module: SupervisedModule, has_val: bool,
+               classes: bool, work_dir: Path) -> list[pl.Callback]:
+    """Build conf/callbacks, checking that what each watches is logged for this data."""
+    callbacks = []
+    for name, node in nodes.items():
+        callback = instantiate(node, f"callbacks.{name}",
+                               dirpath=str(Path(work_dir) / CHECKPOINTS_DIR))
+        monitor = getattr(callback, "monitor", None)
+        if monitor and monitor.startswith("val/") and not has_val:
+            if isinstance(callback, ModelCheckpoint):
+                continue  # nothing to choose by: the last epoch's weights are kept
+            raise ConfigError(
+                f"callbacks.{name}: watches {monitor} but the dataset has no validation "
+                "split; set dataset.val_fraction above 0 or leave this callback out")
+        if monitor:
+            logged = [*module.metric_names("train", classes), *module.metric_names("val", classes)]
+            if monitor not in logged:
+                raise ConfigError(f"callbacks.{name}.monitor: {monitor!r} is not logged for "
+                                  f"this task; logged: {', '.join(logged)}")
+        callbacks.append(callback)
+    return callbacks
+
+
+def _profiler(kind: str | None, work_dir: Path) -> Any:
+    if kind is None:
+        return None
+    from pytorch_lightning.profilers import AdvancedProfiler, SimpleProfiler
+
+    profiler = SimpleProfiler if kind == "simple" else AdvancedProfiler
+    return profiler(dirpath=str(work_dir), filename=Path(PROFILE_FILE).stem)
+
+
+def _keep_best(trainer: pl.Trainer, module: SupervisedModule, work_dir: Path) -> str:
+    """Load the best checkpoint's weights, if one was chosen; remove the checkpoints."""
+    chosen = next((c for c in trainer.callbacks
+                   if isinstance(c, ModelCheckpoint) and c.monitor and c.best_model_path), None)
+    kept = "last epoch"
+    if chosen is not None and Path(chosen.best_model_path).is_file():
+        # weights_only: a checkpoint is a pickle; only tensors and plain values are read.
+        state = torch.load(chosen.best_model_path, map_location="cpu", weights_only=True)
+        module.load_state_dict(state["state_dict"])
+        kept = f"best {chosen.monitor} ({float(chosen.best_model_score):.4g}, epoch " \
+               f"{state['epoch'] + 1})"
+    if trainer.is_global_zero:
+        shutil.rmtree(work_dir / CHECKPOINTS_DIR, ignore_errors=True)
+    return kept

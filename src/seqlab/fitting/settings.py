@@ -1,0 +1,153 @@
+"""The optimisation, schedule and trainer settings of a run (conf/optim, conf/scheduler,
+conf/trainer). Each checks its values when the config is validated."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from seqlab.config import require_choice, require_int, require_number
+from seqlab.errors import ConfigError
+
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+PROFILERS = ("simple", "advanced")
+INTERVALS = ("epoch", "step")
+
+
+@dataclass
+class Optimization:
+    """How the weights are fitted: any torch.optim optimiser, batches, epochs, clipping.
+
+    `optimizer` is a partial of a torch.optim class (`_target_`, `_partial_: true` and its
+    own settings, such as momentum); `lr` and `weight_decay` are given to it here, so
+    every optimiser is tuned by the same two keys.
+    """
+
+    optimizer: Any  # functools.partial of a torch.optim.Optimizer subclass
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    max_epochs: int = 10
+    gradient_clip_val: float | None = None
+    val_every_n_epochs: int = 1
+
+    def __post_init__(self) -> None:
+        if not callable(self.optimizer):
+            raise ConfigError("optimizer: expected a torch.optim class with _partial_: true, "
+                              f"got {self.optimizer!r}")
+        require_number("lr", self.lr, 0, None, low_open=True)
+        require_number("weight_decay", self.weight_decay, 0)
+        require_int("batch_size", self.batch_size, minimum=1)
+        require_int("max_epochs", self.max_epochs, minimum=1)
+        if self.gradient_clip_val is not None:
+            require_number("gradient_clip_val", self.gradient_clip_val, 0, None, low_open=True)
+        require_int("val_every_n_epochs", self.val_every_n_epochs, minimum=1)
+
+    def make_optimizer(self, parameters: Any) -> Any:
+        try:
+            return self.optimizer(parameters, lr=self.lr, weight_decay=self.weight_decay)
+        except TypeError as error:  # a key the optimiser does not take
+            raise ConfigError(f"optim.optimizer: {error}") from None
+
+
+@dataclass
+class Schedule:
+    """A learning-rate scheduler (a partial of a torch.optim.lr_scheduler class).
+
+    Arguments that depend on the run's length (`T_max`, `total_steps`) are filled in
+    with the number of times the scheduler steps: epochs, or optimiser steps when
+    `interval` is step. ReduceLROnPlateau watches `monitor` (train/loss when the data
+    has no validation split) each time validation runs.
+    """
+
+    scheduler: Any
+    interval: str = "epoch"
+    monitor: str = "val/loss"
+
+    def __post_init__(self) -> None:
+        if not callable(self.scheduler):
+            raise ConfigError("scheduler: expected a torch.optim.lr_scheduler class with "
+                              f"_partial_: true, got {self.scheduler!r}")
+        require_choice("interval", self.interval, INTERVALS)
+
+    def lightning_config(self, optimizer: Any, epochs: int, steps: int, has_val: bool,
+                         val_every: int) -> dict[str, Any]:
+        """Lightning's lr_scheduler dict for `optimizer` in a run of `epochs` / `steps`."""
+        from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+        length = epochs if self.interval == "epoch" else steps
+        taken = inspect.signature(self.scheduler.func).parameters
+        filled = {name: length for name in ("T_max", "total_steps")
+                  if name in taken and name not in self.scheduler.keywords}
+        try:
+            scheduler = self.scheduler(optimizer, **filled)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"scheduler.scheduler: {error}") from None
+        config: dict[str, Any] = {"scheduler": scheduler, "interval": self.interval}
+        if isinstance(scheduler, ReduceLROnPlateau):
+            on_val = self.monitor.startswith("val/")
+            monitor = self.monitor if has_val or not on_val else "train/loss"
+            config["monitor"] = monitor
+            # Validation runs every val_every epochs; step the scheduler only then.
+            config["frequency"] = val_every if monitor.startswith("val/") else 1
+        return config
+
+
+@dataclass
+class TrainerSettings:
+    """Lightning Trainer settings: where training runs, and the debug switches.
+
+    The defaults use whatever accelerator is present, on one node.
+    """
+
+    accelerator: str = "auto"
+    devices: Any = "auto"  # "auto", a count, or a list of device ids
+    strategy: str = "auto"  # "ddp" for several GPUs or nodes
+    num_nodes: int = 1
+    mixed_precision: bool = False  # honoured on GPU; CPU runs stay in 32-bit
+    deterministic: bool = True
+    progress_bar: Any = "auto"  # true | false | auto: only when writing to a terminal
+    fast_dev_run: int = 0  # n > 0: run n batches of train and val, once (debug=one_batch)
+    overfit_batches: int = 0  # n > 0: train and validate on the same first n batches
+    profiler: str | None = None  # simple | advanced: a report saved with the model
+
+    def __post_init__(self) -> None:
+        require_choice("accelerator", self.accelerator, ACCELERATORS)
+        require_int("num_nodes", self.num_nodes, minimum=1)
+        require_choice("progress_bar", self.progress_bar, (True, False, "auto"))
+        listed = hasattr(self.devices, "__iter__") and not isinstance(self.devices, str)
+        if not (self.devices == "auto" or isinstance(self.devices, int) or listed):
+            raise ConfigError(f"devices: expected 'auto', a count or a list, got {self.devices!r}")
+        require_int("fast_dev_run", self.fast_dev_run, minimum=0)
+        require_int("overfit_batches", self.overfit_batches, minimum=0)
+        if self.profiler is not None:
+            require_choice("profiler", self.profiler, PROFILERS)
+
+    def show_progress(self) -> bool:
+        """Draw a progress bar? "auto": on a terminal, not into logs or DVC's captured output."""
+        return sys.stderr.isatty() if self.progress_bar == "auto" else bool(self.progress_bar)
+
+    def precision(self) -> str:
+        """Lightning's precision flag: mixed on a CUDA GPU when asked for, else 32-bit."""
+        import torch
+
+        on_gpu = self.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+        if not (self.mixed_precision and on_gpu):
+            return "32-true"
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+    def trainer_kwargs(self) -> dict[str, Any]:
+        devices = self.devices if isinstance(self.devices, int | str) else list(self.devices)
+        return {
+            "accelerator": self.accelerator,
+            "devices": devices,
+            "strategy": self.strategy,
+            "num_nodes": self.num_nodes,
+            "precision": self.precision(),
+            "deterministic": self.deterministic,
+            "enable_progress_bar": self.show_progress(),
+            "fast_dev_run": self.fast_dev_run,
+            "overfit_batches": self.overfit_batches,
+        }

@@ -1,0 +1,114 @@
+"""The LightningModule for one target per sequence (many-to-one, one-to-one).
+
+The loss comes from the task registry. Per-step sums are kept on the device and logged
+once per epoch: logging every step costs more than a small model's step itself. A loss
+that stops being finite ends the run with TrainingDiverged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from seqlab.data.meta import Meta
+from seqlab.errors import TrainingDiverged
+from seqlab.fitting.settings import Optimization, Schedule
+
+Batch = dict[str, torch.Tensor]
+
+
+class SupervisedModule(pl.LightningModule):
+    """Trains `net` on (outputs, targets) pairs with the task's loss.
+
+    Integer targets are classes: their accuracy is logged beside the loss.
+    """
+
+    def __init__(self, net: nn.Module, loss: Callable[[Any, Any], torch.Tensor],
+                 optim: Optimization, meta: Meta, schedule: Schedule | None = None) -> None:
+        super().__init__()
+        self.net, self.loss, self.optim, self.schedule = net, loss, optim, schedule
+        self.pass_lengths = meta.variable_length  # only then pack sequences
+        self.history: list[dict[str, float]] = []
+        self._sums: dict[str, torch.Tensor] = {}
+        self._last_val: dict[str, float] = {}
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(inputs, lengths if self.pass_lengths else None)
+
+    def outputs_and_targets(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the loss compares; PerStepModule keeps each sequence's real steps only."""
+        return self(batch["inputs"], batch["lengths"]), batch["targets"]
+
+    def measure(self, batch: Batch, stage: str) -> torch.Tensor:
+        """The batch's loss; its sums join the epoch's for `stage`."""
+        outputs, targets = self.outputs_and_targets(batch)
+        loss = self.loss(outputs, targets)
+        n = targets.new_tensor(len(targets), dtype=torch.float32)
+        sums = [loss.detach() * n, n]
+        if not targets.is_floating_point():  # classes: count the right ones
+            sums.append((outputs.argmax(dim=-1) == targets).sum().float())
+        self.accumulate(stage, sums)
+        return loss
+
+    def metric_names(self, stage: str, classes: bool) -> list[str]:
+        """The epoch metrics this module logs for `stage`."""
+        return [f"{stage}/loss", *([f"{stage}/acc"] if classes else [])]
+
+    def epoch_metrics(self, stage: str, sums: torch.Tensor) -> dict[str, float]:
+        """The metrics to log from an epoch's summed [loss x count, count, right]."""
+        metrics = {f"{stage}/loss": float(sums[0] / sums[1])}
+        if len(sums) > 2:
+            metrics[f"{stage}/acc"] = float(sums[2] / sums[1])
+        return metrics
+
+    def accumulate(self, stage: str, sums: list[torch.Tensor]) -> None:
+        """Add a step's sums ([loss x count, count, ...]) to its epoch's, on the device."""
+        step = torch.stack(sums)
+        self._sums[stage] = self._sums[stage] + step if stage in self._sums else step
+
+    def _finish_epoch(self, stage: str) -> dict[str, float]:
+        sums = self._sums.pop(stage, None)
+        if sums is None:
+            return {}
+        sums = self.trainer.strategy.reduce(sums, reduce_op="sum")  # across DDP ranks
+        if not torch.isfinite(sums[0]):
+            raise TrainingDiverged(
+                f"{stage} loss is {sums[0].item()} in epoch {self.current_epoch}; lower "
+                "optim.lr or set optim.gradient_clip_val (for example 1.0)"
+            )
+        return self.epoch_metrics(stage, sums)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return self.measure(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self.measure(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            self._sums.pop("val", None)
+            return
+        self._last_val = self._finish_epoch("val")
+        self.log_dict(self._last_val)
+
+    def on_train_epoch_end(self) -> None:
+        metrics = self._finish_epoch("train")
+        self.log_dict(metrics)
+        self.history.append({"epoch": self.current_epoch + 1, **metrics, **self._last_val})
+        self._last_val = {}
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optim.make_optimizer(self.parameters())
+        if self.schedule is None:
+            return optimizer
+        datamodule = self.trainer.datamodule
+        config = self.schedule.lightning_config(
+            optimizer, epochs=self.trainer.max_epochs,
+            steps=int(self.trainer.estimated_stepping_batches),
+            has_val=datamodule is not None and datamodule.size("val") > 0,
+            val_every=self.trainer.check_val_every_n_epoch)
+        return {"optimizer": optimizer, "lr_scheduler": config}

@@ -1,0 +1,90 @@
+"""The task registry: everything seqlab does differently for one kind of target.
+
+A dataset's meta.json names its task; training and evaluation look the task up here
+and nowhere else branches on it. Adding a task is one entry below plus its own parts
+(a LightningModule if none fits, a loss, answers, metrics, baselines, figures).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from seqlab.errors import DataError
+from seqlab.evaluation import baselines, figures, generation, metrics, predict
+from seqlab.fitting import losses
+
+
+@dataclass(frozen=True)
+class Task:
+    """How one kind of target is trained and scored."""
+
+    module: str  # its LightningModule, as a dotted path: Lightning is slow to import
+    loss: Callable[[Any, Any], Any]  # (outputs, targets) -> mean loss
+    per_step: bool  # a target at every real step (masked by length), else one per row
+    predict: Callable[..., Any]  # (net, data, split) -> the net's answers
+    metrics: Callable[..., dict[str, float]]  # (truth, answers, meta) -> test metrics
+    baselines: Callable[..., dict[str, Any]]  # (data, per_step) -> name -> answers
+    headline: str  # the metric a run is judged by ...
+    higher_is_better: bool  # ... and its direction
+    figures: tuple[Callable[..., dict[str, Any]], ...] = ()  # Outcome -> stem -> figure
+    more_metrics: tuple[Callable[..., dict[str, float]], ...] = ()  # Outcome -> metrics
+
+    def lightning_module(self) -> type:
+        path, name = self.module.rsplit(".", 1)
+        return getattr(importlib.import_module(path), name)
+
+
+SUPERVISED = "seqlab.fitting.supervised.SupervisedModule"
+PER_STEP = "seqlab.fitting.per_step.PerStepModule"
+GENERATOR = "seqlab.fitting.generator.GeneratorModule"
+
+TASKS: dict[str, Task] = {
+    # One class per sequence (or per image): digits, sentiment.
+    "classification": Task(
+        module=SUPERVISED, loss=losses.cross_entropy, per_step=False,
+        predict=predict.classes, metrics=metrics.classification,
+        baselines=baselines.majority, headline="acc", higher_is_better=True,
+        figures=(figures.confusion_matrix,),
+    ),
+    # The next value of a series from a window of past values.
+    "regression": Task(
+        module=SUPERVISED, loss=losses.mse, per_step=False,
+        predict=predict.values, metrics=metrics.regression,
+        baselines=baselines.naive_forecasts, headline="mse", higher_is_better=False,
+        figures=(figures.forecast,),
+    ),
+    # A class at every step (frame labels, part-of-speech tags).
+    "tagging": Task(
+        module=PER_STEP, loss=losses.cross_entropy, per_step=True,
+        predict=predict.step_classes, metrics=metrics.classification,
+        baselines=baselines.majority, headline="acc", higher_is_better=True,
+        figures=(figures.label_strips, figures.accuracy_by_run_position,
+                 figures.confusion_matrix),
+    ),
+    # The next value at every step of a series.
+    "step_regression": Task(
+        module=PER_STEP, loss=losses.mse, per_step=True,
+        predict=predict.step_values, metrics=metrics.regression,
+        baselines=baselines.naive_forecasts, headline="mse", higher_is_better=False,
+        figures=(figures.forecast,),
+    ),
+    # A token sequence out (captions, translations), decoded greedily or by beam search.
+    "generation": Task(
+        module=GENERATOR, loss=losses.token_cross_entropy, per_step=False,
+        predict=predict.tokens, metrics=generation.sequence_metrics,
+        baselines=baselines.most_frequent_sequence, headline="exact",
+        higher_is_better=True, figures=(generation.captions, generation.attention),
+        more_metrics=(generation.other_decoding,),
+    ),
+}
+
+
+def task_of(name: str) -> Task:
+    """The registered task `name`; DataError names the known ones."""
+    if name not in TASKS:
+        raise DataError(f"unknown task {name!r} in the dataset's meta.json; known tasks: "
+                        + ", ".join(TASKS))
+    return TASKS[name]
