@@ -21,7 +21,7 @@ params: setup  ## regenerate params.yaml from conf/
 	$(BIN)/python -m seqlab.params
 
 run: params  ## the default pipeline: fetch, preprocess, train, evaluate every entry
-	$(BIN)/python -m seqlab.tracking.prepare
+	$(BIN)/python -m seqlab.tracking.init
 	$(BIN)/dvc repro
 
 test: setup  ## the test suite

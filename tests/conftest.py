@@ -8,31 +8,42 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.config import build, compose
+from seqlab.config import compose
+from seqlab.layout import DataFolders
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["trainer=cpu", "trainer.progress_bar=false", "tracking.enabled=false"]
 
 
 def tiny(*overrides: str):
-    """The real config of a preset, shrunk to a couple of epochs on the CPU, no tracking."""
+    """The real config of a preset on the CPU, with no progress bar and no tracking.
+
+    Tests shrink epochs and data themselves, with overrides.
+    """
     return compose([*overrides, *FAST])
 
 
 @pytest.fixture(scope="session")
-def cache_root(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cache")
+def cache(tmp_path_factory) -> DataFolders:
+    """A run cache for the whole session, as `python -m seqlab.train` keeps in data/cache."""
+    root = tmp_path_factory.mktemp("cache")
+    return DataFolders(root / "raw", root / "processed")
 
 
 @pytest.fixture(scope="session")
-def prepared(cache_root):
-    """Prepare a dataset config once per session: prepared(cfg) -> processed folder."""
-    from seqlab.data.cache import prepare
+def prepared(cache):
+    """Prepare a config's dataset once per session: prepared(cfg) -> processed folder."""
+    from seqlab.pipeline import prepare_data
 
-    def _prepare(cfg):
-        return prepare(cfg.dataset, build(cfg.dataset, "dataset"), cache_root)
+    return lambda cfg: prepare_data(cfg.dataset, cache)
 
-    return _prepare
+
+@pytest.fixture(scope="session")
+def run(cache):
+    """run(cfg, out_dir) -> the metrics file's content: the whole run, as the app does it."""
+    from seqlab.pipeline import run_experiment
+
+    return lambda cfg, out_dir: run_experiment(cfg, Path(out_dir), cache)
 
 
 def run_module(module: str, *args: str, cwd: Path = REPO, env: dict | None = None,

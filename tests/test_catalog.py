@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqlab.config import build, compose
+from seqlab.config import compose, instantiate
 from seqlab.data import sources
 from seqlab.data.digit_sequences import DigitSequences
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import DataError
-from seqlab.paths import conf_dir
+from seqlab.layout import conf_dir
 
 SERIES_LENGTHS = {"elec_equip": 257, "sunspots": 309, "nile": 100, "co2": 2284, "elnino": 732}
 DATASETS = sorted(p.stem for p in (conf_dir() / "dataset").glob("*.yaml"))
@@ -21,7 +21,7 @@ DATASETS = sorted(p.stem for p in (conf_dir() / "dataset").glob("*.yaml"))
 
 @pytest.mark.parametrize(("name", "length"), SERIES_LENGTHS.items())
 def test_series_sources_write_date_value_csv(tmp_path, name, length):
-    folder = sources.fetch(name, tmp_path)
+    folder = sources.fetch(name, tmp_path / name)
     frame = pd.read_csv(folder / sources.SERIES_FILE, parse_dates=["date"])
     assert list(frame.columns) == ["date", "value"]
     assert len(frame) == length
@@ -29,8 +29,8 @@ def test_series_sources_write_date_value_csv(tmp_path, name, length):
 
 
 def test_digits_source_and_stratified_splits(tmp_path):
-    folder = sources.fetch("digits", tmp_path)
-    data = DigitSequences(name="d", read="rows").build(folder)
+    folder = sources.fetch("digits", tmp_path / "digits")
+    data = DigitSequences(name="d", read="rows").preprocess(folder)
     assert data.inputs.shape == (1797, 8, 8) and data.inputs.max() <= 1.0
     parts = [set(data.splits[s]) for s in ("train", "val", "test")]
     assert sum(map(len, parts)) == 1797 and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
@@ -46,25 +46,25 @@ def test_missing_package_data_is_one_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(nile, "load_pandas", lost)
     with pytest.raises(DataError, match="pip install --force-reinstall statsmodels"):
-        sources.fetch("nile", tmp_path)
+        sources.fetch("nile", tmp_path / "nile")
     assert not (tmp_path / "nile").exists()  # nothing half-written
 
 
 def test_unknown_source(tmp_path):
     with pytest.raises(DataError, match="unknown source 'nope'; known sources: elec_equip"):
-        sources.fetch("nope", tmp_path)
+        sources.fetch("nope", tmp_path / "nope")
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_every_catalog_dataset_preprocesses(tmp_path, dataset):
     cfg = compose([f"dataset={dataset}"])
-    spec = build(cfg.dataset, "dataset")
-    data = spec.build(sources.fetch(spec.source, tmp_path / "raw"))
+    spec = instantiate(cfg.dataset, "dataset")
+    data = spec.preprocess(sources.fetch(spec.source, tmp_path / "raw"))
     data.save(tmp_path / "processed")
     loaded = ProcessedData.load(tmp_path / "processed")
     if loaded.inputs.dtype.kind == "f":  # values: N x T x F
         assert loaded.inputs.dtype == np.float32 and loaded.inputs.ndim == 3
-        assert loaded.meta["input_size"] == loaded.inputs.shape[2]
+        assert loaded.meta.input_size == loaded.inputs.shape[2]
     else:  # token ids: N x T
         assert loaded.inputs.dtype == np.int64 and loaded.inputs.ndim == 2
     assert len(loaded.inputs) == len(loaded.targets) == len(loaded.lengths)
@@ -75,10 +75,10 @@ def test_every_catalog_dataset_preprocesses(tmp_path, dataset):
 
 def test_same_config_same_bytes(tmp_path):
     cfg = compose(["dataset=elec_equip"])
-    spec = build(cfg.dataset, "dataset")
+    spec = instantiate(cfg.dataset, "dataset")
     raw = sources.fetch(spec.source, tmp_path / "raw")
-    spec.build(raw).save(tmp_path / "a")
+    spec.preprocess(raw).save(tmp_path / "a")
     time.sleep(2.1)  # zip members carry a timestamp with 2-second resolution
-    spec.build(raw).save(tmp_path / "b")
+    spec.preprocess(raw).save(tmp_path / "b")
     for name in ("arrays.npz", "meta.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -43,3 +43,11 @@ def test_stage_with_unknown_entry_is_one_line():
     assert done.returncode == 2
     assert done.stderr.strip().startswith("seqlab: error: no pipeline entry 'nope'")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_archetype_that_contradicts_the_data_is_one_line():
+    done = run_module("seqlab.train", "experiment=course_ex1", "archetype=synchronous")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "seqlab: error: archetype: 'synchronous' contradicts the data: dataset 'elec_equip' "
+        "is many_to_one; leave archetype unset (it follows from the dataset)"]

@@ -7,7 +7,7 @@ import pytest
 from seqlab import params
 from seqlab.config import compose, validate
 from seqlab.errors import ConfigError
-from seqlab.paths import conf_dir
+from seqlab.layout import conf_dir
 
 EXPERIMENTS = sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
 
@@ -28,7 +28,14 @@ def test_every_experiment_preset_is_valid(experiment):
         (["model.cell=lstmm"], "model.cell: 'lstmm' is not one of: rnn, lstm, gru"),
         (["model.hidden_size=-3"], "model.hidden_size: must be at least 1, got -3"),
         (["optim.lr=0"], r"optim.lr: must be in \(0, inf\], got 0"),
-        (["optim.optimizer=adma"], "optim.optimizer: 'adma' is not one of: adam"),
+        (["optim.optimizer._target_=torch.optim.Adma"], "optim: .*torch.optim.Adma"),
+        (["optim=sgd", "optim.optimizer.momentum=-1"], "optim.optimizer: .*momentum"),
+        (["scheduler=cosine", "scheduler.interval=batch"],
+         "scheduler.interval: 'batch' is not one of: epoch, step"),
+        (["archetype=many_to_many"], "archetype: 'many_to_many' contradicts the data: "
+                                     "dataset 'digits_pixels' is many_to_one"),
+        (["archetype=two_to_one"], "archetype: 'two_to_one' is not one of: one_to_one"),
+        (["callbacks.model_checkpoint=3"], "callbacks.model_checkpoint: expected a section"),
         (["dataset.read=columns"], "dataset.read: 'columns' is not one of: pixels, rows"),
         (["trainer.accelerator=tpu9"], "trainer.accelerator: 'tpu9' is not one of"),
         (["+model.hiden_size=3"], "model.hiden_size: unknown key for ManyToOneRNN; allowed"),
@@ -68,3 +75,64 @@ def test_entry_config_is_what_train_composes():
 def test_unknown_entry_lists_the_known_ones():
     with pytest.raises(ConfigError, match="no pipeline entry 'nope'.*course_ex1"):
         params.entry_config(params.generate(), "nope")
+
+
+def test_every_preset_dataset_declares_a_known_task_and_archetype():
+    from seqlab.config import instantiate
+    from seqlab.data.meta import ARCHETYPES
+    from seqlab.tasks import TASKS
+
+    for experiment in EXPERIMENTS:
+        dataset = instantiate(compose([f"experiment={experiment}"]).dataset, "dataset")
+        assert dataset.task in TASKS, experiment
+        assert dataset.archetype in ARCHETYPES, experiment
+
+
+def test_every_registered_task_has_all_its_parts():
+    import pytorch_lightning as pl
+
+    from seqlab.tasks import TASKS
+
+    for name, task in TASKS.items():
+        assert issubclass(task.lightning_module(), pl.LightningModule), name
+        for part in (task.loss, task.predict, task.metrics, task.baselines,
+                     *task.figures, *task.more_metrics):
+            assert callable(part), (name, part)
+        assert isinstance(task.headline, str) and isinstance(task.higher_is_better, bool)
+
+
+def test_the_archetype_follows_from_the_data():
+    from seqlab.config import instantiate
+
+    def archetype(*overrides: str) -> str:
+        return instantiate(compose(list(overrides)).dataset, "dataset").archetype
+
+    assert archetype("experiment=course_ex2") == "many_to_one"
+    assert archetype("experiment=digits_fc") == "one_to_one"
+    assert archetype("experiment=course_ex2", "dataset.read=image") == "one_to_one"
+    assert archetype("experiment=video_frames_fc") == "synchronous"
+    assert archetype("experiment=captions") == "one_to_many"
+    assert archetype("experiment=normalise_dates") == "many_to_many"
+    validate(compose(["experiment=course_ex1", "archetype=many_to_one"]))  # agreeing is fine
+
+
+def test_meta_json_is_checked_on_load(tmp_path):
+    import json
+
+    from seqlab.data import sources
+    from seqlab.data.digit_sequences import DigitSequences
+    from seqlab.data.processed import ProcessedData
+    from seqlab.errors import DataError
+
+    DigitSequences("d").preprocess(sources.fetch("digits", tmp_path / "raw")).save(
+        tmp_path / "d")
+    meta_file = tmp_path / "d" / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    assert ProcessedData.load(tmp_path / "d").meta.archetype == "many_to_one"
+    for broken, message in [({**meta, "kind": "x"}, "unknown key 'kind'"),
+                            ({k: v for k, v in meta.items() if k != "task"}, "missing key 'task'"),
+                            ({**meta, "archetype": "sideways"}, "archetype 'sideways' is not"),
+                            ({**meta, "steps": 0}, "steps must be a whole number")]:
+        meta_file.write_text(json.dumps(broken))
+        with pytest.raises(DataError, match=message):
+            ProcessedData.load(tmp_path / "d")

@@ -55,8 +55,8 @@ def project(tmp_path_factory):
     assert made.returncode == 0, made.stderr
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit",
                     "-qam", "shrink"], cwd=root, check=True)
-    prepared = run_module("seqlab.tracking.prepare", cwd=root)
-    assert prepared.returncode == 0, prepared.stderr
+    initialised = run_module("seqlab.tracking.init", cwd=root)
+    assert initialised.returncode == 0, initialised.stderr
     first = dvc(root, "repro")
     return root, first.stdout
 

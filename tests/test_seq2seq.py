@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from seqlab.config import build
+from seqlab.config import instantiate
 from seqlab.data.digit_sequences import load_images, stratified_splits
+from seqlab.data.meta import Meta
 from seqlab.data.sources import fetch
 from seqlab.data.vocab import Vocab, split
 from seqlab.models.many_to_many import Seq2Seq
 from seqlab.models.one_to_many import Captioner
-from seqlab.training.seq2seq_module import Seq2SeqModule
+from seqlab.tasks import TASKS
 from tests.conftest import tiny
 
 HEADLINE_KEYS = {"metric", "value", "higher_is_better", "baseline", "baseline_name"}
@@ -21,7 +22,6 @@ SMALL_DATA = {
     "translate_numbers": ["dataset.max_number=300"],
     "normalise_dates": ["dataset.pairs=300"],
 }
-SEED_KEY = {"captions": "seed", "translate_numbers": "split_seed", "normalise_dates": "seed"}
 SOURCE = {"captions": "digits", "translate_numbers": "num2words", "normalise_dates": "babel"}
 
 
@@ -52,7 +52,7 @@ def test_word_pieces_keep_their_separators():
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory):
     root = tmp_path_factory.mktemp("raw")
-    return {name: fetch(name, root) for name in SOURCE.values()}
+    return {name: fetch(name, root / name) for name in SOURCE.values()}
 
 
 @pytest.mark.parametrize("preset", SOURCE)
@@ -61,19 +61,20 @@ def test_generators_give_the_same_bytes_for_the_same_seed(preset, raw, tmp_path)
     cfg = tiny(f"experiment={preset}", *SMALL_DATA[preset])
     files = []
     for attempt in ("a", "b"):
-        build(cfg.dataset, "dataset").build(raw[source]).save(tmp_path / attempt)
+        instantiate(cfg.dataset, "dataset").preprocess(raw[source]).save(tmp_path / attempt)
         files.append([(tmp_path / attempt / f).read_bytes()
                       for f in ("arrays.npz", "meta.json")])
     assert files[0] == files[1]
-    other = tiny(f"experiment={preset}", *SMALL_DATA[preset], f"dataset.{SEED_KEY[preset]}=1")
-    build(other.dataset, "dataset").build(raw[source]).save(tmp_path / "c")
+    other = tiny(f"experiment={preset}", *SMALL_DATA[preset], "dataset.seed=1")
+    instantiate(other.dataset, "dataset").preprocess(raw[source]).save(tmp_path / "c")
     assert (tmp_path / "c" / "arrays.npz").read_bytes() != files[0][0]
 
 
 @pytest.mark.parametrize(("preset", "total"), [("translate_numbers", 10000),
                                                ("normalise_dates", 10000)])
 def test_no_test_number_or_date_is_seen_in_training(preset, total, raw):
-    data = build(tiny(f"experiment={preset}").dataset, "dataset").build(raw[SOURCE[preset]])
+    spec = instantiate(tiny(f"experiment={preset}").dataset, "dataset")
+    data = spec.preprocess(raw[SOURCE[preset]])
     # Targets: every number (or day) is one pair, so distinct targets are distinct items.
     rows = {name: {tuple(r) for r in data.targets[idx]} for name, idx in data.splits.items()}
     assert not rows["test"] & rows["train"] and not rows["val"] & rows["train"]
@@ -82,11 +83,11 @@ def test_no_test_number_or_date_is_seen_in_training(preset, total, raw):
 
 def test_caption_images_come_from_their_own_split(raw):
     cfg = tiny("experiment=captions", *SMALL_DATA["captions"])
-    spec = build(cfg.dataset, "dataset")
-    data = spec.build(raw["digits"])
+    spec = instantiate(cfg.dataset, "dataset")
+    data = spec.preprocess(raw["digits"])
     images, labels = load_images(raw["digits"])
     pools = stratified_splits(labels, spec.test_fraction, spec.val_fraction, spec.seed)
-    vocab = Vocab(data.meta["target_vocab"], data.meta["target_level"])
+    vocab = Vocab(data.meta.target_vocab, data.meta.target_level)
     from num2words import num2words
 
     for name, rows in data.splits.items():
@@ -145,13 +146,16 @@ def test_overfits_one_small_batch(archetype):
     if archetype == "one_to_many":
         vocab, batch = small_caption_batch()
         net = Captioner(24, len(vocab), 8, hidden_size=32, image_size=32)
-        meta = {"task": "generation"}
+        variable_length = False
     else:
         source, vocab, batch = small_number_batch()
         net = Seq2Seq(len(source), len(vocab), hidden_size=32, teacher_forcing=0.5)
-        meta = {"task": "generation", "variable_length": True}
-    optim = build(tiny("experiment=captions", "optim.lr=0.01").optim, "optim")
-    module = Seq2SeqModule(net, optim, meta)
+        variable_length = True
+    optim = instantiate(tiny("experiment=captions", "optim.lr=0.01").optim, "optim")
+    meta = Meta(name="toy", task="generation", archetype=archetype, input_size=24,
+                output_size=len(vocab), steps=8, variable_length=variable_length)
+    task = TASKS["generation"]
+    module = task.lightning_module()(net, task.loss, optim, meta)
     optimizer = module.configure_optimizers()
     for _ in range(150):
         optimizer.zero_grad()
@@ -160,23 +164,20 @@ def test_overfits_one_small_batch(archetype):
         optimizer.step()
     assert loss.item() < 0.05
     net.eval()
-    lengths = batch["lengths"] if meta.get("variable_length") else None
+    lengths = batch["lengths"] if variable_length else None
     decoded = [vocab.decode(row) for row in net(batch["inputs"], lengths)]
     assert decoded == [vocab.decode(row) for row in batch["targets"]]
 
 
 @pytest.mark.parametrize("preset", ["captions", "translate_numbers", "normalise_dates"])
-def test_preset_trains_one_epoch_and_scores_with_the_headline_shape(preset, prepared,
-                                                                    tmp_path):
-    from seqlab.evaluation.evaluate import evaluate
-    from seqlab.train import train
+def test_preset_trains_one_epoch_and_scores_with_the_headline_shape(preset, run, tmp_path):
+    import pandas as pd
 
     cfg = tiny(f"experiment={preset}", *SMALL_DATA[preset], "optim.max_epochs=1",
                "model.decoding.strategy=beam")
-    data = prepared(cfg)
-    history = train(cfg, data, tmp_path / "model")
+    result = run(cfg, tmp_path)
+    history = pd.read_csv(tmp_path / "model" / "history.csv").iloc[-1]
     assert np.isfinite(history["train/loss"]) and "val/token_acc" in history
-    result = evaluate(tmp_path / "model", data, tmp_path / "m.json", tmp_path / "figures")
     headline = result["headline"]
     assert set(headline) == HEADLINE_KEYS and headline["metric"] == "test/exact"
     assert headline["higher_is_better"] and headline["baseline_name"] == "most_frequent"
@@ -214,8 +215,8 @@ def test_bad_generation_settings_name_the_key(overrides, message):
 
 def test_caption_language_is_a_config_value(raw):
     cfg = tiny("experiment=captions", *SMALL_DATA["captions"], "dataset.lang=fr")
-    data = build(cfg.dataset, "dataset").build(raw["digits"])
-    vocab = Vocab(data.meta["target_vocab"], data.meta["target_level"])
+    data = instantiate(cfg.dataset, "dataset").preprocess(raw["digits"])
+    vocab = Vocab(data.meta.target_vocab, data.meta.target_level)
     from num2words import num2words
 
     rows = data.splits["train"]

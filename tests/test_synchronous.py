@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from seqlab.config import build
+from seqlab.config import instantiate
 from seqlab.data import sources
 from seqlab.data.digit_videos import IGNORE, DigitVideos
+from seqlab.data.meta import Meta
 from seqlab.data.step_forecast import StepForecast
 from seqlab.models.synchronous import FrameByFrame, SynchronousRNN
-from seqlab.training.per_step import PerStepModule
+from seqlab.tasks import TASKS
 from tests.conftest import tiny
 
 HEADLINE_KEYS = {"metric", "value", "higher_is_better", "baseline", "baseline_name"}
@@ -20,7 +21,7 @@ SMALL_VIDEOS = ["dataset.train_videos=24", "dataset.val_videos=4", "dataset.test
 
 @pytest.fixture(scope="module")
 def digits_raw(tmp_path_factory):
-    return sources.fetch("digits", tmp_path_factory.mktemp("raw"))
+    return sources.fetch("digits", tmp_path_factory.mktemp("raw") / "digits")
 
 
 def padded_pair(features: int = 3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -42,18 +43,27 @@ def test_padding_does_not_change_real_step_outputs(cell, bidirectional):
     torch.testing.assert_close(together[1], net(long)[0])
 
 
+def tagging_module(net: torch.nn.Module, *overrides: str):
+    """The tagging task's LightningModule for `net`, from the registry."""
+    task = TASKS["tagging"]
+    optim = instantiate(tiny("experiment=video_frames", *overrides).optim, "optim")
+    meta = Meta(name="toy", task="tagging", archetype="synchronous", input_size=3,
+                output_size=5, steps=7, variable_length=True)
+    return task.lightning_module()(net, task.loss, optim, meta)
+
+
 def test_padding_does_not_change_the_loss():
     torch.manual_seed(0)
-    optim = build(tiny("experiment=video_frames").optim, "optim")
-    module = PerStepModule(SynchronousRNN(3, 5, hidden_size=6), optim, {"task": "tagging"})
+    module = tagging_module(SynchronousRNN(3, 5, hidden_size=6))
     short, long, padded = padded_pair()
     labels = torch.randint(0, 5, (2, 7))
-    separate = [module._step({"inputs": x, "targets": y, "lengths": torch.tensor([n])}, "a")
+    separate = [module.training_step({"inputs": x, "targets": y,
+                                      "lengths": torch.tensor([n])}, 0)
                 for x, y, n in ((short, labels[:1, :4], 4), (long, labels[1:], 7))]
     padded_labels = labels.clone()
     padded_labels[0, 4:] = 3  # a real label on a padded step must still not count
-    together = module._step({"inputs": padded, "targets": padded_labels,
-                             "lengths": torch.tensor([4, 7])}, "b")
+    together = module.training_step({"inputs": padded, "targets": padded_labels,
+                                     "lengths": torch.tensor([4, 7])}, 0)
     torch.testing.assert_close(together, (separate[0] * 4 + separate[1] * 7) / 11)
 
 
@@ -91,16 +101,14 @@ def one_thread():
 
 def test_overfits_one_small_batch(one_thread):
     torch.manual_seed(0)
-    optim = build(tiny("experiment=video_frames", "optim.lr=0.02").optim, "optim")
-    module = PerStepModule(SynchronousRNN(8, 10, cell="gru", hidden_size=32), optim,
-                           {"task": "tagging"})
+    module = tagging_module(SynchronousRNN(8, 10, cell="gru", hidden_size=32), "optim.lr=0.02")
     optimizer = module.configure_optimizers()
     lengths = torch.tensor([6, 4, 5, 6, 3, 6, 2, 6])
     batch = {"inputs": torch.rand(8, 6, 8), "targets": torch.randint(0, 10, (8, 6)),
              "lengths": lengths}
     for _ in range(100):
         optimizer.zero_grad()
-        loss = module._step(batch, "train")
+        loss = module.training_step(batch, 0)
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.05
@@ -109,7 +117,7 @@ def test_overfits_one_small_batch(one_thread):
 def test_video_generator_same_seed_same_bytes(digits_raw):
     def arrays(seed: int) -> dict[str, bytes]:
         data = DigitVideos("v", train_videos=5, val_videos=2, test_videos=3, seed=seed
-                           ).build(digits_raw)
+                           ).preprocess(digits_raw)
         return {"inputs": data.inputs.tobytes(), "targets": data.targets.tobytes(),
                 "lengths": data.lengths.tobytes(), "meta": repr(data.meta).encode(),
                 **{k: v.tobytes() for k, v in {**data.splits, **data.extras}.items()}}
@@ -121,7 +129,7 @@ def test_video_generator_same_seed_same_bytes(digits_raw):
 def test_videos_hold_digits_and_use_only_their_splits_images(digits_raw):
     spec = DigitVideos("v", train_videos=30, val_videos=5, test_videos=30, noise_std=0.0,
                        occlusion_prob=0.0, min_frames=10, max_frames=20, min_run=2, max_run=4)
-    data = spec.build(digits_raw)
+    data = spec.preprocess(digits_raw)
     real = np.arange(20)[None, :] < data.lengths[:, None]
     assert set(data.lengths) <= set(range(10, 21)) and len(set(data.lengths)) > 1
     assert (data.targets[~real] == IGNORE).all() and (data.targets[real] >= 0).all()
@@ -141,7 +149,7 @@ def test_videos_hold_digits_and_use_only_their_splits_images(digits_raw):
 
 def test_step_forecast_targets_are_the_next_inputs(tmp_path):
     spec = StepForecast("s", source="sunspots", steps=10, stride=3)
-    data = spec.build(sources.fetch("sunspots", tmp_path))
+    data = spec.preprocess(sources.fetch("sunspots", tmp_path / "sunspots"))
     series, positions = data.extras["series"], data.extras["target_pos"]
     real = positions >= 0
     np.testing.assert_array_equal(data.targets[..., 0][real], series[positions[real]])
@@ -162,18 +170,12 @@ def test_step_forecast_targets_are_the_next_inputs(tmp_path):
      ("sunspots_steps", [], "test/mse")],
 )
 def test_preset_trains_one_epoch_and_reports_the_headline(
-    experiment, shrink, metric, tmp_path, prepared
+    experiment, shrink, metric, tmp_path, run
 ):
-    from seqlab.evaluation.evaluate import evaluate
-    from seqlab.train import train
-
-    cfg = tiny(f"experiment={experiment}", "optim.max_epochs=1", *shrink)
-    data = prepared(cfg)
-    train(cfg, data, tmp_path / "model")
-    result = evaluate(tmp_path / "model", data, tmp_path / "m.json", tmp_path / "figures")
+    result = run(tiny(f"experiment={experiment}", "optim.max_epochs=1", *shrink), tmp_path)
     assert result["archetype"] == "synchronous"
     assert set(result["headline"]) == HEADLINE_KEYS
     assert result["headline"]["metric"] == metric
     assert np.isfinite(result["headline"]["value"])
     assert result["test"][metric] == result["headline"]["value"]
-    assert (tmp_path / "m.json").is_file() and list((tmp_path / "figures").glob("*.png"))
+    assert (tmp_path / "metrics.json").is_file() and list((tmp_path / "figures").glob("*.png"))

@@ -1,4 +1,5 @@
-"""Training behaviour: batches, masking, overfitting, divergence, reproducibility."""
+"""Training behaviour: batches, masking, overfitting, divergence, reproducibility, and the
+training controls (callbacks, schedulers, debug presets)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,26 @@ import numpy as np
 import pytest
 import torch
 
-from seqlab.config import build
-from seqlab.errors import TrainingDiverged
+from seqlab.config import instantiate
+from seqlab.data.meta import Meta
+from seqlab.errors import ConfigError, TrainingDiverged
+from seqlab.fitting.batches import TensorBatches
 from seqlab.models.many_to_one import ManyToOneRNN
-from seqlab.training.batches import TensorBatches
+from seqlab.tasks import TASKS
 from tests.conftest import tiny
+
+# course_ex2 on a quarter of the digits, for runs that only need to be short.
+SMALL = ["experiment=course_ex2", "model.hidden_size=8", "optim.batch_size=64",
+         "dataset.test_fraction=0.75"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; two spin-wait badly on a busy 2-core box."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_batches_cover_every_row_once_and_reshuffle():
@@ -47,12 +63,13 @@ def test_padding_does_not_change_outputs(cell, readout):
 def test_overfits_one_small_batch():
     import pytorch_lightning as pl
 
-    from seqlab.training.module import SupervisedModule
-
     pl.seed_everything(0, verbose=False)
     cfg = tiny("experiment=course_ex2", "optim.lr=0.01")
-    net = ManyToOneRNN(8, 10, hidden_size=32)
-    module = SupervisedModule(net, build(cfg.optim, "optim"), {"task": "classification"})
+    task = TASKS["classification"]
+    meta = Meta(name="toy", task="classification", archetype="many_to_one", input_size=8,
+                output_size=10, steps=8)
+    module = task.lightning_module()(ManyToOneRNN(8, 10, hidden_size=32), task.loss,
+                                     instantiate(cfg.optim, "optim"), meta)
     optimizer = module.configure_optimizers()
     batch = {"inputs": torch.rand(16, 8, 8), "targets": torch.arange(16) % 10,
              "lengths": torch.full((16,), 8)}
@@ -65,28 +82,134 @@ def test_overfits_one_small_batch():
 
 
 def test_nan_loss_stops_with_a_clear_error(tmp_path, prepared):
-    from seqlab.training.fit import fit
+    from seqlab.fitting.fit import fit
 
-    cfg = tiny("experiment=course_ex1", "optim.max_epochs=3", "optim.lr=1e12",
-               "optim.optimizer=sgd")
+    cfg = tiny("experiment=course_ex1", "optim=sgd", "optim.max_epochs=3", "optim.lr=1e12")
     with pytest.raises(TrainingDiverged, match="loss is (nan|inf).*lower optim.lr"):
         fit(cfg, prepared(cfg), tmp_path)
 
 
-def test_same_config_and_seed_give_identical_test_metrics(tmp_path, prepared):
-    from seqlab.evaluation.evaluate import evaluate
-    from seqlab.train import train
-
+def test_same_config_and_seed_give_identical_test_metrics(tmp_path, run):
     cfg = tiny("experiment=course_ex1", "optim.max_epochs=5", "model.cell=gru")
-    data = prepared(cfg)
-    results = []
-    for attempt in ("a", "b"):
-        train(cfg, data, tmp_path / attempt / "model")
-        results.append(evaluate(tmp_path / attempt / "model", data,
-                                tmp_path / attempt / "m.json", tmp_path / attempt / "fig"))
+    results = [run(cfg, tmp_path / attempt) for attempt in ("a", "b")]
     assert results[0]["test"] == results[1]["test"]
     assert np.isfinite(results[0]["test"]["test/mse"])
     other = tiny("experiment=course_ex1", "optim.max_epochs=5", "model.cell=gru", "seed=1")
-    train(other, data, tmp_path / "c" / "model")
-    changed = evaluate(tmp_path / "c" / "model", data, tmp_path / "c.json", tmp_path / "cf")
+    changed = run(other, tmp_path / "c")
     assert changed["test"] != results[0]["test"]  # the seed really reaches the weights
+
+
+def val_loss(net: torch.nn.Module, data_dir) -> float:
+    """The net's loss on the validation split, as training measures it."""
+    from seqlab.data.processed import ProcessedData
+    from seqlab.evaluation.predict import batched
+
+    data = ProcessedData.load(data_dir)
+    outputs = torch.cat(batched(net, data, "val"))
+    targets = torch.from_numpy(data.targets[data.splits["val"]])
+    return float(TASKS[data.meta.task].loss(outputs, targets))
+
+
+def test_the_checkpointed_epoch_is_the_one_saved_and_evaluated(tmp_path, prepared):
+    """The checkpoint watches val/loss, here in the wrong direction (mode=max), so that the
+    kept epoch is an early one, never the last; the saved model is that epoch's."""
+    from seqlab.data.processed import ProcessedData
+    from seqlab.pipeline import load_model, train
+
+    cfg = tiny(*SMALL, "optim.max_epochs=6", "callbacks.model_checkpoint.mode=max")
+    data_dir = prepared(cfg)
+    result = train(cfg, data_dir, tmp_path / "model")
+    losses = [row["val/loss"] for row in result.history]
+    kept = int(np.argmax(losses))
+    assert kept < len(losses) - 1 and losses[-1] < losses[kept]
+    assert result.kept.startswith("best val/loss") and f"epoch {kept + 1})" in result.kept
+    _, saved = load_model(tmp_path / "model", ProcessedData.load(data_dir))
+    assert val_loss(saved, data_dir) == pytest.approx(losses[kept], rel=1e-4)
+    assert not (tmp_path / "model" / "checkpoints").exists()  # no pickles for DVC to cache
+
+
+def test_last_keeps_the_last_epoch(tmp_path, prepared):
+    from seqlab.fitting.fit import fit
+
+    cfg = tiny(*SMALL, "optim.max_epochs=3", "callbacks=last")
+    result = fit(cfg, prepared(cfg), tmp_path)
+    assert result.kept == "last epoch"
+    assert val_loss(result.net, prepared(cfg)) == pytest.approx(
+        result.history[-1]["val/loss"], rel=1e-4)
+
+
+def test_early_stopping_stops(tmp_path, prepared):
+    from seqlab.fitting.fit import fit
+
+    # No epoch can improve by 100: training stops once patience (2) checks have passed.
+    cfg = tiny(*SMALL, "optim.max_epochs=30", "callbacks=early_stopping",
+               "callbacks.early_stopping.patience=2", "callbacks.early_stopping.min_delta=100")
+    result = fit(cfg, prepared(cfg), tmp_path)
+    assert len(result.history) == 3
+
+
+def test_early_stopping_without_validation_split_is_one_clear_error(tmp_path, prepared):
+    from seqlab.fitting.fit import fit
+
+    cfg = tiny("experiment=course_ex1", "callbacks=early_stopping")
+    with pytest.raises(ConfigError, match="callbacks.early_stopping: watches val/loss but "
+                       "the dataset has no validation split"):
+        fit(cfg, prepared(cfg), tmp_path)
+
+
+def test_a_monitor_that_is_not_logged_is_one_clear_error(tmp_path, prepared):
+    from seqlab.fitting.fit import fit
+
+    cfg = tiny(*SMALL, "callbacks.model_checkpoint.monitor=val/exact")
+    with pytest.raises(ConfigError, match="'val/exact' is not logged for this task; "
+                       "logged: train/loss, train/acc, val/loss, val/acc"):
+        fit(cfg, prepared(cfg), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "overrides"),
+    [("plateau", ["scheduler.scheduler.patience=0", "scheduler.scheduler.threshold=10"]),
+     ("cosine", []),
+     ("one_cycle", [])],
+)
+def test_each_scheduler_changes_the_learning_rate(scheduler, overrides, tmp_path, prepared):
+    from seqlab.fitting.fit import fit
+
+    cfg = tiny(*SMALL, "optim.max_epochs=4", f"scheduler={scheduler}", *overrides)
+    rates = [row["lr"] for row in fit(cfg, prepared(cfg), tmp_path).history]
+    lr = cfg.optim.lr
+    if scheduler == "one_cycle":  # warms up to optim.lr, then anneals
+        assert rates[0] < max(rates) <= lr and rates[-1] < max(rates)
+    else:  # plateau halves it at every check (no epoch improves by a factor of 10)
+        assert rates[0] == pytest.approx(lr) and rates == sorted(rates, reverse=True)
+        assert rates[-1] < lr / 4 if scheduler == "plateau" else rates[-1] < lr
+
+
+def test_any_torch_optimiser_by_target(tmp_path, prepared):
+    from seqlab.fitting.fit import fit
+
+    cfg = tiny(*SMALL, "optim.max_epochs=1", "optim.optimizer._target_=torch.optim.Adagrad")
+    result = fit(cfg, prepared(cfg), tmp_path)
+    assert np.isfinite(result.history[0]["train/loss"])
+
+
+def test_debug_one_batch_runs_the_whole_run_in_one_step(tmp_path, run):
+    result = run(tiny("experiment=course_ex2", "debug=one_batch"), tmp_path)
+    history = (tmp_path / "model" / "history.csv").read_text().splitlines()
+    assert len(history) == 2  # the header and one epoch of one batch
+    assert 0 <= result["headline"]["value"] <= 1
+
+
+def test_debug_overfit_drives_one_batch_to_zero_loss(tmp_path, prepared):
+    from seqlab.fitting.fit import fit
+
+    cfg = tiny(*SMALL, "dataset=digits_rows", "model.hidden_size=32", "debug=overfit",
+               "optim.max_epochs=60")
+    history = fit(cfg, prepared(cfg), tmp_path).history
+    assert history[-1]["train/loss"] < 0.05 < history[0]["train/loss"]
+
+
+def test_debug_profile_saves_the_report_with_the_model(tmp_path, run):
+    run(tiny(*SMALL, "optim.max_epochs=1", "debug=profile"), tmp_path)
+    report = (tmp_path / "model" / "profile.txt").read_text()
+    assert "run_training_epoch" in report

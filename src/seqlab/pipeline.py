@@ -176,9 +176,9 @@ def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
             figure.savefig(tmp / f"{stem}.png", dpi=100)
             plt.close(figure)
     if run is not None:
-        run.log_metrics({**result["test"],
-                         **{f"baseline/{name}/{k}": v for name, scores in result["baselines"].items()
-                            for k, v in scores.items()}})
+        baselines = {f"baseline/{name}/{k}": v
+                     for name, scores in result["baselines"].items() for k, v in scores.items()}
+        run.log_metrics({**result["test"], **baselines})
         run.log_artifacts(Path(figures_dir), FIGURES_DIR)
         result = {**result, "mlflow_run_id": run.run_id}
     atomic_write_json(Path(metrics_path), result)
@@ -187,17 +187,19 @@ def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
 
 # -- one run, start to end (the Hydra app) ------------------------------------------------
 
-def run_experiment(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None = None
+                   ) -> dict[str, Any]:
     """Validate, prepare the data, train, evaluate and record one run in `out_dir`.
 
-    One MLflow run holds all of it; it is FINISHED only once the test metrics are in.
-    Returns the metrics file's content (empty in DDP's other ranks).
+    Data are prepared in `folders` (the project's run cache by default). One MLflow run
+    holds all of it; it is FINISHED only once the test metrics are in. Returns the
+    metrics file's content (empty in DDP's other ranks).
     """
     from seqlab.tracking.run import tracked_run
 
     validate(cfg)
     tracking = instantiate(cfg.tracking, "tracking")
-    data_dir = prepare_data(cfg.dataset, project().cache)
+    data_dir = prepare_data(cfg.dataset, folders or project().cache)
     archetype = ProcessedData.load(data_dir).meta.archetype
     with tracked_run(cfg, tracking, data_dir, archetype) as run:
         train(cfg, data_dir, out_dir / "model", run)

@@ -59,8 +59,9 @@ class Meta:
     def from_json(cls, data: dict[str, Any], where: str) -> Meta:
         """Check a meta.json object against the contract; DataError names what is wrong."""
         known = {f.name for f in dataclasses.fields(cls)}
+        missing_default = dataclasses.MISSING
         required = {f.name for f in dataclasses.fields(cls)
-                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+                    if f.default is missing_default and f.default_factory is missing_default}
         unknown = sorted(set(data) - known)
         missing = sorted(required - set(data))
         if unknown or missing:

@@ -7,8 +7,8 @@ import matplotlib
 matplotlib.use("Agg")  # figures are saved to files; no display on servers or in CI
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 
 def captioned_images(images: np.ndarray, predicted: list[str], truth: list[str],

@@ -7,9 +7,9 @@ import matplotlib
 matplotlib.use("Agg")  # figures are saved to files; no display on servers or in CI
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 
 def learning_curves(history: pd.DataFrame) -> Figure:

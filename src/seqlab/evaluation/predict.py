@@ -24,8 +24,9 @@ def batched(net: nn.Module, data: ProcessedData, split: str, batch_size: int = B
     rows = data.splits[split]
     inputs = torch.from_numpy(data.inputs[rows])
     lengths = torch.from_numpy(data.lengths[rows]) if data.meta.variable_length else None
-    return [net(inputs[i : i + batch_size], None if lengths is None else lengths[i : i + batch_size])
-            for i in range(0, len(rows), batch_size)]
+    parts = range(0, len(rows), batch_size)
+    return [net(inputs[i : i + batch_size],
+                None if lengths is None else lengths[i : i + batch_size]) for i in parts]
 
 
 def steps_mask(data: ProcessedData, split: str, steps: int) -> np.ndarray:

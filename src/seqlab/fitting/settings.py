@@ -44,12 +44,16 @@ class Optimization:
         if self.gradient_clip_val is not None:
             require_number("gradient_clip_val", self.gradient_clip_val, 0, None, low_open=True)
         require_int("val_every_n_epochs", self.val_every_n_epochs, minimum=1)
+        import torch
+
+        # The optimiser checks its own settings (momentum, betas, ...): try them now.
+        self.make_optimizer([torch.nn.Parameter(torch.zeros(1))])
 
     def make_optimizer(self, parameters: Any) -> Any:
         try:
             return self.optimizer(parameters, lr=self.lr, weight_decay=self.weight_decay)
-        except TypeError as error:  # a key the optimiser does not take
-            raise ConfigError(f"optim.optimizer: {error}") from None
+        except (TypeError, ValueError) as error:  # a key it does not take, a bad value
+            raise ConfigError(f"optimizer: {error}") from None
 
 
 @dataclass

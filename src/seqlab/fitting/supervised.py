@@ -35,6 +35,7 @@ class SupervisedModule(pl.LightningModule):
         self.history: list[dict[str, float]] = []
         self._sums: dict[str, torch.Tensor] = {}
         self._last_val: dict[str, float] = {}
+        self._epoch_lr = 0.0
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(inputs, lengths if self.pass_lengths else None)
@@ -95,8 +96,12 @@ class SupervisedModule(pl.LightningModule):
         self._last_val = self._finish_epoch("val")
         self.log_dict(self._last_val)
 
+    def on_train_epoch_start(self) -> None:
+        # The learning rate the epoch starts with: a schedule shows in the history.
+        self._epoch_lr = float(self.trainer.optimizers[0].param_groups[0]["lr"])
+
     def on_train_epoch_end(self) -> None:
-        metrics = self._finish_epoch("train")
+        metrics = {**self._finish_epoch("train"), "lr": self._epoch_lr}
         self.log_dict(metrics)
         self.history.append({"epoch": self.current_epoch + 1, **metrics, **self._last_val})
         self._last_val = {}
