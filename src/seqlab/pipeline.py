@@ -24,6 +24,7 @@ from seqlab.layout import (
     METRICS_FILE,
     MODEL_FILE,
     PROFILE_FILE,
+    RUN_MODEL_DIR,
     DataFolders,
     project,
 )
@@ -202,10 +203,10 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
     data_dir = prepare_data(cfg.dataset, folders or project().cache)
     archetype = ProcessedData.load(data_dir).meta.archetype
     with tracked_run(cfg, tracking, data_dir, archetype) as run:
-        train(cfg, data_dir, out_dir / "model", run)
+        train(cfg, data_dir, out_dir / RUN_MODEL_DIR, run)
         if not is_global_zero():
             return {}
-        model_cfg, evaluation = evaluate(out_dir / "model", data_dir)
+        model_cfg, evaluation = evaluate(out_dir / RUN_MODEL_DIR, data_dir)
         return record(summary(model_cfg, data_dir, evaluation), evaluation,
                       out_dir / METRICS_FILE, out_dir / FIGURES_DIR, run)
 

@@ -52,11 +52,6 @@ class ProcessedData:
     meta: Meta
     extras: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def real_steps(self, split: str) -> np.ndarray:
-        """The split's rows x T mask, true at each row's steps below its length."""
-        lengths = self.lengths[self.splits[split]]
-        return np.arange(self.targets.shape[1])[None, :] < lengths[:, None]
-
     def save(self, folder: Path) -> None:
         with atomic_dir(Path(folder)) as tmp:
             arrays = {

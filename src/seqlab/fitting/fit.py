@@ -23,12 +23,11 @@ from seqlab.config import instantiate
 from seqlab.errors import ConfigError
 from seqlab.fitting.batches import SequenceDataModule
 from seqlab.fitting.supervised import SupervisedModule
-from seqlab.layout import PROFILE_FILE
+from seqlab.layout import CHECKPOINTS_DIR, PROFILE_FILE
 from seqlab.models import net_for_data
 from seqlab.tasks import task_of
 
 PROGRESS_REFRESH_STEPS = 20  # redrawing the bar every step costs more than a tiny step
-CHECKPOINTS_DIR = "checkpoints"  # Lightning's checkpoints while training; removed after
 
 
 @dataclass
