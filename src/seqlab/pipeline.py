@@ -132,8 +132,12 @@ def load_model(model_dir: Path, data: ProcessedData) -> tuple[DictConfig, Any]:
     return cfg, net
 
 
-def evaluate(model_dir: Path, data_dir: Path) -> tuple[DictConfig, Evaluation]:
-    """Score the model in `model_dir` on its test split; draw its figures."""
+def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluation]:
+    """Score the model in `model_dir` on its test split and draw its figures.
+
+    Returns the metrics file's content (what was run, the headline, every score) and
+    the evaluation with its figures; nothing is written.
+    """
     import pandas as pd
 
     from seqlab.evaluation import plots
@@ -147,16 +151,9 @@ def evaluate(model_dir: Path, data_dir: Path) -> tuple[DictConfig, Evaluation]:
     history = Path(model_dir) / HISTORY_FILE
     if history.is_file():
         evaluation.figures["learning_curves"] = plots.learning_curves(pd.read_csv(history))
-    return cfg, evaluation
-
-
-def summary(cfg: DictConfig, data: ProcessedData | Path, evaluation: Evaluation
-            ) -> dict[str, Any]:
-    """The metrics file's content: what was run, the headline, every score."""
-    meta = (data if isinstance(data, ProcessedData) else ProcessedData.load(data)).meta
-    return {
-        "archetype": meta.archetype,
-        "task": meta.task,
+    result = {
+        "archetype": data.meta.archetype,
+        "task": data.meta.task,
         "dataset": cfg.dataset.name,
         "model": cfg.model._target_.rsplit(".", 1)[-1],
         "cell": cfg.model.get("cell"),
@@ -165,6 +162,7 @@ def summary(cfg: DictConfig, data: ProcessedData | Path, evaluation: Evaluation
         "test": {f"test/{k}": v for k, v in evaluation.test.items()},
         "baselines": evaluation.baselines,
     }
+    return result, evaluation
 
 
 def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
@@ -206,9 +204,8 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
         train(cfg, data_dir, out_dir / RUN_MODEL_DIR, run)
         if not is_global_zero():
             return {}
-        model_cfg, evaluation = evaluate(out_dir / RUN_MODEL_DIR, data_dir)
-        return record(summary(model_cfg, data_dir, evaluation), evaluation,
-                      out_dir / METRICS_FILE, out_dir / FIGURES_DIR, run)
+        result, evaluation = evaluate(out_dir / RUN_MODEL_DIR, data_dir)
+        return record(result, evaluation, out_dir / METRICS_FILE, out_dir / FIGURES_DIR, run)
 
 
 def write_history_plot(model_dir: Path, plots_dir: Path) -> None:

@@ -18,14 +18,14 @@ def main() -> None:
     layout = project()
     cfg = entry_config(load(layout.root), args.entry)
 
-    from seqlab.pipeline import evaluate, record, summary
+    from seqlab.pipeline import evaluate, record
     from seqlab.tracking.run import TrackedRun
 
     model_dir, data_dir = layout.model(args.entry), layout.data.processed(cfg.dataset.name)
-    model_cfg, evaluation = evaluate(model_dir, data_dir)
+    result, evaluation = evaluate(model_dir, data_dir)
     run = TrackedRun.load(model_dir, instantiate(cfg.tracking, "tracking"))
-    result = record(summary(model_cfg, data_dir, evaluation), evaluation,
-                    layout.metrics(args.entry), layout.plots(args.entry) / FIGURES_DIR, run)
+    result = record(result, evaluation, layout.metrics(args.entry),
+                    layout.plots(args.entry) / FIGURES_DIR, run)
     h = result["headline"]
     print(f"evaluated {args.entry}: {h['metric']} {h['value']:.4f} "
           f"({h['baseline_name']} baseline {h['baseline']:.4f})")
