@@ -82,3 +82,25 @@ def test_same_config_same_bytes(tmp_path):
     spec.preprocess(raw).save(tmp_path / "b")
     for name in ("arrays.npz", "meta.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_run_cache_serves_fresh_data_after_a_code_change(tmp_path, monkeypatch):
+    """The cache of `python -m seqlab.train` is keyed by the data code, not the config alone;
+    a raw folder that lost its file is fetched again."""
+    from seqlab import pipeline
+    from seqlab.layout import DataFolders
+
+    folders = DataFolders(tmp_path / "raw", tmp_path / "processed")
+    cfg = compose(["dataset=nile"])
+    first = pipeline.prepare_data(cfg.dataset, folders)
+    assert pipeline.prepare_data(cfg.dataset, folders) == first  # reused as it is
+    monkeypatch.setattr(pipeline, "data_code_hash", lambda: "changed-code")
+    second = pipeline.prepare_data(cfg.dataset, folders)
+    assert second != first and ProcessedData.load(second).meta.name == "nile"
+    raw_file = tmp_path / "raw" / "changed-code" / "nile" / "series.csv"
+    raw_file.unlink()  # a damaged raw folder
+    import shutil
+
+    shutil.rmtree(second)
+    pipeline.prepare_data(cfg.dataset, folders)
+    assert raw_file.is_file()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
+import pytest
+
+from seqlab.errors import run_cli
 from tests.conftest import REPO, run_module
 
 
@@ -51,3 +55,99 @@ def test_an_archetype_that_contradicts_the_data_is_one_line():
     assert done.stderr.strip().splitlines() == [
         "seqlab: error: archetype: 'synchronous' contradicts the data: dataset 'elec_equip' "
         "is many_to_one; leave archetype unset (it follows from the dataset)"]
+
+
+def _one_error_line(done) -> str:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("seqlab: error: "), done.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model=lstmm", "In 'train': Could not find 'model/lstmm' Available options in 'model': "
+                        "captioner cnn fc frame_by_frame rnn seq2seq tagger"),
+        ("model.hiden_size=3", "Could not override 'model.hiden_size'. To append to your "
+                               "config use +model.hiden_size=3 (Key 'hiden_size' is not in "
+                               "struct)"),
+        ("modl=rnn", "Could not override 'modl'."),
+        ("model.cell=rnn,lstm", "Ambiguous value for argument 'model.cell=rnn,lstm'"),
+    ],
+)
+def test_hydra_composition_errors_are_one_line_and_exit_2(override, message):
+    line = _one_error_line(run_module("seqlab.train", "experiment=course_ex1", override))
+    assert line.startswith(f"seqlab: error: {message}")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("optim.lr=nan", "optim.lr: must be a finite number, got nan"),
+     ("dataset.test_fraction=inf", "dataset.test_fraction: must be a finite number, got inf"),
+     ("seed=4294967296", "seed: must be at most 4294967295, got 4294967296")],
+)
+def test_impossible_numbers_are_one_line_and_exit_2(override, message):
+    line = _one_error_line(run_module("seqlab.train", "experiment=course_ex1", override))
+    assert line == f"seqlab: error: {message}"
+
+
+def test_only_plain_single_runs_are_composed_before_hydra():
+    from seqlab.train import single_run_overrides
+
+    assert single_run_overrides(["model=rnn", "+x=1", "optim.lr=0.1"]) == [
+        "model=rnn", "+x=1", "optim.lr=0.1"]
+    assert single_run_overrides([]) == []
+    for args in (["-m", "model.cell=rnn,lstm"], ["--multirun"], ["model=rnn", "--cfg", "job"],
+                 ["--help"], ["~scheduler"], ["hydra.mode=MULTIRUN", "model.cell=rnn,lstm"],
+                 ["hydra/launcher=basic"], ["--config-name", "pipeline"]):
+        assert single_run_overrides(args) is None, args
+
+
+def test_a_sweep_with_a_typo_is_still_hydra_s_to_report():
+    done = run_module("seqlab.train", "-m", "model=lstmm")
+    assert done.returncode == 1 and "Could not find 'model/lstmm'" in done.stderr
+
+
+def test_an_unwritable_output_folder_is_one_line_and_exit_2(tmp_path):
+    """The run's data cache under $SEQLAB_ROOT/data cannot be created."""
+    root = tmp_path / "project"
+    root.mkdir()
+    if os.geteuid() != 0:
+        (root / "data").mkdir(mode=0o500)  # read-only
+    else:  # root ignores permissions; a file where a folder must go fails for root too
+        (root / "data").write_text("not a folder\n")
+    done = run_module("seqlab.train", "experiment=course_ex1", "tracking.enabled=false",
+                      f"hydra.run.dir={tmp_path / 'run'}",
+                      env={**os.environ, "SEQLAB_ROOT": str(root)})
+    line = _one_error_line(done)
+    reason = "Permission denied" if os.geteuid() != 0 else "Not a directory"
+    assert line.startswith(f"seqlab: error: cannot write {root / 'data'}/"), line
+    assert line.endswith(f": {reason}"), line
+
+
+@pytest.mark.parametrize(
+    ("code", "filename", "message"),
+    [(errno.ENOSPC, "m/model.pt", "cannot write m/model.pt: No space left on device"),
+     (errno.EROFS, "m/model.pt", "cannot write m/model.pt: Read-only file system"),
+     (errno.ENOENT, "raw/x.csv", "cannot read raw/x.csv: No such file or directory"),
+     (errno.EACCES, "new/file", "cannot write new/file: Permission denied")],
+)
+def test_file_errors_are_one_line_naming_the_file(capsys, code, filename, message):
+    def fails() -> None:
+        raise OSError(code, os.strerror(code), filename)
+
+    with pytest.raises(SystemExit) as exited:
+        run_cli(fails)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"seqlab: error: {message}\n"
+
+
+def test_an_os_error_without_a_file_keeps_its_traceback():
+    def fails() -> None:
+        raise ConnectionResetError(errno.ECONNRESET, "reset by peer")
+
+    with pytest.raises(ConnectionResetError):
+        run_cli(fails)
+    assert run_cli(lambda: 3) == 3

@@ -52,13 +52,38 @@ def test_bad_values_name_the_key_and_what_is_allowed(overrides, message):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
+        (["optim.lr=nan"], "optim.lr: must be a finite number, got nan"),
+        (["optim.weight_decay=inf"], "optim.weight_decay: must be a finite number, got inf"),
+        (["optim.gradient_clip_val=nan"], "optim.gradient_clip_val: must be a finite number"),
+        (["optim.lr=-inf"], "optim.lr: must be a finite number, got -inf"),
+        (["dataset.test_fraction=nan"], "dataset.test_fraction: must be a finite number"),
+        (["experiment=course_ex1", "dataset.val_fraction=nan"],
+         "dataset.val_fraction: must be a finite number, got nan"),
+        (["seed=4294967296"], "seed: must be at most 4294967295, got 4294967296"),
+    ],
+)
+def test_non_finite_numbers_and_seeds_beyond_32_bits_are_refused(overrides, message):
+    """NaN slips through every range check; numpy and Lightning cannot use a seed > 2**32 - 1
+    (seed_everything would silently pick a random one)."""
+    with pytest.raises(ConfigError, match=message):
+        validate(compose(overrides))
+
+
+def test_the_largest_32_bit_seed_is_accepted():
+    validate(compose(["seed=4294967295"]))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
         (["model.hiden_size=3"], "override 'model.hiden_size'.*'hiden_size' is not in struct"),
         (["model=lstmm"], "Could not find 'model/lstmm'"),
     ],
 )
 def test_typos_in_keys_and_choices_stop_composition(overrides, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as raised:
         compose(overrides)
+    assert "search path" not in str(raised.value)  # Hydra's internals, no help to a user
 
 
 def test_entry_config_is_what_train_composes():

@@ -97,3 +97,100 @@ def test_impossible_settings_fail_at_construction():
         spec(window=0)
     with pytest.raises(ConfigError, match="lag_order: 'sideways' is not one of"):
         spec(lag_order="sideways")
+
+
+def write_rows(folder, rows):
+    """series.csv from literal (date, value) text, as a user's file might hold them."""
+    (folder / "series.csv").write_text(
+        "date,value\n" + "".join(f"{date},{value}\n" for date, value in rows))
+    return folder
+
+
+def monthly_rows(n=20, start="2000-01-01"):
+    dates = pd.date_range(start, periods=n, freq="MS").strftime("%Y-%m-%d")
+    return [(date, float(i)) for i, date in enumerate(dates)]
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "1e400", "-1e400"])
+def test_infinite_or_overflowing_values_name_the_file_and_line(tmp_path, text):
+    rows = monthly_rows()
+    rows[6] = (rows[6][0], text)
+    with pytest.raises(DataError, match=r"series\.csv: line 8 has an infinite value"):
+        spec(fill_missing="interpolate").preprocess(write_rows(tmp_path, rows))
+
+
+def test_repeated_or_unsorted_dates_name_the_first_offending_line(tmp_path):
+    rows = monthly_rows()
+    repeated = [*rows[:5], rows[4], *rows[5:]]
+    with pytest.raises(DataError, match=r"series\.csv: line 7 repeats the date 2000-05-01 "
+                                        "of line 6; give each date one row"):
+        spec().preprocess(write_rows(tmp_path, repeated))
+    swapped = [*rows[:5], rows[6], rows[5], *rows[7:]]
+    with pytest.raises(DataError, match=r"series\.csv: line 8 has date 2000-06-01, earlier "
+                                        "than 2000-07-01 on line 7; sort the rows by date"):
+        spec().preprocess(write_rows(tmp_path, swapped))
+
+
+@pytest.mark.parametrize(
+    ("freq", "after"),
+    [("MS", "2000-03-01"), ("ME", "2000-03-31"), ("YS", "2002-01-01"), ("7D", "2000-01-15"),
+     ("D", "2000-01-03"), ("h", "2000-01-01T02:00:00")],
+)
+def test_missing_dates_of_a_regular_series_are_refused(tmp_path, freq, after):
+    dates = pd.date_range("2000-01-01", periods=24, freq=freq).delete([3, 4])
+    rows = [(str(date.date()) if freq != "h" else str(date), i) for i, date in enumerate(dates)]
+    with pytest.raises(DataError, match=rf"series\.csv: 2 dates missing after {after}; "
+                                        "set dataset.fill_gaps=interpolate to fill them"):
+        spec().preprocess(write_rows(tmp_path, rows))
+
+
+def test_every_gap_is_counted(tmp_path):
+    rows = monthly_rows(30)
+    del rows[20], rows[10], rows[3]
+    with pytest.raises(DataError, match="1 date missing after 2000-03-01, 3 in 3 gaps in all"):
+        spec().preprocess(write_rows(tmp_path, rows))
+
+
+def test_weekday_and_irregular_series_have_no_gaps(tmp_path):
+    weekdays = pd.bdate_range("2000-01-03", periods=30).strftime("%Y-%m-%d")
+    data = spec().preprocess(write_rows(tmp_path, [(d, i) for i, d in enumerate(weekdays)]))
+    assert len(data.meta.dates) == 30  # weekends are not missing days
+    irregular = pd.to_datetime("2000-01-01") + pd.to_timedelta(np.arange(20) ** 2, "D")
+    rows = [(d, i) for i, d in enumerate(irregular.strftime("%Y-%m-%d"))]
+    assert len(spec().preprocess(write_rows(tmp_path, rows)).meta.dates) == 20
+
+
+def test_missing_dates_can_be_interpolated(tmp_path):
+    rows = monthly_rows(24)
+    del rows[4:6]  # 2000-05 and 2000-06; values 3 and 6 on either side
+    rows[10] = (rows[10][0], "")  # a value missing on a date present stays fill_missing's
+    folder = write_rows(tmp_path, rows)
+    with pytest.raises(DataError, match="fill_missing=interpolate"):
+        spec(fill_gaps="interpolate").preprocess(folder)
+    data = spec(fill_gaps="interpolate", fill_missing="interpolate").preprocess(folder)
+    assert data.meta.dates == list(pd.date_range("2000-01-01", periods=24, freq="MS")
+                                   .strftime("%Y-%m-%d"))
+    low, high = data.meta.scaler["min"], data.meta.scaler["max"]
+    values = data.extras["series"] * (high - low) + low
+    np.testing.assert_allclose(values[3:7], [3.0, 4.0, 5.0, 6.0], rtol=1e-5)
+
+
+def test_step_forecast_refuses_or_fills_gaps_too(tmp_path):
+    from seqlab.data.step_forecast import StepForecast
+
+    rows = monthly_rows(60)
+    del rows[30]
+    folder = write_rows(tmp_path, rows)
+    with pytest.raises(DataError, match="1 date missing after 2002-06-01"):
+        StepForecast("s", source="s", steps=5).preprocess(folder)
+    data = StepForecast("s", source="s", steps=5, fill_gaps="interpolate").preprocess(folder)
+    assert len(data.extras["series"]) == 60
+
+
+def test_fill_gaps_is_a_checked_choice():
+    from seqlab.data.step_forecast import StepForecast
+
+    with pytest.raises(ConfigError, match="fill_gaps: 'zero' is not one of: refuse, interpolate"):
+        spec(fill_gaps="zero")
+    with pytest.raises(ConfigError, match="fill_gaps: 'zero' is not one of"):
+        StepForecast("s", source="s", fill_gaps="zero")

@@ -1,1 +1,10 @@
 """seqlab: reproducible experiments for the five sequence-learning archetypes."""
+
+import os
+
+from omegaconf import OmegaConf
+
+# conf/train.yaml names a run's folder by time and process id (`${seqlab_pid:}`), so that
+# runs started in the same instant never share a folder.
+if not OmegaConf.has_resolver("seqlab_pid"):
+    OmegaConf.register_new_resolver("seqlab_pid", os.getpid)

@@ -9,6 +9,7 @@ before any work, with a message that names the key and what is allowed.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,7 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 from seqlab.errors import ConfigError
 
 TOP_LEVEL_KEYS = ("seed", "entry", "archetype", "dataset", "model", "optim", "scheduler",
-                  "callbacks", "trainer", "tracking")
+                  "callbacks", "trainer", "tracking", "resume")
+# numpy's and Lightning's seeds are 32-bit: above this, seed_everything silently picks a
+# random seed, and the run is no longer reproducible.
+MAX_SEED = 2**32 - 1
 
 
 def require_choice(key: str, value: Any, allowed: Iterable[Any]) -> None:
@@ -27,11 +31,15 @@ def require_choice(key: str, value: Any, allowed: Iterable[Any]) -> None:
         raise ConfigError(f"{key}: {value!r} is not one of: {shown}")
 
 
-def require_int(key: str, value: Any, minimum: int | None = None) -> None:
+def require_int(
+    key: str, value: Any, minimum: int | None = None, maximum: int | None = None,
+) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{key}: expected a whole number, got {value!r}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{key}: must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{key}: must be at most {maximum}, got {value}")
 
 
 def require_number(
@@ -40,6 +48,10 @@ def require_number(
 ) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{key}: expected a number, got {value!r}")
+    # NaN passes every comparison below unnoticed, and an infinite rate or fraction is
+    # never meant: both would only surface later as a NaN loss or an empty split.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key}: must be a finite number, got {value}")
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
@@ -100,7 +112,7 @@ def validate(cfg: DictConfig) -> None:
     missing = [k for k in TOP_LEVEL_KEYS if k not in cfg]
     if missing:
         raise ConfigError(f"{missing[0]}: missing from the config")
-    require_int("seed", cfg.seed, minimum=0)
+    require_int("seed", cfg.seed, minimum=0, maximum=MAX_SEED)
     check_archetype(cfg.archetype, instantiate(cfg.dataset, "dataset"))
     for section in ("optim", "trainer", "tracking"):
         instantiate(cfg[section], section)
@@ -153,7 +165,8 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
         with initialize_config_dir(str(conf_dir()), version_base="1.3"):
             return hydra_compose(config_name=config_name, overrides=list(overrides))
     except HydraException as error:
-        message = " ".join(str(error).split())
+        # Hydra's search path (its own internals) says nothing a user can act on.
+        message = " ".join(str(error).split()).split(" Config search path:")[0]
         if error.__cause__ is not None:  # e.g. "Key 'hiden_size' is not in struct"
             message += f" ({str(error.__cause__).splitlines()[0]})"
         raise ConfigError(message) from None

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class SeqlabError(Exception):
@@ -22,15 +27,47 @@ class TrainingDiverged(SeqlabError):
     """The loss stopped being a finite number."""
 
 
-def report(error: SeqlabError) -> int:
+# errno values that only a write causes; for the rest, the file's state tells (see below).
+_WRITE_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EEXIST,
+                 errno.ENOTDIR, errno.EISDIR}
+
+
+def describe_file_error(error: OSError) -> str:
+    """'cannot write <file>: <reason>' (or read): a full or read-only disk, a denied access."""
+    name = os.fsdecode(error.filename) if isinstance(error.filename, bytes) else str(error.filename)
+    reason = error.strerror or str(error)
+    if error.errno in _WRITE_ERRNOS:
+        verb = "write"
+    elif error.errno == errno.ENOENT:
+        verb = "read"  # writes create their file; a missing one is a failed read
+    else:  # e.g. permission denied: a file there that cannot be read was being read
+        verb = "read" if os.path.exists(name) and not os.access(name, os.R_OK) else "write"
+    return f"cannot {verb} {name}: {reason}"
+
+
+def report(error: SeqlabError | OSError) -> int:
     """Print `error` as the single line a user sees and return the exit status."""
-    print(f"seqlab: error: {error}", file=sys.stderr)
+    message = describe_file_error(error) if isinstance(error, OSError) else str(error)
+    print(f"seqlab: error: {message}", file=sys.stderr)
     return 2
 
 
-def run_cli(main: Callable[[], object]) -> None:
-    """Run a command's `main`, turning a SeqlabError into one line and exit status 2."""
-    try:
-        main()
-    except SeqlabError as error:
-        sys.exit(report(error))
+def run_cli(main: Callable[[], T]) -> T:
+    """Run `main` and return its result, reporting a user's error as one line, exit status 2,
+    and a stop asked by a signal as one line, exit status 128 + its number.
+
+    A user's error is a SeqlabError, or an OSError on a named file (a full or read-only
+    disk, a denied permission: the environment, not the code). Other OSErrors (no file
+    named) keep their traceback.
+    """
+    from seqlab.signals import interruptible
+
+    with interruptible():  # Ctrl-C and SIGTERM: one line, exit status 130 and 143
+        try:
+            return main()
+        except SeqlabError as error:
+            sys.exit(report(error))
+        except OSError as error:
+            if error.filename is None:
+                raise
+            sys.exit(report(error))

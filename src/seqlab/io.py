@@ -12,34 +12,66 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    """The process umask: os.umask can only read it by setting it, so set it back at once
+    (to a strict mask meanwhile, should another thread create a file in between)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries, to disk (a rename alone may not be)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yield an empty temporary folder that replaces `target` only if the block succeeds."""
+    """Yield an empty temporary folder that replaces `target` only if the block succeeds.
+
+    Before the rename the folder gets the mode `mkdir` would give it (mkdtemp's is 0700)
+    and everything in it is synced, so a crash never leaves a renamed but empty output.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
+        tmp.chmod(0o777 & ~_umask())
+        for path in tmp.rglob("*"):
+            if not path.is_symlink() and (path.is_file() or path.is_dir()):
+                _fsync(path)
+        _fsync(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if target.exists():
         shutil.rmtree(target) if target.is_dir() else target.unlink()
     os.replace(tmp, target)
+    _fsync(target.parent)  # the rename itself
 
 
 def atomic_write_text(target: Path, text: str) -> None:
-    """Write `text` to `target` through a temporary file and a rename."""
+    """Write `text` to `target` through a synced temporary file and a rename; the file
+    gets the mode `open` would give it (mkstemp's is 0600)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
+            os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync(target.parent)
 
 
 def atomic_write_json(target: Path, data: Any) -> None:

@@ -79,6 +79,11 @@ class Layout:
         """DVC's plots of an entry: history.csv and figures/."""
         return self.root / "plots" / entry
 
+    def checkpoints(self, key: str) -> Path:
+        """Where a training keeps the checkpoints it can resume from (ignored by git and
+        DVC; removed when the training ends)."""
+        return self.root / "checkpoints" / key
+
 
 def project_root(start: Path | None = None) -> Path:
     """The seqlab project folder: $SEQLAB_ROOT, else the nearest folder holding dvc.yaml.

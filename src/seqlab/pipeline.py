@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from seqlab.layout import (
     CONFIG_FILE,
     FIGURES_DIR,
     HISTORY_FILE,
+    META_FILE,
     METRICS_FILE,
     MODEL_FILE,
     PROFILE_FILE,
@@ -53,21 +55,41 @@ def preprocess(dataset_cfg: DictConfig | dict, folders: DataFolders,
     return data
 
 
+def digest(node: DictConfig) -> str:
+    """A short hash of a config's resolved values."""
+    plain = OmegaConf.to_container(node, resolve=True)
+    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def data_code_hash() -> str:
+    """A hash of the code that fetches and preprocesses data (seqlab/data/*.py)."""
+    from seqlab import data
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(data.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
 def prepare_data(dataset_cfg: DictConfig, folders: DataFolders) -> Path:
     """Fetch and preprocess a dataset for a run outside DVC, unless already done.
 
-    The folder is named by the dataset and a hash of its settings, so two configs never
-    share one; a lock lets parallel sweep jobs share the cache.
+    The cache is kept apart for each version of the code that builds data, so a code
+    change never serves old arrays; within it a folder is named by the dataset and a
+    hash of its settings, so two configs never share one. A raw folder that lost its
+    file is fetched again. A lock lets parallel sweep jobs share the cache.
     """
     from filelock import FileLock
 
+    from seqlab.data.sources import raw_file
+
     spec = instantiate(dataset_cfg, "dataset")
-    plain = OmegaConf.to_container(dataset_cfg, resolve=True)
-    key = hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:12]
-    folder = folders.processed(f"{spec.name}-{key}")
+    code = data_code_hash()[:12]
+    folders = DataFolders(folders.raw_root / code, folders.processed_root / code)
+    folder = folders.processed(f"{spec.name}-{digest(dataset_cfg)}")
     folders.processed_root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folders.processed_root / ".lock")):
-        if not folders.raw(spec.source).is_dir():
+        if not (folders.raw(spec.source) / raw_file(spec.source)).is_file():
             fetch(spec.source, folders)
         if not folder.is_dir():
             preprocess(dataset_cfg, folders, folder.name)
@@ -83,33 +105,39 @@ def is_global_zero() -> bool:
     return getattr(rank_zero_only, "rank", 0) == 0
 
 
-def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | None = None
-          ) -> FitResult:
+def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | None = None,
+          resume_dir: Path | None = None) -> FitResult:
     """Fit the configured model on `data_dir` and save it to `model_dir`.
 
     The folder holds the kept weights (model.pt), the resolved config, the per-epoch
     history and, with a profiler, its report; it appears only when training succeeds.
+    With `resume_dir`, checkpoints are kept there while training (and training continues
+    from one found there); the folder is removed once the model is saved.
     """
     import pandas as pd
     import torch
 
     from seqlab.fitting.fit import fit
 
+    report = run.epoch_reporter() if run else None
     if not is_global_zero():
-        return fit(cfg, data_dir, Path(model_dir).with_suffix(".rank"), logger=False)
+        return fit(cfg, data_dir, Path(model_dir).with_suffix(".rank"), resume_dir)
     with atomic_dir(Path(model_dir)) as tmp:
-        result = fit(cfg, data_dir, tmp, logger=run.lightning_logger() if run else False)
+        result = fit(cfg, data_dir, tmp, resume_dir, report_epoch=report)
         net = result.net.cpu().eval()
         torch.save(net.state_dict(), tmp / MODEL_FILE)
         (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg))
         pd.DataFrame(result.history).to_csv(tmp / HISTORY_FILE, index=False)
         if run:
+            run.flush()
             run.save(tmp)
             run.set_tags({"weights.kept": result.kept})
             if (tmp / PROFILE_FILE).is_file():
                 run.log_artifact(tmp / PROFILE_FILE)
             if run.tracking.log_model:
-                run.log_model(net, result.example_inputs)
+                run.log_model(tmp, Path(data_dir) / META_FILE, result.example_inputs)
+    if resume_dir is not None:  # the model is saved: nothing left to resume
+        shutil.rmtree(resume_dir, ignore_errors=True)
     return result
 
 
@@ -191,21 +219,52 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
     """Validate, prepare the data, train, evaluate and record one run in `out_dir`.
 
     Data are prepared in `folders` (the project's run cache by default). One MLflow run
-    holds all of it; it is FINISHED only once the test metrics are in. Returns the
-    metrics file's content (empty in DDP's other ranks).
+    holds all of it; it is FINISHED only once the test metrics are in. With `resume` set
+    to a run id, that interrupted run continues from its last checkpoint, with the
+    config it recorded. Returns the metrics file's content (empty in DDP's other ranks).
     """
+    from seqlab.errors import ConfigError
+    from seqlab.fitting.resume import RESUME_FILE
     from seqlab.tracking.run import tracked_run
 
-    validate(cfg)
     tracking = instantiate(cfg.tracking, "tracking")
+    if cfg.get("resume"):
+        cfg = recorded_config(tracking, cfg.resume)
+    validate(cfg)
     data_dir = prepare_data(cfg.dataset, folders or project().cache)
     archetype = ProcessedData.load(data_dir).meta.archetype
-    with tracked_run(cfg, tracking, data_dir, archetype) as run:
-        train(cfg, data_dir, out_dir / RUN_MODEL_DIR, run)
+    if cfg.get("resume") and not (project().checkpoints(f"run-{cfg.resume}") / RESUME_FILE
+                                  ).is_file():
+        raise ConfigError(f"resume: run {cfg.resume} has no checkpoint to continue from (it "
+                          "finished, or stopped before its first one); start it again instead")
+    with tracked_run(cfg, tracking, data_dir, archetype, resume_id=cfg.get("resume")) as run:
+        resume_dir = project().checkpoints(f"run-{run.run_id}") if run else None
+        train(cfg, data_dir, out_dir / RUN_MODEL_DIR, run, resume_dir)
         if not is_global_zero():
             return {}
         result, evaluation = evaluate(out_dir / RUN_MODEL_DIR, data_dir)
         return record(result, evaluation, out_dir / METRICS_FILE, out_dir / FIGURES_DIR, run)
+
+
+def recorded_config(tracking: Any, run_id: str) -> DictConfig:
+    """The config run `run_id` recorded (its config.yaml artifact), to resume it."""
+    import tempfile
+
+    from seqlab.errors import ConfigError
+    from seqlab.tracking.run import TrackedRun
+
+    if not tracking.enabled:
+        raise ConfigError("resume: needs tracking (the run's config and checkpoints are "
+                          "found through its MLflow run); set tracking.enabled=true")
+    run = TrackedRun(tracking, run_id, "")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = run.client.download_artifacts(run_id, CONFIG_FILE, tmp)
+        except Exception:  # MLflow raises several types for a missing run or artifact
+            raise ConfigError(f"resume: no run {run_id!r} with a recorded config in the "
+                              f"MLflow store {tracking.resolved_uri()}") from None
+        cfg = OmegaConf.load(path)
+    return OmegaConf.merge(cfg, {"resume": run_id})
 
 
 def write_history_plot(model_dir: Path, plots_dir: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from seqlab.errors import SeqlabError, report
+from seqlab.errors import run_cli
 
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
@@ -23,10 +23,7 @@ def main(cfg: DictConfig) -> float | None:
 
     from seqlab.pipeline import run_experiment
 
-    try:
-        result = run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir))
-    except SeqlabError as error:
-        sys.exit(report(error))
+    result = run_cli(lambda: run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir)))
     if not result:
         return None
     headline = result["headline"]
@@ -35,5 +32,29 @@ def main(cfg: DictConfig) -> float | None:
     return headline["value"]  # what a sweeper (Optuna) would optimise
 
 
+def single_run_overrides(args: list[str]) -> list[str] | None:
+    """`args` if they are only `key=value` overrides of one run, else None.
+
+    Flags (--help, --cfg, -m, ...), deletions (~key) and hydra.* keys, which can turn a
+    run into a sweep, are left to Hydra alone.
+    """
+    for arg in args:
+        key = arg.split("=", 1)[0].lstrip("+~")
+        if arg.startswith("-") or "=" not in arg or key.startswith("hydra"):
+            return None
+    return args
+
+
+def check_overrides(args: list[str]) -> None:
+    """Compose a single run's overrides before Hydra does: Hydra reports a misspelt key or
+    option over several lines with exit status 1; this is one line and status 2."""
+    from seqlab.config import compose
+
+    overrides = single_run_overrides(args)
+    if overrides is not None:
+        run_cli(lambda: compose(overrides))
+
+
 if __name__ == "__main__":
+    check_overrides(sys.argv[1:])
     main()

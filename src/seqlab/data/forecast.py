@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +18,16 @@ from seqlab.layout import SERIES_FILE
 LAG_ORDERS = ("newest_first", "oldest_first")
 FRAMINGS = ("steps", "features")
 FILLS = ("none", "interpolate")
+GAP_FILLS = ("refuse", "interpolate")  # missing dates (rows absent), as opposed to values
 
 
-def read_series(folder: Path) -> pd.DataFrame:
-    """Read a raw `series.csv` (columns date,value), checking its shape."""
+def read_series(folder: Path, fill_gaps: str = "refuse") -> pd.DataFrame:
+    """Read a raw `series.csv` (columns date,value), checking its shape, values and dates.
+
+    Missing dates of a regular series are refused, or inserted with interpolated values
+    when `fill_gaps` is "interpolate". Missing values on dates that are present stay NaN
+    (the dataset's `fill_missing` decides about those).
+    """
     path = Path(folder) / SERIES_FILE
     if not path.is_file():
         raise DataError(f"{path} is missing; run the fetch stage (dvc repro) first")
@@ -35,7 +42,90 @@ def read_series(folder: Path) -> pd.DataFrame:
     if frame["date"].isna().any():
         row = int(frame["date"].isna().to_numpy().argmax()) + 2
         raise DataError(f"{path}: line {row} has a date that cannot be read")
-    return frame
+    # An infinite value (or one beyond float range, which reads as infinite) would make the
+    # scaler's range infinite and every scaled value NaN.
+    infinite = np.isinf(frame["value"].to_numpy(dtype=np.float64))
+    if infinite.any():
+        row = int(infinite.argmax())
+        raise DataError(f"{path}: line {row + 2} has an infinite value or one too large for a "
+                        f"float ({frame['value'].iloc[row]}); correct or remove it")
+    _check_order(path, frame["date"])
+    return _fill_gaps(path, frame, fill_gaps)
+
+
+def _day(date: pd.Timestamp) -> str:
+    return date.strftime("%Y-%m-%d") if date == date.normalize() else date.isoformat()
+
+
+def _check_order(path: Path, dates: pd.Series) -> None:
+    """Windows and splits assume one row per date, oldest first."""
+    steps = dates.diff().to_numpy()[1:]
+    bad = np.flatnonzero(steps <= np.timedelta64(0))
+    if not bad.size:
+        return
+    row = int(bad[0]) + 1  # the offending row; its file line is row + 2
+    date, before = _day(dates.iloc[row]), _day(dates.iloc[row - 1])
+    if dates.iloc[row] == dates.iloc[row - 1]:
+        raise DataError(f"{path}: line {row + 2} repeats the date {date} of line {row + 1}; "
+                        "give each date one row")
+    raise DataError(f"{path}: line {row + 2} has date {date}, earlier than {before} on line "
+                    f"{row + 1}; sort the rows by date")
+
+
+def _calendar(dates: pd.Series) -> tuple[np.ndarray, Callable[[pd.Timestamp, int], pd.Timestamp]]:
+    """Each date's position in the series' natural unit, and how to move a date n units.
+
+    Monthly, quarterly and yearly steps differ in days, so dates on one day of the month
+    (or all at month ends) count calendar months; weekday-only dates count business days
+    (weekends are not gaps); anything else counts exact time.
+    """
+    at_midnight = bool((dates == dates.dt.normalize()).all())
+    months = (dates.dt.year * 12 + dates.dt.month).to_numpy(dtype=np.int64)
+    if at_midnight and dates.dt.day.nunique() == 1:
+        return months, lambda date, n: date + pd.DateOffset(months=n)
+    if at_midnight and dates.dt.is_month_end.all():
+        return months, lambda date, n: date + pd.offsets.MonthEnd(n)
+    if at_midnight and (dates.dt.day_of_week < 5).all():
+        days = dates.to_numpy(dtype="datetime64[D]")
+        return np.busday_count(days[0], days), lambda date, n: date + pd.offsets.BDay(n)
+    return (dates.to_numpy(dtype="datetime64[ns]").astype(np.int64),
+            lambda date, n: date + pd.Timedelta(n, "ns"))
+
+
+def _fill_gaps(path: Path, frame: pd.DataFrame, fill_gaps: str) -> pd.DataFrame:
+    """Refuse or fill the dates a regular series skips (its step: the commonest difference)."""
+    if len(frame) < 3:
+        return frame
+    positions, shift = _calendar(frame["date"])
+    diffs = np.diff(positions)
+    sizes, counts = np.unique(diffs, return_counts=True)
+    step = int(sizes[counts.argmax()])
+    if counts.max() * 2 < len(diffs) or (diffs % step).any():
+        return frame  # irregular: no step to call a date missing against
+    missing = diffs // step - 1
+    gaps = np.flatnonzero(missing)
+    if not gaps.size:
+        return frame
+    if fill_gaps != "interpolate":
+        first = int(gaps[0])
+        count = int(missing[first])
+        more = f", {int(missing.sum())} in {gaps.size} gaps in all" if gaps.size > 1 else ""
+        raise DataError(
+            f"{path}: {count} date{'s' if count > 1 else ''} missing after "
+            f"{_day(frame['date'].iloc[first])}{more}; "
+            "set dataset.fill_gaps=interpolate to fill them"
+        )
+    added = [shift(frame["date"].iloc[i], step * k) for i in gaps
+             for k in range(1, int(missing[i]) + 1)]
+    inserted = pd.DataFrame({"date": pd.to_datetime(added), "value": np.nan})
+    filled = pd.concat([frame, inserted], ignore_index=True)
+    new = np.r_[np.zeros(len(frame), bool), np.ones(len(inserted), bool)]
+    order = np.argsort(filled["date"].to_numpy(), kind="stable")
+    filled, new = filled.iloc[order].reset_index(drop=True), new[order]
+    # Only the inserted dates are filled here: NaNs on dates present are fill_missing's.
+    between = filled["value"].interpolate(limit_area="inside")
+    filled.loc[new, "value"] = between[new]
+    return filled
 
 
 @dataclass
@@ -57,6 +147,7 @@ class ForecastWindows:
     val_fraction: float = 0.1  # the last part of the training period
     seasonal_period: int = 12
     fill_missing: str = "none"
+    fill_gaps: str = "refuse"
 
     def __post_init__(self) -> None:
         require_int("window", self.window, minimum=1)
@@ -66,6 +157,7 @@ class ForecastWindows:
         require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
         require_int("seasonal_period", self.seasonal_period, minimum=1)
         require_choice("fill_missing", self.fill_missing, FILLS)
+        require_choice("fill_gaps", self.fill_gaps, GAP_FILLS)
         if self.test_start is not None:
             try:
                 pd.Timestamp(self.test_start)
@@ -76,7 +168,7 @@ class ForecastWindows:
     archetype = "many_to_one"
 
     def preprocess(self, raw_dir: Path) -> ProcessedData:
-        frame = read_series(raw_dir)
+        frame = read_series(raw_dir, self.fill_gaps)
         values = self._values(frame)
         dates = frame["date"]
         length = len(values)

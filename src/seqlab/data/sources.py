@@ -96,6 +96,13 @@ IMAGE_SOURCES: dict[str, Callable[[], dict[str, np.ndarray]]] = {"digits": digit
 SOURCES = (*SERIES_SOURCES, *IMAGE_SOURCES, *PACKAGES)
 
 
+def raw_file(name: str) -> str:
+    """The file a fetched source's folder holds."""
+    if name in SERIES_SOURCES:
+        return SERIES_FILE
+    return IMAGES_FILE if name in IMAGE_SOURCES else PACKAGE_FILE
+
+
 def fetch(name: str, folder: Path) -> Path:
     """Materialise source `name` into `folder` (replacing it when complete); return it."""
     if name not in SOURCES:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.config import require_choice, require_int, require_number
-from seqlab.data.forecast import FILLS, read_series
+from seqlab.data.forecast import FILLS, GAP_FILLS, read_series
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import DataError
@@ -34,6 +34,7 @@ class StepForecast:
     val_fraction: float = 0.1  # the last part of the rest
     seasonal_period: int = 1  # > 1: also report the seasonal-naive baseline
     fill_missing: str = "none"
+    fill_gaps: str = "refuse"
 
     def __post_init__(self) -> None:
         require_int("steps", self.steps, minimum=2)
@@ -42,12 +43,13 @@ class StepForecast:
         require_number("test_fraction", self.test_fraction, 0, 1, low_open=True, high_open=True)
         require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
         require_choice("fill_missing", self.fill_missing, FILLS)
+        require_choice("fill_gaps", self.fill_gaps, GAP_FILLS)
 
     task = "step_regression"
     archetype = "synchronous"
 
     def preprocess(self, raw_dir: Path) -> ProcessedData:
-        frame = read_series(raw_dir)
+        frame = read_series(raw_dir, self.fill_gaps)
         values = frame["value"]
         if values.isna().any():
             if self.fill_missing == "none":

@@ -63,6 +63,8 @@ class SequenceDataModule(pl.LightningDataModule):
         super().__init__()
         self.data = ProcessedData.load(data_dir)
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+        self._train: TensorBatches | None = None
+        self._train_generator_state: torch.Tensor | None = None
         self.meta = self.data.meta
         columns = {"inputs": self.data.inputs, "targets": self.data.targets,
                    "lengths": self.data.lengths}
@@ -71,6 +73,14 @@ class SequenceDataModule(pl.LightningDataModule):
             split: {name: t[idx] for name, t in tensors.items()}
             for split, idx in ((n, torch.from_numpy(i)) for n, i in self.data.splits.items())
         }
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The shuffling generator's state, saved in checkpoints: a resumed run draws the
+        same batches as an uninterrupted one."""
+        return {"train_generator": self._train.generator.get_state()} if self._train else {}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self._train_generator_state = state.get("train_generator")
 
     def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int
                                  ) -> Batch:
@@ -93,7 +103,10 @@ class SequenceDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> TensorBatches:
         # Overfitting a few batches (debug=overfit) means the same batches every epoch.
         overfit = bool(self.trainer and self.trainer.overfit_batches)
-        return self._batches("train", self.batch_size, shuffle=not overfit)
+        self._train = self._batches("train", self.batch_size, shuffle=not overfit)
+        if self._train_generator_state is not None:
+            self._train.generator.set_state(self._train_generator_state)
+        return self._train
 
     def val_dataloader(self) -> TensorBatches | list:
         return self._batches("val", self.eval_batch_size, shuffle=False) if self.size("val") else []

@@ -116,6 +116,9 @@ class TrainerSettings:
     fast_dev_run: int = 0  # n > 0: run n batches of train and val, once (debug=one_batch)
     overfit_batches: int = 0  # n > 0: train and validate on the same first n batches
     profiler: str | None = None  # simple | advanced: a report saved with the model
+    # A resume point (seqlab.fitting.resume) every n epochs or every so many minutes.
+    checkpoint_every_n_epochs: int = 0
+    checkpoint_every_minutes: float | None = 1.0
 
     def __post_init__(self) -> None:
         require_choice("accelerator", self.accelerator, ACCELERATORS)
@@ -128,6 +131,10 @@ class TrainerSettings:
         require_int("overfit_batches", self.overfit_batches, minimum=0)
         if self.profiler is not None:
             require_choice("profiler", self.profiler, PROFILERS)
+        require_int("checkpoint_every_n_epochs", self.checkpoint_every_n_epochs, minimum=0)
+        if self.checkpoint_every_minutes is not None:
+            require_number("checkpoint_every_minutes", self.checkpoint_every_minutes, 0, None,
+                           low_open=True)
 
     def show_progress(self) -> bool:
         """Draw a progress bar? "auto": on a terminal, not into logs or DVC's captured output."""

@@ -36,6 +36,8 @@ class SupervisedModule(pl.LightningModule):
         self._sums: dict[str, torch.Tensor] = {}
         self._last_val: dict[str, float] = {}
         self._epoch_lr = 0.0
+        # Called with the history after each epoch, on rank zero (the tracker logs it).
+        self.report_epoch: Callable[[list[dict[str, float]]], None] | None = None
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(inputs, lengths if self.pass_lengths else None)
@@ -102,9 +104,23 @@ class SupervisedModule(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         metrics = {**self._finish_epoch("train"), "lr": self._epoch_lr}
-        self.log_dict(metrics)
-        self.history.append({"epoch": self.current_epoch + 1, **metrics, **self._last_val})
+        self.log_dict(metrics)  # for callbacks and schedulers that watch them
+        row = {"epoch": self.current_epoch + 1, **metrics, **self._last_val}
+        self.history.append(row)
         self._last_val = {}
+        if self.report_epoch is not None and self.trainer.is_global_zero:
+            self.report_epoch(self.history)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # What a resumed run needs beyond Lightning's own state: the history so far and
+        # the random stream (dropout, sampled teacher forcing) where it stood.
+        checkpoint["seqlab"] = {"history": self.history, "rng": torch.get_rng_state()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get("seqlab", {})
+        self.history = list(saved.get("history", []))
+        if "rng" in saved:
+            torch.set_rng_state(saved["rng"])
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optim.make_optimizer(self.parameters())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 
 from seqlab.config import instantiate
 from seqlab.errors import run_cli
@@ -22,10 +23,12 @@ def main() -> None:
     from seqlab.tracking.run import TrackedRun
 
     model_dir, data_dir = layout.model(args.entry), layout.data.processed(cfg.dataset.name)
-    result, evaluation = evaluate(model_dir, data_dir)
     run = TrackedRun.load(model_dir, instantiate(cfg.tracking, "tracking"))
-    result = record(result, evaluation, layout.metrics(args.entry),
-                    layout.plots(args.entry) / FIGURES_DIR, run)
+    # The training's run is FINISHED once its test metrics are in; FAILED if they fail.
+    with run.lifetime() if run else nullcontext():
+        result, evaluation = evaluate(model_dir, data_dir)
+        result = record(result, evaluation, layout.metrics(args.entry),
+                        layout.plots(args.entry) / FIGURES_DIR, run)
     h = result["headline"]
     print(f"evaluated {args.entry}: {h['metric']} {h['value']:.4f} "
           f"({h['baseline_name']} baseline {h['baseline']:.4f})")

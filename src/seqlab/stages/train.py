@@ -1,12 +1,19 @@
-"""DVC stage: train one pipeline entry of params.yaml into models/<entry>/."""
+"""DVC stage: train one pipeline entry of params.yaml into models/<entry>/.
+
+Its checkpoints are kept in checkpoints/<entry>-<config hash>/ while it trains: after
+an interruption the same `dvc repro` continues the same MLflow run from the last one.
+The run is left SCHEDULED: the evaluate stage finishes it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 
 from seqlab.config import instantiate, validate
 from seqlab.errors import run_cli
-from seqlab.layout import project
+from seqlab.layout import RUN_FILE, project
 from seqlab.params import entry_config, load
 
 
@@ -19,18 +26,30 @@ def main() -> None:
     validate(cfg)  # before importing Lightning: a bad value fails in a second
 
     from seqlab.data.processed import ProcessedData
-    from seqlab.pipeline import train, write_history_plot
+    from seqlab.fitting.resume import RESUME_FILE
+    from seqlab.pipeline import digest, train, write_history_plot
     from seqlab.tracking.run import tracked_run
 
     data_dir = layout.data.processed(cfg.dataset.name)
     archetype = ProcessedData.load(data_dir).meta.archetype
     model_dir = layout.model(args.entry)
-    with tracked_run(cfg, instantiate(cfg.tracking, "tracking"), data_dir, archetype) as run:
-        result = train(cfg, data_dir, model_dir, run)
+    resume_dir = layout.checkpoints(f"{args.entry}-{digest(cfg)}")
+    tracking = instantiate(cfg.tracking, "tracking")
+    resume_id = None
+    if (resume_dir / RESUME_FILE).is_file() and (resume_dir / RUN_FILE).is_file():
+        resume_id = json.loads((resume_dir / RUN_FILE).read_text())["run_id"]
+    elif tracking.enabled:  # checkpoints of no known run: their epochs were never logged
+        shutil.rmtree(resume_dir, ignore_errors=True)
+    with tracked_run(cfg, tracking, data_dir, archetype, resume_id, done="SCHEDULED") as run:
+        if run is not None:  # a later start after a crash continues this run
+            resume_dir.mkdir(parents=True, exist_ok=True)
+            run.save(resume_dir)
+        result = train(cfg, data_dir, model_dir, run, resume_dir)
     write_history_plot(model_dir, layout.plots(args.entry))
     last = result.history[-1] if result.history else {}
     shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "epoch")
-    print(f"trained {args.entry}: {shown}; kept the {result.kept} weights")
+    resumed = f"; resumed after epoch {result.resumed_after}" if result.resumed_after else ""
+    print(f"trained {args.entry}: {shown}; kept the {result.kept} weights{resumed}")
 
 
 if __name__ == "__main__":

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.layout import CONFIG_FILE, RUN_FILE, project_root
+from seqlab.layout import CONFIG_FILE, MODEL_FILE, RUN_FILE, project_root
 from seqlab.tracking import lineage
 from seqlab.tracking.store import Tracking, init_store
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit for one log_batch
+
+
+def process_tags() -> dict[str, str]:
+    """Which process runs it: the next start on this host marks it KILLED if it died."""
+    return {"seqlab.host": socket.gethostname(), "seqlab.pid": str(os.getpid())}
 
 
 def run_name(cfg: DictConfig) -> str:
@@ -26,10 +35,35 @@ def run_name(cfg: DictConfig) -> str:
     return f"{cfg.entry}: {name}" if cfg.get("entry") else name
 
 
+def redact_uri(value: str) -> str:
+    """`value` with the password of a URL (`scheme://user:secret@host`) replaced by ***;
+    anything else unchanged. Params are readable by everyone with access to the store."""
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:  # not a URL after all (e.g. a bad port)
+        return value
+    if not password:
+        return value
+    user, _, host = parts.netloc.rpartition("@")
+    netloc = f"{user.partition(':')[0]}:***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def flat_params(cfg: DictConfig) -> dict[str, str]:
     plain = OmegaConf.to_container(cfg, resolve=True)
     row = pd.json_normalize(plain, sep=".").iloc[0].to_dict()
-    return {key: str(value) for key, value in row.items()}
+    return {key: redact_uri(str(value)) for key, value in row.items()}
+
+
+def portable_path(path: Path, root: Path) -> str:
+    """`path` relative to the project root, or only its name outside the project: a tag
+    names the data without revealing (or depending on) this machine's folders."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 class TrackedRun:
@@ -63,7 +97,7 @@ class TrackedRun:
             "archetype": archetype,
             "dataset": cfg.dataset.name,
             "entry": str(cfg.get("entry") or ""),
-            "data.path": str(data_dir),
+            "data.path": portable_path(data_dir, root),
             "data.sha256": lineage.folder_sha256(data_dir),
         }
         dvc_md5 = lineage.dvc_out_hash(root, data_dir)
@@ -74,7 +108,7 @@ class TrackedRun:
         from mlflow.tracking import MlflowClient
 
         created = MlflowClient(tracking_uri=tracking.resolved_uri()).create_run(
-            experiment_id, run_name=run_name(cfg), tags=tags
+            experiment_id, run_name=run_name(cfg), tags={**tags, **process_tags()}
         )
         run = cls(tracking, created.info.run_id, experiment)
         params = [Param(k, v) for k, v in flat_params(cfg).items()]
@@ -103,11 +137,38 @@ class TrackedRun:
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
 
-    def lightning_logger(self) -> Any:
-        from pytorch_lightning.loggers import MLFlowLogger
+    def epoch_reporter(self) -> Callable[[list[dict[str, float]]], None]:
+        """A function that logs the history's epochs the run does not hold yet, each once,
+        at step = its epoch.
 
-        # Asynchronous logging keeps the store's writes off the training loop.
-        return MLFlowLogger(tracking_uri=self.uri, run_id=self.run_id, synchronous=False)
+        Logging is asynchronous: the store's writes stay off the training loop. After an
+        interruption, the run holds what landed before it; a resumed training's history
+        (restored from its checkpoint) fills in the rest, and epochs trained again after
+        the checkpoint, with the same values, are not logged twice.
+        """
+        from mlflow.entities import Metric
+
+        points = self.client.get_metric_history(self.run_id, "train/loss")
+        done = max((point.step for point in points), default=0)
+
+        def report(history: list[dict[str, float]]) -> None:
+            nonlocal done
+            now = int(time.time() * 1000)
+            for row in history:
+                epoch = int(row["epoch"])
+                if epoch > done:
+                    metrics = [Metric(k, float(v), now, epoch) for k, v in row.items()
+                               if k != "epoch"]
+                    self.client.log_batch(self.run_id, metrics=metrics, synchronous=False)
+                    done = epoch
+
+        return report
+
+    def flush(self) -> None:
+        """Wait for asynchronous logging to land."""
+        import mlflow
+
+        mlflow.flush_async_logging()
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         import time
@@ -121,46 +182,128 @@ class TrackedRun:
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifacts(self.run_id, str(folder), artifact_path)
 
-    def log_model(self, net: Any, example_inputs: Any) -> None:
-        """Log the trained network as an MLflow PyTorch model, servable with its code."""
+    def log_model(self, model_dir: Path, meta_path: Path, example_inputs: Any) -> None:
+        """Log the trained net as an MLflow model from code (seqlab/tracking/served_model.py)
+        with the model folder's weights and config and the data's meta.json as plain files:
+        nothing is pickled, and loading it runs no code but seqlab's."""
         from importlib.metadata import version
 
         import mlflow
-        import torch
+        import numpy as np
+        from mlflow.types import ParamSchema, ParamSpec
 
         import seqlab
+        from seqlab.data.meta import Meta
+        from seqlab.tracking import served_model
 
-        with torch.no_grad():
-            example_outputs = net(example_inputs).numpy()
-        signature = mlflow.models.infer_signature(example_inputs.numpy(), example_outputs)
-        requirements = [f"{p}=={version(p)}" for p in ("torch", "numpy", "omegaconf",
-                                                       "hydra-core")]
+        model_dir, meta_path = Path(model_dir), Path(meta_path)
+        artifacts = {served_model.WEIGHTS: str(model_dir / MODEL_FILE),
+                     served_model.CONFIG: str(model_dir / CONFIG_FILE),
+                     served_model.META: str(meta_path)}
+        # The signature's outputs come from the served model itself, as loading will build it.
+        served = served_model.ServedNet()
+        context = mlflow.pyfunc.PythonModelContext(artifacts, None)
+        served.load_context(context)
+        inputs = np.asarray(example_inputs)
+        signature = mlflow.models.infer_signature(inputs, served.predict(context, inputs))
+        if Meta.from_json(json.loads(meta_path.read_text()), str(meta_path)).variable_length:
+            # Padded inputs take their lengths as a param; [] counts every step as real.
+            signature.params = ParamSchema([ParamSpec("lengths", "long", [], (-1,))])
+        requirements = [f"{p}=={version(p)}" for p in ("torch", "numpy", "pandas",
+                                                       "omegaconf", "hydra-core")]
         mlflow.set_tracking_uri(self.uri)
         with mlflow.start_run(run_id=self.run_id):
-            mlflow.pytorch.log_model(
-                net, name="model", signature=signature, pip_requirements=requirements,
-                serialization_format="pickle",  # with code_paths: loads without a pt2 trace
-                code_paths=[str(Path(seqlab.__file__).parent)],
+            mlflow.pyfunc.log_model(
+                name="model", python_model=served_model.__file__, artifacts=artifacts,
+                code_paths=[str(Path(seqlab.__file__).parent)], signature=signature,
+                input_example=inputs, pip_requirements=requirements,
             )
+        # Leaving start_run ended the run as FINISHED; it goes on until its lifetime ends.
+        self.client.update_run(self.run_id, status="RUNNING")
+
+    @classmethod
+    def reopen(cls, tracking: Tracking, run_id: str) -> TrackedRun:
+        """Continue run `run_id` (after an interruption): RUNNING again, in this process."""
+        from mlflow.exceptions import MlflowException
+
+        from seqlab.errors import ConfigError
+
+        client = tracking.client()
+        try:
+            found = client.get_run(run_id)
+        except MlflowException:
+            raise ConfigError(f"resume: no run {run_id!r} in the MLflow store "
+                              f"{tracking.resolved_uri()}") from None
+        experiment = client.get_experiment(found.info.experiment_id).name
+        run = cls(tracking, run_id, experiment)
+        client.update_run(run_id, status="RUNNING")
+        run.set_tags(process_tags())
+        return run
+
+    @contextmanager
+    def lifetime(self, done: str = "FINISHED") -> Iterator[TrackedRun]:
+        """End the run as `done` when the block succeeds (FINISHED; SCHEDULED when its
+        evaluation is still to come), KILLED on Ctrl-C or SIGTERM, and FAILED on an error,
+        with the error's one-line reason as the tag `seqlab.error`."""
+        from seqlab.signals import Interrupted
+
+        try:
+            yield self
+        except Interrupted as stop:
+            self.set_tags({"seqlab.error": f"interrupted by {stop}"})
+            self.finish("KILLED")
+            raise
+        except BaseException as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            self.set_tags({"seqlab.error": f"{type(error).__name__}: {reason}"[:500]})
+            self.finish("FAILED")
+            raise
+        self.finish(done)
 
     def finish(self, status: str = "FINISHED") -> None:
+        self.flush()  # the epochs logged asynchronously land before the status changes
         self.client.set_terminated(self.run_id, status)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def mark_dead_runs_killed(tracking: Tracking) -> list[str]:
+    """Mark KILLED the RUNNING runs of this host whose process has died (kill -9, a
+    crash of the machine's power aside); returns their ids."""
+    client = tracking.client()
+    ids = [e.experiment_id for e in client.search_experiments()]
+    running = client.search_runs(
+        ids, f"attributes.status = 'RUNNING' and tags.`seqlab.host` = '{socket.gethostname()}'")
+    dead = [r for r in running if not _alive(int(r.data.tags.get("seqlab.pid", "0") or 0))]
+    for found in dead:
+        client.set_tag(found.info.run_id, "seqlab.error", "its process died")
+        client.set_terminated(found.info.run_id, "KILLED")
+    return [r.info.run_id for r in dead]
+
+
 @contextmanager
-def tracked_run(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str
+def tracked_run(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str,
+                resume_id: str | None = None, done: str = "FINISHED"
                 ) -> Iterator[TrackedRun | None]:
-    """A new run (None when tracking is off or in DDP's other ranks), FINISHED when the
-    block succeeds and FAILED when it raises."""
+    """The MLflow run of a training: run `resume_id` continued, else a new one (None when
+    tracking is off, or in DDP's other ranks). Its status on the way out: see lifetime."""
     from seqlab.pipeline import is_global_zero
 
     if not tracking.enabled or not is_global_zero():
         yield None
         return
-    run = TrackedRun.start(cfg, tracking, data_dir, archetype)
-    try:
+    mark_dead_runs_killed(tracking)
+    if resume_id:
+        run = TrackedRun.reopen(tracking, resume_id)
+    else:
+        run = TrackedRun.start(cfg, tracking, data_dir, archetype)
+    with run.lifetime(done):
         yield run
-    except BaseException:
-        run.finish("FAILED")
-        raise
-    run.finish()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from seqlab.layout import project_root
 
@@ -29,6 +30,11 @@ class Tracking:
             path = Path(self.uri[len(SQLITE):])
             return SQLITE + str(path if path.is_absolute() else project_root() / path)
         return self.uri
+
+    def client(self) -> Any:
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=self.resolved_uri())
 
     def artifact_location(self, experiment: str) -> str | None:
         if not self.resolved_uri().startswith(SQLITE):
