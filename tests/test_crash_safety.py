@@ -142,3 +142,45 @@ def test_concurrent_runs_never_share_a_folder(tmp_path):
 
     seen = sorted(OmegaConf.load(f / "model" / "config.yaml").seed for f in folders)
     assert seen == list(seeds)  # each folder holds its own run's model
+
+
+def test_reproduce_by_id_trains_the_run_again_and_compares_its_metrics(tmp_path):
+    run(tmp_path, "original", "experiment=course_ex1", "optim.max_epochs=3")
+    (original,) = client(tmp_path).search_runs(
+        [client(tmp_path).get_experiment_by_name("many_to_one").experiment_id])
+    done = subprocess.run(
+        [sys.executable, "-m", "seqlab.reproduce", original.info.run_id,
+         f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+         f"tracking.artifact_root={tmp_path / 'mlartifacts'}"],
+        cwd=REPO, env=environment(tmp_path), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"metrics match run {original.info.run_id}" in done.stdout
+    again = client(tmp_path).search_runs(
+        [original.info.experiment_id],
+        f"tags.`seqlab.reproduces` = '{original.info.run_id}'")
+    assert len(again) == 1 and again[0].info.status == "FINISHED"
+    assert again[0].data.metrics["test/mse"] == original.data.metrics["test/mse"]
+
+
+def test_an_evaluation_error_leaves_the_run_failed_with_its_reason(tmp_path, monkeypatch):
+    from seqlab import pipeline
+    from seqlab.config import compose
+    from seqlab.errors import DataError
+    from seqlab.layout import DataFolders
+
+    def broken(*args, **kwargs):
+        raise DataError("the test split is unreadable")
+
+    monkeypatch.setattr(pipeline, "evaluate", broken)
+    monkeypatch.setenv("SEQLAB_ROOT", str(tmp_path))
+    cfg = compose(["experiment=course_ex1", "debug=one_batch", "trainer=cpu",
+                   f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}",
+                   f"tracking.artifact_root={tmp_path / 'mlartifacts'}",
+                   "tracking.log_model=false"])
+    with pytest.raises(DataError):
+        pipeline.run_experiment(cfg, tmp_path / "out",
+                                DataFolders(tmp_path / "raw", tmp_path / "processed"))
+    (found,) = client(tmp_path).search_runs(
+        [client(tmp_path).get_experiment_by_name("many_to_one").experiment_id])
+    assert found.info.status == "FAILED"
+    assert found.data.tags["seqlab.error"] == "DataError: the test split is unreadable"

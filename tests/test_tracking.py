@@ -214,3 +214,23 @@ def test_logged_model_serves_over_http(logged):
     with torch.no_grad():
         expected = net(inputs[:2]).numpy()
     np.testing.assert_allclose(np.array(answer["predictions"]), expected, rtol=1e-5)
+
+
+def test_dirty_means_a_change_to_code_or_config_untracked_files_included(tmp_path):
+    from seqlab.tracking import lineage
+    from tests.conftest import copy_project
+
+    root = copy_project(tmp_path / "project")
+    assert lineage.git_state(root)["git.dirty"] == "false"
+    (root / "dvc.lock").write_text("rewritten by dvc\n")  # a pipeline output: not dirty
+    (root / "metrics" / "new.json").write_text("{}\n")
+    assert lineage.git_state(root)["git.dirty"] == "false"
+    preset = root / "conf" / "experiment" / "mine.yaml"
+    preset.write_text("# @package _global_\nseed: 3\n")  # untracked, and what runs
+    assert lineage.git_state(root)["git.dirty"] == "true"
+    assert "+seed: 3" in lineage.git_diff(root) and "b/conf/experiment/mine.yaml" in \
+        lineage.git_diff(root)
+    preset.unlink()
+    (root / "src" / "seqlab" / "tasks.py").write_text("# changed\n")
+    assert lineage.git_state(root)["git.dirty"] == "true"
+    assert "+# changed" in lineage.git_diff(root)

@@ -25,6 +25,7 @@ CONFIG_FILE = "config.yaml"  # the resolved run config
 HISTORY_FILE = "history.csv"  # per-epoch metrics
 RUN_FILE = "run.json"  # the MLflow run the model belongs to
 PROFILE_FILE = "profile.txt"  # Lightning's profiler report (debug=profile)
+DIFF_FILE = "git_diff.patch"  # in a dirty run: the uncommitted changes it was made with
 # The metrics file and figures folder of an evaluation.
 METRICS_FILE = "metrics.json"
 FIGURES_DIR = "figures"
@@ -78,6 +79,10 @@ class Layout:
     def plots(self, entry: str) -> Path:
         """DVC's plots of an entry: history.csv and figures/."""
         return self.root / "plots" / entry
+
+    def reproduction(self, run_id: str, stamp: str) -> Path:
+        """The output folder of `python -m seqlab.reproduce run_id`."""
+        return self.root / "outputs" / "reproduce" / f"{run_id}-{stamp}"
 
     def checkpoints(self, key: str) -> Path:
         """Where a training keeps the checkpoints it can resume from (ignored by git and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import platform
 import subprocess
@@ -10,23 +11,42 @@ from pathlib import Path
 
 import yaml
 
+# What a run is made from: a change here makes it dirty. Pipeline outputs that DVC
+# rewrites (dvc.lock, metrics/, plots/) are not among them.
+SOURCE_PATHS = ("src", "conf", "params.yaml", "dvc.yaml", "pyproject.toml", "constraints.txt")
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
 
 def git_state(root: Path) -> dict[str, str]:
-    """The commit and whether the working tree differs from it ('unknown' outside git)."""
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                                  timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
+    """The commit, and whether the code and config differ from it, untracked files
+    included ('unknown' outside git)."""
+    commit = _git(root, "rev-parse", "HEAD")
+    status = _git(root, "status", "--porcelain", "--untracked-files=all", "--",
+                  *SOURCE_PATHS)
     return {
-        "git.commit": commit or "unknown",
-        "git.dirty": "unknown" if status is None else str(bool(status)).lower(),
+        "git.commit": commit.strip() if commit else "unknown",
+        "git.dirty": "unknown" if status is None else str(bool(status.strip())).lower(),
     }
+
+
+def git_diff(root: Path) -> str:
+    """The changes to the code and config since the commit, as a patch: tracked files'
+    diff, then each untracked file whole."""
+    patch = _git(root, "diff", "HEAD", "--", *SOURCE_PATHS) or ""
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "--",
+                     *SOURCE_PATHS) or ""
+    for name in filter(None, untracked.splitlines()):
+        lines = (Path(root) / name).read_text(errors="replace").splitlines(keepends=True)
+        patch += "".join(difflib.unified_diff([], lines, "/dev/null", f"b/{name}"))
+    return patch
 
 
 def folder_sha256(folder: Path) -> str:

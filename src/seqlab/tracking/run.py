@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.layout import CONFIG_FILE, MODEL_FILE, RUN_FILE, project_root
+from seqlab.layout import CONFIG_FILE, DIFF_FILE, MODEL_FILE, RUN_FILE, project_root
 from seqlab.tracking import lineage
 from seqlab.tracking.store import Tracking, init_store
 
@@ -115,6 +115,8 @@ class TrackedRun:
         for start in range(0, len(params), MAX_PARAMS_PER_CALL):
             run.client.log_batch(run.run_id, params=params[start : start + MAX_PARAMS_PER_CALL])
         run.client.log_text(run.run_id, OmegaConf.to_yaml(cfg), CONFIG_FILE)
+        if tags["git.dirty"] == "true":  # what the commit alone would not rebuild
+            run.client.log_text(run.run_id, lineage.git_diff(root), DIFF_FILE)
         return run
 
     @classmethod
