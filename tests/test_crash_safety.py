@@ -122,7 +122,7 @@ def test_a_signal_ends_the_run_killed_with_its_exit_status(tmp_path, signum, sta
     run_id = checkpoint.parent.name.removeprefix("run-")
     assert the_run(tmp_path, run_id).info.status == "KILLED"
     output = tmp_path / "outputs" / "signalled"
-    assert not list(output.glob(".model.*"))  # no temporary folder left
+    assert not list(output.glob(".model.*.tmp"))  # no temporary folder left
     assert checkpoint.is_file()  # kept: the run can be resumed
 
 

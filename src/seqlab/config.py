@@ -99,7 +99,13 @@ def instantiate(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
         cause = error.__cause__
         if isinstance(cause, ConfigError):
             raise ConfigError(f"{key}.{cause}") from None
-        raise ConfigError(f"{key}: {cause or error}") from None
+        # Hydra's messages run over several lines (a nested _target_ that cannot be
+        # imported, say): keep the first, which says what is wrong.
+        lines = [line.strip() for line in str(cause or error).strip().splitlines()]
+        first = lines[0].split(", set env var HYDRA")[0]
+        if first.endswith(":") and len(lines) > 1:  # "Error loading 'x':" then the reason
+            first = f"{first} {lines[1]}"
+        raise ConfigError(f"{key}: {first}") from None
 
 
 def validate(cfg: DictConfig) -> None:

@@ -23,6 +23,10 @@ class DataError(SeqlabError):
     """Data that is missing, malformed or unusable."""
 
 
+class OutputBusy(SeqlabError):
+    """An output another live run is writing."""
+
+
 class TrainingDiverged(SeqlabError):
     """The loss stopped being a finite number."""
 

@@ -36,8 +36,29 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     Before the rename the folder gets the mode `mkdir` would give it (mkdtemp's is 0700)
     and everything in it is synced, so a crash never leaves a renamed but empty output.
     """
+    from filelock import FileLock, Timeout
+
+    from seqlab.errors import OutputBusy
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # One writer at a time: a second run must not replace what a live one is writing.
+    # The OS releases the lock when its process dies, so a crash never leaves it held.
+    lock = FileLock(str(target.parent / f".{target.name}.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputBusy(f"{target}: another run is writing it; wait for that run to end "
+                         "or write elsewhere") from None
+    try:
+        with _replacing(target) as tmp:
+            yield tmp
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _replacing(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
