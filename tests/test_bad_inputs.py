@@ -92,3 +92,35 @@ def test_a_bad_series_file_is_one_line_naming_it(name, tmp_path):
     with pytest.raises(SeqlabError) as caught:
         spec.preprocess(tmp_path)
     assert "\n" not in str(caught.value) and str(caught.value)
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["trainer.accelerator=gpu"], "trainer: "),  # no GPU on this machine
+    (["trainer.strategy=sideways"], "trainer: "),
+])
+def test_a_trainer_lightning_cannot_build_is_one_line(overrides, message, tmp_path, prepared):
+    import torch
+
+    from seqlab.errors import ConfigError
+    from seqlab.fitting.fit import fit
+    from tests.conftest import tiny
+
+    if "gpu" in overrides[0] and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the setting is fine here")
+    cfg = tiny("experiment=course_ex1", "optim.max_epochs=1", *overrides)
+    with pytest.raises(ConfigError, match=message) as caught:
+        fit(cfg, prepared(cfg), tmp_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_tracking_store_that_cannot_be_opened_is_one_line(tmp_path):
+    from seqlab.config import instantiate
+    from seqlab.errors import ConfigError
+    from seqlab.tracking.store import init_store
+
+    tracking = instantiate(compose([
+        "tracking.uri=nosuchscheme://user:secret@host/db"]).tracking, "tracking")
+    with pytest.raises(ConfigError, match="tracking.uri: cannot use the MLflow store "
+                       r"nosuchscheme://user:\*\*\*@host/db") as caught:
+        init_store(tracking, ["many_to_one"])
+    assert "\n" not in str(caught.value) and "secret" not in str(caught.value)

@@ -68,7 +68,7 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
                                      settings.checkpoint_every_minutes))
     if settings.show_progress():
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
-    trainer = pl.Trainer(
+    trainer = _trainer(
         max_epochs=optim.max_epochs,
         gradient_clip_val=optim.gradient_clip_val,
         check_val_every_n_epoch=optim.val_every_n_epochs,
@@ -98,6 +98,18 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     return FitResult(net=net, history=module.history, kept=kept,
                      example_inputs=data.splits["train"]["inputs"][:4],
                      resumed_after=resumed_after)
+
+
+def _trainer(**kwargs: Any) -> pl.Trainer:
+    """Lightning's Trainer; a setting it cannot honour (a GPU where there is none, an
+    unknown strategy) is one ConfigError naming the trainer."""
+    from lightning_fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return pl.Trainer(**kwargs)
+    except (MisconfigurationException, ValueError, RuntimeError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ConfigError(f"trainer: {reason}") from None
 
 
 def _epochs_done(resume_from: Path) -> int:

@@ -60,13 +60,23 @@ def init_store(tracking: Tracking, experiments: list[str]) -> dict[str, str]:
         Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(lock_path) if lock_path else _NoLock()
     with lock:
-        client = MlflowClient(tracking_uri=uri)
-        ids = {}
-        for name in experiments:
-            found = client.get_experiment_by_name(name)
-            ids[name] = found.experiment_id if found else client.create_experiment(
-                name, artifact_location=tracking.artifact_location(name)
-            )
+        try:
+            client = MlflowClient(tracking_uri=uri)
+            ids = {}
+            for name in experiments:
+                found = client.get_experiment_by_name(name)
+                ids[name] = found.experiment_id if found else client.create_experiment(
+                    name, artifact_location=tracking.artifact_location(name)
+                )
+        except Exception as error:  # MLflow, SQLAlchemy and HTTP raise many types
+            from seqlab.errors import ConfigError
+            from seqlab.tracking.run import redact_uri
+
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            reason = reason.replace(uri, redact_uri(uri))[:300]  # MLflow echoes the URI
+            raise ConfigError(f"tracking.uri: cannot use the MLflow store "
+                              f"{redact_uri(uri)} ({reason}); check tracking.uri, or "
+                              "set tracking.enabled=false") from None
         return ids
 
 
