@@ -198,6 +198,9 @@ class TrackedRun:
         from seqlab.data.meta import Meta
         from seqlab.tracking import served_model
 
+        # MLflow loads the model back to check it; its download bars are noise in logs.
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
         model_dir, meta_path = Path(model_dir), Path(meta_path)
         artifacts = {served_model.WEIGHTS: str(model_dir / MODEL_FILE),
                      served_model.CONFIG: str(model_dir / CONFIG_FILE),
