@@ -1,0 +1,154 @@
+"""Remote files through a real HTTP server on 127.0.0.1: cached no-op, checksum mismatch,
+truncated download, server down, a file placed by hand, unsafe archives."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import threading
+import time
+import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from seqlab.data.downloads import MIRROR_VARIABLE, Remote, download, extract
+from seqlab.errors import DataError
+
+CONTENT = b"date,value\n" + b"".join(f"2000-{m:02d}-01,{m}\n".encode() for m in range(1, 13))
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """Serves a folder; `/truncated/<file>` promises the whole file and sends half."""
+
+    requests: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        Handler.requests.append(self.path)
+        if self.path.startswith("/truncated/"):
+            data = (Path(self.directory) / self.path.rsplit("/", 1)[-1]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            return
+        super().do_GET()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "series.csv").write_bytes(CONTENT)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(served)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    Handler.requests = []
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", served
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_good_download_is_kept_and_not_fetched_again(server, tmp_path):
+    url, _ = server
+    remote = Remote(f"{url}/series.csv", sha256(CONTENT))
+    path = download("toy", remote, tmp_path / "downloads")
+    assert path.read_bytes() == CONTENT and len(Handler.requests) == 1
+    assert download("toy", remote, tmp_path / "downloads") == path
+    assert len(Handler.requests) == 1  # the cached copy was checked, not fetched again
+
+
+def test_the_mirror_variable_replaces_the_host(server, tmp_path, monkeypatch):
+    url, _ = server
+    monkeypatch.setenv(MIRROR_VARIABLE, url)
+    remote = Remote("https://unreachable.invalid/data/series.csv", sha256(CONTENT))
+    assert download("toy", remote, tmp_path).read_bytes() == CONTENT
+    assert Handler.requests == ["/series.csv"]
+
+
+def test_a_checksum_mismatch_names_both_hashes_and_keeps_nothing(server, tmp_path):
+    url, _ = server
+    wrong = "sha256:" + "0" * 64
+    with pytest.raises(DataError, match=f"toy: the download of series.csv from {url}/series.csv "
+                       f"does not match its checksum: expected {wrong}, got "
+                       f"{sha256(CONTENT)}; the bad download was removed"):
+        download("toy", Remote(f"{url}/series.csv", wrong), tmp_path / "dl")
+    assert list((tmp_path / "dl").iterdir()) == []
+
+
+def test_a_truncated_download_never_counts_as_done(server, tmp_path):
+    url, _ = server
+    with pytest.raises(DataError, match="toy: "):
+        download("toy", Remote(f"{url}/truncated/series.csv", sha256(CONTENT)),
+                 tmp_path / "dl")
+    assert list((tmp_path / "dl").iterdir()) == []
+
+
+def test_no_server_fails_in_seconds_naming_the_url_and_the_hand_placed_path(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/series.csv"
+    started = time.monotonic()
+    with pytest.raises(DataError, match=f"toy: cannot download {url} .*; without network, "
+                       f"place the file at {tmp_path / 'series.csv'}") as caught:
+        download("toy", Remote(url, sha256(CONTENT)), tmp_path)
+    assert time.monotonic() - started < 15 and "\n" not in str(caught.value)
+
+
+def test_a_file_placed_by_hand_is_checked_and_used(tmp_path):
+    remote = Remote("http://127.0.0.1:9/series.csv", sha256(CONTENT))
+    (tmp_path / "series.csv").write_bytes(CONTENT)
+    assert download("toy", remote, tmp_path).read_bytes() == CONTENT  # no request made
+    (tmp_path / "series.csv").write_bytes(CONTENT + b"2001-01-01,13\n")
+    with pytest.raises(DataError, match="does not match its checksum: expected"):
+        download("toy", remote, tmp_path)
+    assert (tmp_path / "series.csv").exists()  # a file placed by hand is not deleted
+
+
+def tar_with(tmp_path: Path, name: str, member: tarfile.TarInfo, data: bytes = b"") -> Path:
+    path = tmp_path / name
+    with tarfile.open(path, "w:gz") as archive:
+        archive.addfile(member, io.BytesIO(data) if data else None)
+    return path
+
+
+def test_a_tar_member_outside_the_folder_is_refused(tmp_path):
+    member = tarfile.TarInfo("../escaped.txt")
+    member.size = 3
+    archive = tar_with(tmp_path, "bad.tar.gz", member, b"bad")
+    with pytest.raises(DataError, match="bad.tar.gz: .*unsafe to extract"):
+        extract(archive, tmp_path / "out")
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_a_tar_link_out_of_the_folder_is_refused(tmp_path):
+    member = tarfile.TarInfo("aclImdb/link")
+    member.type, member.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    archive = tar_with(tmp_path, "link.tar.gz", member)
+    with pytest.raises(DataError, match="link.tar.gz: .*unsafe to extract"):
+        extract(archive, tmp_path / "out")
+
+
+def test_a_zip_member_outside_the_folder_is_refused_and_a_good_one_extracts(tmp_path):
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("../escaped.txt", "bad")
+    with pytest.raises(DataError, match="member '../escaped.txt' would land outside"):
+        extract(bad, tmp_path / "out")
+    good = tmp_path / "fra-eng.zip"
+    with zipfile.ZipFile(good, "w") as archive:
+        archive.writestr("fra.txt", "Go.\tVa !\n")
+    assert (extract(good, tmp_path / "pairs") / "fra.txt").read_text() == "Go.\tVa !\n"
