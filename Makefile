@@ -37,5 +37,5 @@ ui: setup  ## the MLflow UI on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db
 
-clean:  ## remove pipeline outputs; DVC restores them from .dvc/cache, MLflow runs stay
-	rm -rf data/raw data/processed data/cache models plots outputs multirun
+clean:  ## remove pipeline outputs and checkpoints; DVC restores outputs from .dvc/cache, MLflow runs stay
+	rm -rf data/raw data/processed data/cache models plots outputs multirun checkpoints
