@@ -152,3 +152,63 @@ def test_a_zip_member_outside_the_folder_is_refused_and_a_good_one_extracts(tmp_
     with zipfile.ZipFile(good, "w") as archive:
         archive.writestr("fra.txt", "Go.\tVa !\n")
     assert (extract(good, tmp_path / "pairs") / "fra.txt").read_text() == "Go.\tVa !\n"
+
+
+def cansim_csv(months: int = 313) -> bytes:
+    """A file in the layout of Statistics Canada's table 080-0020 CSV: 6 lines of title and
+    notes, the header, a row a month from Jan-1991, 9 lines of footnotes (329 lines)."""
+    import numpy as np
+    import pandas as pd
+
+    dates = pd.date_range("1991-01-01", periods=months, freq="MS")
+    t = np.arange(months)
+    values = 15e6 + 4e4 * t + 2e6 * np.sin(2 * np.pi * t / 12)  # trend and a yearly season
+    head = ['"Table 080-0020 Retail trade, sales by the North American Industry '
+            'Classification System (NAICS), monthly (dollars)(1,2)"',
+            '"Survey or program details:"', '"Retail Trade Survey (Monthly) - 2406"',
+            '"Geography=Canada"', '"North American Industry Classification System (NAICS)='
+            'Retail trade [44-453]"', ""]
+    rows = ["Adjustments,Unadjusted,Seasonally adjusted"] + [
+        f"{d:%b-%Y},{v:.0f},{v * 0.99:.0f}" for d, v in zip(dates, values, strict=True)]
+    foot = ['"Symbol legend:"', '"..", "not available for a specific reference period"',
+            '"x", "suppressed to meet the confidentiality requirements"', "",
+            '"Footnotes:"', '"1","Sales are expressed in dollars."',
+            '"2","Data are from the Monthly Retail Trade Survey."', "",
+            '"How to cite: Statistics Canada. Table 080-0020"']
+    return ("\n".join(head + rows + foot) + "\n").encode()
+
+
+def test_course_ex1_retail_trains_from_the_fetched_csv(server, tmp_path, monkeypatch, run):
+    """The retail preset fetches its CSV (here from the test server, as a mirror), reads
+    the CANSIM layout and trains and scores the course's Exercise 1."""
+    from dataclasses import replace
+
+    from seqlab.data import sources
+    from tests.conftest import tiny
+
+    url, served = server
+    content = cansim_csv()
+    assert len(content.decode().splitlines()) == 329
+    name = sources.REMOTE_SERIES["retail_sales"].remote.file_name
+    (served / name).write_bytes(content)
+    monkeypatch.setenv(MIRROR_VARIABLE, url)
+    source = sources.REMOTE_SERIES["retail_sales"]
+    # The pinned checksum is the real file's; this one is built by the test.
+    monkeypatch.setitem(sources.REMOTE_SERIES, "retail_sales", replace(
+        source, remote=replace(source.remote, checksum=sha256(content))))
+    result = run(tiny("experiment=course_ex1_retail", "optim.max_epochs=3"), tmp_path / "run")
+    assert Handler.requests == [f"/{name}"]
+    assert result["dataset"] == "retail_sales" and result["headline"]["metric"] == "test/mse"
+    assert set(result["baselines"]) == {"naive", "seasonal_naive"}
+
+
+def test_a_file_that_is_not_a_cansim_table_is_one_line(tmp_path):
+    from seqlab.data.sources import read_cansim
+
+    (tmp_path / "a.csv").write_bytes(cansim_csv().replace(b"Adjustments,", b"Month,"))
+    with pytest.raises(DataError, match="expected the columns Adjustments and Unadjusted; "
+                       "found Month, Unadjusted"):
+        read_cansim(tmp_path / "a.csv")
+    (tmp_path / "b.csv").write_bytes(cansim_csv().replace(b"Mar-1991", b"March 1991"))
+    with pytest.raises(DataError, match="line 10 has no Mon-YYYY date: 'March 1991'"):
+        read_cansim(tmp_path / "b.csv")

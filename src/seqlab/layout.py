@@ -37,10 +37,16 @@ _DVC_EXP_COPY = (".dvc", "tmp", "exps")
 
 @dataclass(frozen=True)
 class DataFolders:
-    """Where raw sources and preprocessed datasets live: DVC's folders or the run cache."""
+    """Where raw sources and preprocessed datasets live: DVC's folders or the run cache,
+    and where remote files are downloaded to (data/downloads/ unless given)."""
 
     raw_root: Path
     processed_root: Path
+    downloads_root: Path | None = None
+
+    @property
+    def downloads(self) -> Path:
+        return self.downloads_root or self.raw_root.parent / "downloads"
 
     def raw(self, source: str) -> Path:
         return self.raw_root / source
@@ -64,7 +70,8 @@ class Layout:
     def cache(self) -> DataFolders:
         """What `python -m seqlab.train` prepares for itself, outside DVC."""
         return DataFolders(self.root / "data" / "cache" / "raw",
-                           self.root / "data" / "cache" / "processed")
+                           self.root / "data" / "cache" / "processed",
+                           self.root / "data" / "downloads")  # shared: files are checked
 
     @property
     def params(self) -> Path:

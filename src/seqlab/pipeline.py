@@ -43,7 +43,7 @@ def fetch(source: str, folders: DataFolders) -> Path:
     """Materialise a raw source into its folder (the fetch stage)."""
     from seqlab.data import sources
 
-    return sources.fetch(source, folders.raw(source))
+    return sources.fetch(source, folders.raw(source), folders.downloads)
 
 
 def preprocess(dataset_cfg: DictConfig | dict, folders: DataFolders,
@@ -85,7 +85,8 @@ def prepare_data(dataset_cfg: DictConfig, folders: DataFolders) -> Path:
 
     spec = instantiate(dataset_cfg, "dataset")
     code = data_code_hash()[:12]
-    folders = DataFolders(folders.raw_root / code, folders.processed_root / code)
+    folders = DataFolders(folders.raw_root / code, folders.processed_root / code,
+                          folders.downloads)
     folder = folders.processed(f"{spec.name}-{digest(dataset_cfg)}")
     folders.processed_root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folders.processed_root / ".lock")):

@@ -1,7 +1,8 @@
 """Raw data sources: each writes its files into data/raw/<name>/.
 
 Offline sources read data shipped inside installed packages (scikit-learn, statsmodels),
-so `dvc repro` works on a machine with no network. A series source writes `series.csv`
+so `dvc repro` works on a machine with no network. Remote sources download a file with a
+pinned checksum (data/downloads.py) and convert it. A series source writes `series.csv`
 with columns `date,value`; an image source writes `images.npz`; a package that generates
 data (num2words, babel) writes `package.json` with its version.
 """
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from seqlab.data.downloads import Remote, download
 from seqlab.data.package_sources import PACKAGES, package_record
 from seqlab.data.processed import write_npz
 from seqlab.errors import DataError
@@ -93,23 +96,70 @@ SERIES_SOURCES: dict[str, Callable[[], pd.DataFrame]] = {
     "elnino": elnino,
 }
 IMAGE_SOURCES: dict[str, Callable[[], dict[str, np.ndarray]]] = {"digits": digits}
-SOURCES = (*SERIES_SOURCES, *IMAGE_SOURCES, *PACKAGES)
+
+
+def read_cansim(path: Path, column: str = "Unadjusted") -> pd.DataFrame:
+    """A Statistics Canada CANSIM table as CSV: 6 lines of title and notes, the header
+    `Adjustments,Unadjusted,Seasonally adjusted`, a row a month (`Jan-1991`), then 9
+    lines of footnotes."""
+    try:
+        frame = pd.read_csv(path, skiprows=6, skipfooter=9, engine="python")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: not a CANSIM table ({' '.join(str(error).split())})"
+                        ) from None
+    if "Adjustments" not in frame or column not in frame:
+        raise DataError(f"{path}: expected the columns Adjustments and {column}; found "
+                        + ", ".join(map(str, frame.columns)))
+    dates = pd.to_datetime(frame["Adjustments"], format="%b-%Y", errors="coerce")
+    if dates.isna().any():
+        row = int(dates.isna().to_numpy().argmax())
+        raise DataError(f"{path}: line {row + 8} has no Mon-YYYY date: "
+                        f"{frame['Adjustments'][row]!r}")
+    return pd.DataFrame({"date": dates, "value": pd.to_numeric(frame[column], errors="coerce")})
+
+
+@dataclass(frozen=True)
+class RemoteSeries:
+    """A `date,value` series in a file on the web."""
+
+    remote: Remote
+    read: Callable[[Path], pd.DataFrame]
+
+
+REMOTE_SERIES: dict[str, RemoteSeries] = {
+    # The course's Exercise 1 data: monthly Canadian retail sales (table 080-0020),
+    # Jan 1991 - Jan 2017, 329 lines.
+    "retail_sales": RemoteSeries(Remote(
+        "https://raw.githubusercontent.com/Dataweekends/zero_to_deep_learning_video/master/"
+        "data/cansim-0800020-eng-6674700030567901031.csv",
+        "sha256:a8dea18b3d67bb6173783c8a7070dc2a44f3d000ecd75af4d3c7f5ed9f6d4859"), read_cansim),
+}
+SOURCES = (*SERIES_SOURCES, *REMOTE_SERIES, *IMAGE_SOURCES, *PACKAGES)
+
+
+def _remote_series(name: str, downloads: Path) -> pd.DataFrame:
+    source = REMOTE_SERIES[name]
+    return source.read(download(name, source.remote, downloads))
 
 
 def raw_file(name: str) -> str:
     """The file a fetched source's folder holds."""
-    if name in SERIES_SOURCES:
+    if name in SERIES_SOURCES or name in REMOTE_SERIES:
         return SERIES_FILE
     return IMAGES_FILE if name in IMAGE_SOURCES else PACKAGE_FILE
 
 
-def fetch(name: str, folder: Path) -> Path:
-    """Materialise source `name` into `folder` (replacing it when complete); return it."""
+def fetch(name: str, folder: Path, downloads: Path | None = None) -> Path:
+    """Materialise source `name` into `folder` (replacing it when complete); return it.
+
+    A remote source downloads its file into `downloads` first (data/downloads/).
+    """
     if name not in SOURCES:
         raise DataError(f"unknown source {name!r}; known sources: {', '.join(SOURCES)}")
     with atomic_dir(Path(folder)) as tmp:
-        if name in SERIES_SOURCES:
-            frame = SERIES_SOURCES[name]()
+        if name in SERIES_SOURCES or name in REMOTE_SERIES:
+            frame = SERIES_SOURCES[name]() if name in SERIES_SOURCES else _remote_series(
+                name, downloads or Path(folder).parent.parent / "downloads")
             frame.to_csv(tmp / SERIES_FILE, index=False, date_format="%Y-%m-%d")
         elif name in IMAGE_SOURCES:
             write_npz(tmp / IMAGES_FILE, IMAGE_SOURCES[name]())
