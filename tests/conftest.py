@@ -23,6 +23,17 @@ def tiny(*overrides: str):
     return compose([*overrides, *FAST])
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny models run fastest on one thread; two spin-wait badly on a busy 2-core box."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def cache(tmp_path_factory) -> DataFolders:
     """A run cache for the whole session, as `python -m seqlab.train` keeps in data/cache."""

@@ -23,16 +23,7 @@ SMALL_DATA = {
     "normalise_dates": ["dataset.pairs=300"],
 }
 SOURCE = {"captions": "digits", "translate_numbers": "num2words", "normalise_dates": "babel"}
-
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; two spin-wait badly on a busy 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread
 
 
 @pytest.mark.parametrize("text", ["sept mille sept cent soixante-dix-sept",

@@ -90,15 +90,6 @@ def test_frame_by_frame_sees_each_frame_alone():
     torch.testing.assert_close(outputs[1, 4], net(frames[1:2, 4:5])[0, 0])
 
 
-@pytest.fixture
-def one_thread():
-    """A tiny net on one thread: a second thread spin-waits when the other core is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_overfits_one_small_batch(one_thread):
     torch.manual_seed(0)
     module = tagging_module(SynchronousRNN(8, 10, cell="gru", hidden_size=32), "optim.lr=0.02")

@@ -20,13 +20,7 @@ SMALL = ["experiment=course_ex2", "model.hidden_size=8", "optim.batch_size=64",
          "dataset.test_fraction=0.75"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread; two spin-wait badly on a busy 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread
 
 
 def test_batches_cover_every_row_once_and_reshuffle():

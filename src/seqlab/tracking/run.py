@@ -173,8 +173,6 @@ class TrackedRun:
         mlflow.flush_async_logging()
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        import time
-
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
