@@ -95,7 +95,6 @@ SERIES_SOURCES: dict[str, Callable[[], pd.DataFrame]] = {
     "co2": co2,
     "elnino": elnino,
 }
-IMAGE_SOURCES: dict[str, Callable[[], dict[str, np.ndarray]]] = {"digits": digits}
 
 
 def read_cansim(path: Path, column: str = "Unadjusted") -> pd.DataFrame:
@@ -134,35 +133,56 @@ REMOTE_SERIES: dict[str, RemoteSeries] = {
         "data/cansim-0800020-eng-6674700030567901031.csv",
         "sha256:a8dea18b3d67bb6173783c8a7070dc2a44f3d000ecd75af4d3c7f5ed9f6d4859"), read_cansim),
 }
-SOURCES = (*SERIES_SOURCES, *REMOTE_SERIES, *IMAGE_SOURCES, *PACKAGES)
 
 
-def _remote_series(name: str, downloads: Path) -> pd.DataFrame:
-    source = REMOTE_SERIES[name]
-    return source.read(download(name, source.remote, downloads))
+@dataclass(frozen=True)
+class Source:
+    """One raw source: `write(folder, downloads)` fills data/raw/<name>/, whose `file`
+    is there once it is fetched. A remote source downloads into `downloads` first."""
+
+    write: Callable[[Path, Path], None]
+    file: str
+    remote: bool = False  # downloads from the web (tests serve it from 127.0.0.1)
+
+
+def _series(name: str) -> Source:
+    def write(folder: Path, downloads: Path) -> None:
+        if name in SERIES_SOURCES:
+            frame = SERIES_SOURCES[name]()
+        else:
+            remote = REMOTE_SERIES[name]
+            frame = remote.read(download(name, remote.remote, downloads))
+        frame.to_csv(folder / SERIES_FILE, index=False, date_format="%Y-%m-%d")
+    return Source(write, SERIES_FILE, remote=name in REMOTE_SERIES)
+
+
+def _package(name: str) -> Source:
+    """A package that generates data: record the version the data come from."""
+    return Source(lambda folder, downloads: (folder / PACKAGE_FILE).write_text(
+        package_record(name)), PACKAGE_FILE)
+
+
+SOURCES: dict[str, Source] = {
+    **{name: _series(name) for name in (*SERIES_SOURCES, *REMOTE_SERIES)},
+    "digits": Source(lambda folder, downloads: write_npz(folder / IMAGES_FILE, digits()),
+                     IMAGES_FILE),
+    **{name: _package(name) for name in PACKAGES},
+}
 
 
 def raw_file(name: str) -> str:
     """The file a fetched source's folder holds."""
-    if name in SERIES_SOURCES or name in REMOTE_SERIES:
-        return SERIES_FILE
-    return IMAGES_FILE if name in IMAGE_SOURCES else PACKAGE_FILE
+    return SOURCES[name].file
 
 
 def fetch(name: str, folder: Path, downloads: Path | None = None) -> Path:
     """Materialise source `name` into `folder` (replacing it when complete); return it.
 
-    A remote source downloads its file into `downloads` first (data/downloads/).
+    A remote source downloads its file into `downloads` first (data/downloads/ beside
+    data/raw/ unless given).
     """
     if name not in SOURCES:
         raise DataError(f"unknown source {name!r}; known sources: {', '.join(SOURCES)}")
     with atomic_dir(Path(folder)) as tmp:
-        if name in SERIES_SOURCES or name in REMOTE_SERIES:
-            frame = SERIES_SOURCES[name]() if name in SERIES_SOURCES else _remote_series(
-                name, downloads or Path(folder).parent.parent / "downloads")
-            frame.to_csv(tmp / SERIES_FILE, index=False, date_format="%Y-%m-%d")
-        elif name in IMAGE_SOURCES:
-            write_npz(tmp / IMAGES_FILE, IMAGE_SOURCES[name]())
-        else:  # a package that generates data: record the version the data come from
-            (tmp / PACKAGE_FILE).write_text(package_record(name))
+        SOURCES[name].write(tmp, downloads or Path(folder).parent.parent / "downloads")
     return Path(folder)

@@ -15,15 +15,23 @@ class RecurrentEncoder(nn.Module):
     """An RNN, LSTM or GRU over a batch of sequences (N x T x F, batch first).
 
     With `lengths`, padded steps are packed away, so padding never changes a result.
+    With `embed_size`, the inputs are token ids (N x T, `input_size` the vocabulary
+    size), each embedded in `embed_size` values before the recurrent layers.
     Returns the output at every step (N x T x H*directions) and the final hidden state.
     """
 
     def __init__(
         self, input_size: int, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1,
-        bidirectional: bool = False, dropout: float = 0.0,
+        bidirectional: bool = False, dropout: float = 0.0, embed_size: int | None = None,
+        pad_id: int = 0,
     ) -> None:
         super().__init__()
         require_int("input_size", input_size, minimum=1)
+        self.embed = None
+        if embed_size is not None:
+            require_int("embed_size", embed_size, minimum=1)
+            self.embed = nn.Embedding(input_size, embed_size, padding_idx=pad_id)
+            input_size = embed_size
         require_choice("cell", cell, CELLS)
         require_int("hidden_size", hidden_size, minimum=1)
         require_int("num_layers", num_layers, minimum=1)
@@ -38,6 +46,8 @@ class RecurrentEncoder(nn.Module):
     def forward(
         self, inputs: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
+        if self.embed is not None:
+            inputs = self.embed(inputs)
         if lengths is None:
             return self.rnn(inputs)
         packed = pack_padded_sequence(

@@ -22,12 +22,15 @@ class ManyToOneRNN(nn.Module):
     def __init__(
         self, input_size: int, output_size: int, cell: str = "lstm", hidden_size: int = 32,
         num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-        readout: str = "last",
+        readout: str = "last", embed_size: int = 64, token_inputs: bool = False,
+        pad_id: int = 0,
     ) -> None:
         super().__init__()
         require_choice("readout", readout, READOUTS)
         self.encoder = RecurrentEncoder(
-            input_size, cell, hidden_size, num_layers, bidirectional, dropout
+            input_size, cell, hidden_size, num_layers, bidirectional, dropout,
+            # A text dataset says its inputs are token ids (meta.model_args).
+            embed_size if token_inputs else None, pad_id,
         )
         self.readout = readout
         self.head = nn.Linear(self.encoder.output_size, output_size)

@@ -1,0 +1,90 @@
+"""The user's own files (bring your own data): copied by the fetch stage, read with one-line
+errors.
+
+A dataset kind that reads a user's file has a `path` field. The fetch stage copies that
+file unchanged into data/raw/<source>/ (so DVC versions it, and its hash is in dvc.lock
+and in every run's lineage) and the kind's `preprocess` reads the copy. Every problem
+with the file is one DataError naming the file and what to do: a missing file, an empty
+one, one that is not text, missing columns (with the columns found).
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from seqlab.errors import ConfigError, DataError
+
+
+def check_path(path: str | Path) -> Path:
+    """`dataset.path` as a Path, refused before any work when there is no such file."""
+    found = Path(path)
+    if not found.is_file():
+        where = "" if found.is_absolute() else f" (relative to {Path.cwd()})"
+        raise ConfigError(f"path: no file {str(path)!r}{where}; give the path of your data file")
+    return found
+
+
+def copy_into(path: str | Path, folder: Path) -> Path:
+    """Copy the user's file into a raw source folder (the fetch stage); return the copy."""
+    source = check_path(path)
+    return Path(shutil.copy2(source, Path(folder) / source.name))
+
+
+def fetched_copy(raw_dir: Path, path: str | Path) -> Path:
+    """The copy of the user's file that the fetch stage made in `raw_dir`."""
+    copy = Path(raw_dir) / Path(path).name
+    if not copy.is_file():
+        raise DataError(f"{copy} is missing; run the fetch stage (dvc repro) first")
+    return copy
+
+
+def read_text(path: Path) -> str:
+    """A file's text with any line ending (old Mac `\\r` too), refusing empty or binary."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8"
+                        ) from None
+    if not text.strip():
+        raise DataError(f"{path} is empty; it needs a header line and rows of data")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_table(path: Path, columns: Sequence[str], sep: str = ",") -> pd.DataFrame:
+    """A CSV (or TSV) with a header line that holds `columns`; values read as text.
+
+    Row numbers in later errors are file lines: the header is line 1.
+    """
+    import io
+
+    text = read_text(path)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            quoting=csv.QUOTE_MINIMAL)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataError(f"{path}: not a readable {'TSV' if sep == chr(9) else 'CSV'} "
+                        f"({' '.join(str(error).split())})") from None
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: no column {missing[0]!r}; the columns found are "
+                        + ", ".join(map(repr, frame.columns))
+                        + "; set the dataset's column names to match")
+    if frame.empty:
+        raise DataError(f"{path} has a header but no rows of data")
+    return frame
+
+
+def numbers(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column as floats; a value that is not a number is an error naming its line."""
+    values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
+    bad = values.isna() & (frame[column].str.strip() != "")
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise DataError(f"{path}: line {row + 2}, column {column!r}: {frame[column].iloc[row]!r} "
+                        "is not a number")
+    return values.astype(float)
