@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -80,3 +85,73 @@ def copy_project(target: Path) -> Path:
     subprocess.run(["git", "add", "-A"], cwd=target, check=True)
     subprocess.run([*git, "commit", "-qm", "copy"], cwd=target, check=True)
     return target
+
+
+def sha256(data: bytes) -> str:
+    """A checksum in the form Remote pins them."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """Serves a folder; `/truncated/<file>` promises the whole file and sends half."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.server.requests.append(self.path)
+        if self.path.startswith("/truncated/"):
+            data = (Path(self.directory) / self.path.rsplit("/", 1)[-1]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            return
+        super().do_GET()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class Served(tuple):
+    """(url, folder) of the test server, and the paths it was asked for."""
+
+    requests: list[str]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A real HTTP server on 127.0.0.1 serving tmp_path/served: yields (url, folder) with
+    `.requests`, the paths asked for."""
+    served = tmp_path / "served"
+    served.mkdir()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(served)))
+    httpd.requests = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    result = Served((f"http://127.0.0.1:{httpd.server_address[1]}", served))
+    result.requests = httpd.requests
+    yield result
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@dataclass
+class Mirror:
+    """The test server as $SEQLAB_DATA_MIRROR: every remote download comes from it."""
+
+    url: str
+    folder: Path
+    requests: list[str] = field(default_factory=list)
+
+    def serve(self, name: str, data: bytes) -> str:
+        """Serve `data` as `<mirror>/<name>`; return its checksum, to pin in place of the
+        real file's (the tests build files in the real format, not the real files)."""
+        (self.folder / name).write_bytes(data)
+        return sha256(data)
+
+
+@pytest.fixture
+def mirror(server, monkeypatch) -> Mirror:
+    from seqlab.data.downloads import MIRROR_VARIABLE
+
+    url, folder = server
+    monkeypatch.setenv(MIRROR_VARIABLE, url)
+    return Mirror(url, folder, server.requests)

@@ -18,8 +18,8 @@ from seqlab.layout import conf_dir
 SERIES_LENGTHS = {"elec_equip": 257, "sunspots": 309, "nile": 100, "co2": 2284, "elnino": 732}
 DATASETS = sorted(p.stem for p in (conf_dir() / "dataset").glob("*.yaml"))
 # Remote sources need the network: tests/test_downloads.py fetches them from a local server.
-OFFLINE = [d for d in DATASETS if compose([f"dataset={d}"]).dataset.source
-           not in sources.REMOTE_SERIES]
+OFFLINE = [d for d in DATASETS
+           if not sources.SOURCES[compose([f"dataset={d}"]).dataset.source].remote]
 
 
 @pytest.mark.parametrize(("name", "length"), SERIES_LENGTHS.items())

@@ -3,69 +3,35 @@ truncated download, server down, a file placed by hand, unsafe archives."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import tarfile
-import threading
 import time
 import zipfile
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from seqlab.data.downloads import MIRROR_VARIABLE, Remote, download, extract
 from seqlab.errors import DataError
+from tests.conftest import sha256
 
 CONTENT = b"date,value\n" + b"".join(f"2000-{m:02d}-01,{m}\n".encode() for m in range(1, 13))
 
 
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-class Handler(SimpleHTTPRequestHandler):
-    """Serves a folder; `/truncated/<file>` promises the whole file and sends half."""
-
-    requests: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        Handler.requests.append(self.path)
-        if self.path.startswith("/truncated/"):
-            data = (Path(self.directory) / self.path.rsplit("/", 1)[-1]).read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data[: len(data) // 2])
-            return
-        super().do_GET()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def server(tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "series.csv").write_bytes(CONTENT)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    Handler.requests = []
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", served
-    httpd.shutdown()
-    httpd.server_close()
+def server(server):
+    """The shared test server (conftest), serving series.csv."""
+    (server[1] / "series.csv").write_bytes(CONTENT)
+    return server
 
 
 def test_a_good_download_is_kept_and_not_fetched_again(server, tmp_path):
     url, _ = server
     remote = Remote(f"{url}/series.csv", sha256(CONTENT))
     path = download("toy", remote, tmp_path / "downloads")
-    assert path.read_bytes() == CONTENT and len(Handler.requests) == 1
+    assert path.read_bytes() == CONTENT and len(server.requests) == 1
     assert download("toy", remote, tmp_path / "downloads") == path
-    assert len(Handler.requests) == 1  # the cached copy was checked, not fetched again
+    assert len(server.requests) == 1  # the cached copy was checked, not fetched again
 
 
 def test_the_mirror_variable_replaces_the_host(server, tmp_path, monkeypatch):
@@ -73,7 +39,7 @@ def test_the_mirror_variable_replaces_the_host(server, tmp_path, monkeypatch):
     monkeypatch.setenv(MIRROR_VARIABLE, url)
     remote = Remote("https://unreachable.invalid/data/series.csv", sha256(CONTENT))
     assert download("toy", remote, tmp_path).read_bytes() == CONTENT
-    assert Handler.requests == ["/series.csv"]
+    assert server.requests == ["/series.csv"]
 
 
 def test_a_checksum_mismatch_names_both_hashes_and_keeps_nothing(server, tmp_path):
@@ -197,7 +163,7 @@ def test_course_ex1_retail_trains_from_the_fetched_csv(server, tmp_path, monkeyp
     monkeypatch.setitem(sources.REMOTE_SERIES, "retail_sales", replace(
         source, remote=replace(source.remote, checksum=sha256(content))))
     result = run(tiny("experiment=course_ex1_retail", "optim.max_epochs=3"), tmp_path / "run")
-    assert Handler.requests == [f"/{name}"]
+    assert server.requests == [f"/{name}"]
     assert result["dataset"] == "retail_sales" and result["headline"]["metric"] == "test/mse"
     assert set(result["baselines"]) == {"naive", "seasonal_naive"}
 
