@@ -178,3 +178,14 @@ def test_a_file_that_is_not_a_cansim_table_is_one_line(tmp_path):
     (tmp_path / "b.csv").write_bytes(cansim_csv().replace(b"Mar-1991", b"March 1991"))
     with pytest.raises(DataError, match="line 10 has no Mon-YYYY date: 'March 1991'"):
         read_cansim(tmp_path / "b.csv")
+
+
+def test_a_file_without_a_published_checksum_is_pinned_at_its_first_fetch(server, tmp_path):
+    url, served = server
+    remote = Remote(f"{url}/series.csv", None)
+    path = download("toy", remote, tmp_path / "dl")
+    assert (tmp_path / "dl" / "series.csv.sha256").read_text().strip() == sha256(CONTENT)
+    assert download("toy", remote, tmp_path / "dl") == path and len(server.requests) == 1
+    path.write_bytes(CONTENT + b"2001-01-01,13\n")  # changed after it was pinned
+    with pytest.raises(DataError, match=f"does not match its checksum: expected {sha256(CONTENT)}"):
+        download("toy", remote, tmp_path / "dl")

@@ -26,10 +26,15 @@ TIMEOUT_S = 10  # per connection attempt and per read: no network fails in secon
 
 @dataclass(frozen=True)
 class Remote:
-    """A file on the web and its pinned checksum (`sha256:<hex>`, `md5:<hex>`, ...)."""
+    """A file on the web and its pinned checksum (`sha256:<hex>`, `md5:<hex>`, ...).
+
+    A file with no published checksum (`checksum=None`) is pinned at its first fetch:
+    its sha256 is written beside it (`<file>.sha256`) and every later use is checked
+    against that.
+    """
 
     url: str
-    checksum: str
+    checksum: str | None
 
     @property
     def file_name(self) -> str:
@@ -57,7 +62,12 @@ def download(name: str, remote: Remote, folder: Path) -> Path:
     """
     folder = Path(folder)
     target = folder / remote.file_name
+    pin = folder / f"{remote.file_name}.sha256"
+    if remote.checksum is None and pin.is_file():
+        remote = Remote(remote.url, pin.read_text().strip())
     if target.is_file():  # downloaded before, or placed by hand
+        if remote.checksum is None:
+            return _pin(name, target, pin)
         found = _hash(target, remote.checksum)
         if found != remote.checksum:
             raise DataError(f"{name}: {target} does not match its checksum: expected "
@@ -69,6 +79,9 @@ def download(name: str, remote: Remote, folder: Path) -> Path:
     url = remote.source_url()
     try:
         _fetch(name, url, partial, target)
+        if remote.checksum is None:
+            os.replace(partial, target)
+            return _pin(name, target, pin)
         found = _hash(partial, remote.checksum)
         if found != remote.checksum:
             raise DataError(f"{name}: the download of {remote.file_name} from {url} does not "
@@ -77,6 +90,15 @@ def download(name: str, remote: Remote, folder: Path) -> Path:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+    return target
+
+
+def _pin(name: str, target: Path, pin: Path) -> Path:
+    """Record the sha256 of a file that has no published checksum (trust on first use)."""
+    checksum = _hash(target, "sha256")
+    pin.write_text(checksum + "\n")
+    print(f"{name}: {target.name} has no published checksum; pinned {checksum} in {pin}",
+          file=sys.stderr)
     return target
 
 
