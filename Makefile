@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # DVC stages call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run params test lint bench ui clean
+.PHONY: setup run params test lint bench gpu-check ui clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,9 @@ lint: setup
 
 bench: setup  ## seqlab vs a plain PyTorch loop on course_ex1
 	$(BIN)/python -m seqlab.bench
+
+gpu-check: setup  ## the default entries on the GPU and on the CPU; fails without a GPU
+	$(BIN)/python -m seqlab.gpu_check
 
 ui: setup  ## the MLflow UI on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \

@@ -118,6 +118,10 @@ def validate(cfg: DictConfig) -> None:
     missing = [k for k in TOP_LEVEL_KEYS if k not in cfg]
     if missing:
         raise ConfigError(f"{missing[0]}: missing from the config")
+    required = sorted(k for k in OmegaConf.missing_keys(cfg) if not k.startswith("hydra"))
+    if required:
+        raise ConfigError(f"{required[0]}: required (`???` in its config); give it, e.g. "
+                          f"{required[0]}=<value>")
     require_int("seed", cfg.seed, minimum=0, maximum=MAX_SEED)
     check_archetype(cfg.archetype, instantiate(cfg.dataset, "dataset"))
     for section in ("optim", "trainer", "tracking"):

@@ -6,8 +6,11 @@ configs are split so DVC can tell what changed:
 
 - `datasets.<name>`: a dataset's settings, shared by every entry that reads it;
 - `entries.<name>`: everything else an entry's training depends on (dataset by name);
-- `sources`: the raw sources the datasets need; `tracking`: where runs are logged
-  (no stage depends on it: changing it does not retrain anything).
+- `sources.<name>`: the raw sources the datasets need, each with the file its fetch
+  reads (`reads`): the module that writes a shipped or remote source, or the user's own
+  file for bring-your-own data, a DVC dependency so that editing it refetches;
+- `tracking`: where runs are logged (no stage depends on it: changing it does not
+  retrain anything).
 
 Run `python -m seqlab.params` (or `make params`) after editing conf/; `--check` fails
 when params.yaml is out of date. Extra overrides apply to every entry, e.g.
@@ -34,11 +37,17 @@ HEADER = (
 )
 
 
+def pipeline_file() -> Path:
+    """The entries of the project run from (its conf/pipeline.yaml), else the shipped ones."""
+    local = project_root() / "conf" / "pipeline.yaml"
+    return local if local.is_file() else conf_dir() / "pipeline.yaml"
+
+
 def generate(
     overrides: list[str] | tuple[str, ...] = (), only: list[str] | None = None
 ) -> dict[str, Any]:
     """Compose every pipeline entry (or those in `only`) into params.yaml's sections."""
-    pipeline = OmegaConf.load(conf_dir() / "pipeline.yaml")
+    pipeline = OmegaConf.load(pipeline_file())
     unknown = sorted(set(only or ()) - set(pipeline.entries))
     if unknown:
         raise ConfigError(f"--only: no entry {unknown[0]!r} in conf/pipeline.yaml; entries: "
@@ -62,11 +71,29 @@ def generate(
         entries[name] = {**plain, "dataset": key}
     tracking = OmegaConf.to_container(compose(list(overrides)).tracking, resolve=True)
     return {
-        "sources": sorted({d["source"] for d in datasets.values()}),
+        "sources": source_reads(datasets),
         "datasets": datasets,
         "entries": entries,
         "tracking": tracking,
     }
+
+
+def source_reads(datasets: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each source the datasets need, with the file its fetch stage reads."""
+    from seqlab.data import sources
+
+    found: dict[str, dict[str, str]] = {}
+    for name, dataset in datasets.items():
+        source, path = dataset["source"], dataset.get("path")
+        if path is not None and source in sources.SOURCES:
+            raise ConfigError(f"datasets.{name}.source: {source!r} is a built-in source; "
+                              "give your file's dataset its own name")
+        entry = {"reads": str(path) if path is not None else sources.reads(source)}
+        if found.setdefault(source, entry) != entry:
+            raise ConfigError(f"datasets.{name}: source {source!r} is read from two files "
+                              f"({found[source]['reads']}, {entry['reads']}); give each "
+                              "file's dataset its own name")
+    return dict(sorted(found.items()))
 
 
 def load(root: Path | None = None) -> dict[str, Any]:

@@ -39,18 +39,19 @@ if TYPE_CHECKING:
 
 # -- data ---------------------------------------------------------------------------------
 
-def fetch(source: str, folders: DataFolders) -> Path:
-    """Materialise a raw source into its folder (the fetch stage)."""
+def fetch(source: str, folders: DataFolders, path: str | Path | None = None) -> Path:
+    """Materialise a raw source into its folder (the fetch stage); with `path`, the source
+    is the user's own file, copied there."""
     from seqlab.data import sources
 
-    return sources.fetch(source, folders.raw(source), folders.downloads)
+    return sources.fetch(source, folders.raw(source), folders.downloads, path)
 
 
 def preprocess(dataset_cfg: DictConfig | dict, folders: DataFolders,
-               folder_name: str | None = None) -> ProcessedData:
+               folder_name: str | None = None, raw_name: str | None = None) -> ProcessedData:
     """Preprocess a dataset from its raw source into its folder (the preprocess stage)."""
     spec = instantiate(dataset_cfg, "dataset")
-    data = spec.preprocess(folders.raw(spec.source))
+    data = spec.preprocess(folders.raw(raw_name or spec.source))
     data.save(folders.processed(folder_name or spec.name))
     return data
 
@@ -76,25 +77,32 @@ def prepare_data(dataset_cfg: DictConfig, folders: DataFolders) -> Path:
 
     The cache is kept apart for each version of the code that builds data, so a code
     change never serves old arrays; within it a folder is named by the dataset and a
-    hash of its settings, so two configs never share one. A raw folder that lost its
-    file is fetched again. A lock lets parallel sweep jobs share the cache.
+    hash of its settings, so two configs never share one. The user's own file (a dataset
+    with a `path`) is keyed by its content too, so editing it prepares the data again.
+    A raw folder that lost its file is fetched again. A lock lets parallel sweep jobs
+    share the cache.
     """
     from filelock import FileLock
 
     from seqlab.data.sources import raw_file
+    from seqlab.tracking.lineage import file_sha256
 
     spec = instantiate(dataset_cfg, "dataset")
     code = data_code_hash()[:12]
     folders = DataFolders(folders.raw_root / code, folders.processed_root / code,
                           folders.downloads)
-    folder = folders.processed(f"{spec.name}-{digest(dataset_cfg)}")
+    path = getattr(spec, "path", None)
+    content = "" if path is None else f"-{file_sha256(path)[:12]}"
+    raw_name = f"{spec.source}{content}"
+    folder = folders.processed(f"{spec.name}-{digest(dataset_cfg)}{content}")
     folders.processed_root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folders.processed_root / ".lock")):
-        if not (folders.raw(spec.source) / raw_file(spec.source)).is_file():
-            fetch(spec.source, folders)
+        if not (folders.raw(raw_name) / raw_file(spec.source, path)).is_file():
+            fetch(raw_name, folders, path)
         if not folder.is_dir():
-            preprocess(dataset_cfg, folders, folder.name)
+            preprocess(dataset_cfg, folders, folder.name, raw_name)
     return folder
+
 
 
 # -- training -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Strips of 1-3 handwritten digits side by side, captioned with the number in words.
 
-Digit images are split into train/val/test first and each strip is composed from its
+Digit images (scikit-learn's 8x8 or MNIST's 28x28) are split into train/val/test first
+(MNIST's official test images are the test pool) and each strip is composed from its
 own split's images only, so every test image is unseen in training. The number is the
 digits read left to right (a strip of two or more never starts with 0); num2words spells
 it in `lang`.
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.config import require_choice, require_int, require_number
-from seqlab.data.digit_sequences import GREY_LEVELS, load_images, stratified_splits
+from seqlab.data.digit_sequences import read_images, stratified_splits
 from seqlab.data.package_sources import installed_version
 from seqlab.data.processed import SPLITS, ProcessedData
 from seqlab.data.text_pairs import generation_meta, target_arrays
@@ -23,7 +24,7 @@ from seqlab.data.vocab import LEVELS
 
 @dataclass
 class DigitCaptions:
-    """A generated captioning set: N x 8 x (8 * max_digits) images and caption tokens."""
+    """A generated captioning set: N x H x (W * max_digits) images and caption tokens."""
 
     name: str
     source: str = "digits"
@@ -33,7 +34,7 @@ class DigitCaptions:
     train_strips: int = 6000
     val_strips: int = 500
     test_strips: int = 1000
-    test_fraction: float = 0.2  # of the digit images
+    test_fraction: float = 0.2  # of the digit images (unused with an official test split)
     val_fraction: float = 0.1  # of the remaining digit images
     seed: int = 0
 
@@ -56,8 +57,10 @@ class DigitCaptions:
     def preprocess(self, raw_dir: Path) -> ProcessedData:
         from num2words import num2words
 
-        images, labels = load_images(raw_dir)
-        pools = stratified_splits(labels, self.test_fraction, self.val_fraction, self.seed)
+        data = read_images(raw_dir)
+        images, labels = data.images, data.labels
+        pools = stratified_splits(labels, self.test_fraction, self.val_fraction, self.seed,
+                                  data.test)
         counts = {"train": self.train_strips, "val": self.val_strips, "test": self.test_strips}
         strips, numbers, splits, start = [], [], {}, 0
         for i, split in enumerate(SPLITS):
@@ -70,7 +73,7 @@ class DigitCaptions:
             start += counts[split]
         captions = [num2words(n, lang=self.lang) for n in numbers]
         targets, target_lengths, vocab = target_arrays(captions, splits["train"], self.level)
-        inputs = np.stack(strips).astype(np.float32) / GREY_LEVELS
+        inputs = np.stack(strips).astype(np.float32) / data.max_level
         return ProcessedData(
             inputs=inputs, targets=targets,
             lengths=np.full(len(inputs), inputs.shape[1], dtype=np.int64),

@@ -42,13 +42,23 @@ def read_series(folder: Path, fill_gaps: str = "refuse") -> pd.DataFrame:
     if frame["date"].isna().any():
         row = int(frame["date"].isna().to_numpy().argmax()) + 2
         raise DataError(f"{path}: line {row} has a date that cannot be read")
+    return check_series(path, frame, fill_gaps)
+
+
+def check_series(path: Path, frame: pd.DataFrame, fill_gaps: str = "refuse") -> pd.DataFrame:
+    """Check a frame of `date` and numeric columns read from `path`: finite values, one
+    row per date, oldest first, and no dates skipped (or those filled, see read_series).
+
+    Line numbers in errors are the file's: row i is line i + 2, under a header.
+    """
     # An infinite value (or one beyond float range, which reads as infinite) would make the
     # scaler's range infinite and every scaled value NaN.
-    infinite = np.isinf(frame["value"].to_numpy(dtype=np.float64))
+    values = frame.drop(columns="date")
+    infinite = np.isinf(values.to_numpy(dtype=np.float64)).any(axis=1)
     if infinite.any():
         row = int(infinite.argmax())
         raise DataError(f"{path}: line {row + 2} has an infinite value or one too large for a "
-                        f"float ({frame['value'].iloc[row]}); correct or remove it")
+                        f"float ({', '.join(map(str, values.iloc[row]))}); correct or remove it")
     _check_order(path, frame["date"])
     return _fill_gaps(path, frame, fill_gaps)
 
@@ -117,14 +127,15 @@ def _fill_gaps(path: Path, frame: pd.DataFrame, fill_gaps: str) -> pd.DataFrame:
         )
     added = [shift(frame["date"].iloc[i], step * k) for i in gaps
              for k in range(1, int(missing[i]) + 1)]
-    inserted = pd.DataFrame({"date": pd.to_datetime(added), "value": np.nan})
+    inserted = pd.DataFrame({"date": pd.to_datetime(added)}).reindex(columns=frame.columns)
     filled = pd.concat([frame, inserted], ignore_index=True)
     new = np.r_[np.zeros(len(frame), bool), np.ones(len(inserted), bool)]
     order = np.argsort(filled["date"].to_numpy(), kind="stable")
     filled, new = filled.iloc[order].reset_index(drop=True), new[order]
     # Only the inserted dates are filled here: NaNs on dates present are fill_missing's.
-    between = filled["value"].interpolate(limit_area="inside")
-    filled.loc[new, "value"] = between[new]
+    for column in frame.columns.drop("date"):
+        between = filled[column].astype(float).interpolate(limit_area="inside")
+        filled.loc[new, column] = between[new]
     return filled
 
 
@@ -167,9 +178,14 @@ class ForecastWindows:
     task = "regression"
     archetype = "many_to_one"
 
+    def read(self, raw_dir: Path) -> pd.DataFrame:
+        """The series as columns `date`, `value` (the target) and any further inputs."""
+        return read_series(raw_dir, self.fill_gaps)
+
     def preprocess(self, raw_dir: Path) -> ProcessedData:
-        frame = read_series(raw_dir, self.fill_gaps)
-        values = self._values(frame)
+        frame = self.read(raw_dir)
+        columns = self._values(frame)  # the value first, then any further inputs
+        values = columns[:, 0]
         dates = frame["date"]
         length = len(values)
         if length <= self.window:
@@ -183,19 +199,23 @@ class ForecastWindows:
         n_val = int(round(len(train_positions) * self.val_fraction))
         fit_end = test_begin - n_val  # values before this index are the training period
 
-        low, high = float(values[:fit_end].min()), float(values[:fit_end].max())
-        if not high > low:
+        # Every column is scaled to [0, 1] over the training period only.
+        low, high = columns[:fit_end].min(axis=0), columns[:fit_end].max(axis=0)
+        if not high[0] > low[0]:
             raise DataError(
-                f"{self.name}: the series is constant ({low}) over the training period; "
+                f"{self.name}: the series is constant ({low[0]}) over the training period; "
                 "there is nothing to learn"
             )
-        scaled = ((values - low) / (high - low)).astype(np.float32)
+        span = np.where(high > low, high - low, 1.0)  # a constant extra input scales to 0
+        table = ((columns - low) / span).astype(np.float32)
+        scaled = table[:, 0]
 
         offsets = np.arange(-self.window, 0)
-        windows = scaled[positions[:, None] + offsets]  # oldest first
+        windows = table[positions[:, None] + offsets]  # N x W x columns, oldest first
         if self.lag_order == "newest_first":
             windows = windows[:, ::-1]
-        inputs = windows[:, :, None] if self.framing == "steps" else windows[:, None, :]
+        inputs = (windows if self.framing == "steps"
+                  else windows.reshape(len(windows), 1, -1))
         rows = positions - self.window
         return ProcessedData(
             inputs=np.ascontiguousarray(inputs, dtype=np.float32),
@@ -210,21 +230,25 @@ class ForecastWindows:
             meta=Meta(
                 name=self.name, task=self.task, archetype=self.archetype,
                 input_size=int(inputs.shape[2]), output_size=1, steps=int(inputs.shape[1]),
-                scaler={"min": low, "max": high}, seasonal_period=self.seasonal_period,
+                scaler={"min": float(low[0]), "max": float(high[0])},
+                seasonal_period=self.seasonal_period,
                 dates=dates.dt.strftime("%Y-%m-%d").tolist(),
             ),
         )
 
     def _values(self, frame: pd.DataFrame) -> np.ndarray:
+        """Length x columns floats: the value, then any further input columns."""
         if frame.empty:
             raise DataError(f"{self.name}: the series is empty")
-        missing = int(frame["value"].isna().sum())
+        values = frame.drop(columns="date").astype(float)
+        missing = int(values.isna().to_numpy().sum())
         if missing and self.fill_missing == "none":
             raise DataError(
                 f"{self.name}: the series has {missing} missing or non-numeric values; "
                 "set dataset.fill_missing=interpolate to fill them"
             )
-        values = frame["value"].interpolate(limit_direction="both") if missing else frame["value"]
+        if missing:
+            values = values.interpolate(limit_direction="both")
         return values.to_numpy(dtype=np.float64)
 
     def _test_begin(self, dates: pd.Series) -> int:

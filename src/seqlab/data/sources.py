@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqlab.data import fra_eng, imdb, mnist, sktime_data, treebank
 from seqlab.data.downloads import Remote, download
 from seqlab.data.package_sources import PACKAGES, package_record
 from seqlab.data.processed import write_npz
+from seqlab.data.user_files import copy_into
 from seqlab.errors import DataError
 from seqlab.io import atomic_dir
 from seqlab.layout import IMAGES_FILE, PACKAGE_FILE, SERIES_FILE
@@ -117,6 +119,23 @@ def read_cansim(path: Path, column: str = "Unadjusted") -> pd.DataFrame:
     return pd.DataFrame({"date": dates, "value": pd.to_numeric(frame[column], errors="coerce")})
 
 
+def read_airline(path: Path) -> pd.DataFrame:
+    """The airline passengers CSV: `"Month","Thousand Passengers"` with `"1949-01"` dates,
+    and in some copies a line of description after the data."""
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: not a readable CSV ({' '.join(str(error).split())})"
+                        ) from None
+    if list(frame.columns[:2]) != ["Month", "Thousand Passengers"]:
+        raise DataError(f"{path}: expected the columns Month and Thousand Passengers; found "
+                        + ", ".join(map(str, frame.columns)))
+    dates = pd.to_datetime(frame["Month"], format="%Y-%m", errors="coerce")
+    keep = dates.notna()  # the description line, if any, has no date
+    return pd.DataFrame({"date": dates[keep], "value": pd.to_numeric(
+        frame["Thousand Passengers"][keep], errors="coerce")}).reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class RemoteSeries:
     """A `date,value` series in a file on the web."""
@@ -132,6 +151,13 @@ REMOTE_SERIES: dict[str, RemoteSeries] = {
         "https://raw.githubusercontent.com/Dataweekends/zero_to_deep_learning_video/master/"
         "data/cansim-0800020-eng-6674700030567901031.csv",
         "sha256:a8dea18b3d67bb6173783c8a7070dc2a44f3d000ecd75af4d3c7f5ed9f6d4859"), read_cansim),
+    # Monthly international airline passengers, Jan 1949 - Dec 1960 (Box & Jenkins), from
+    # the same repository at a fixed commit. No checksum is published for it, so its
+    # sha256 is pinned at the first fetch (data/downloads/<file>.sha256).
+    "airline_passengers": RemoteSeries(Remote(
+        "https://raw.githubusercontent.com/Dataweekends/zero_to_deep_learning_video/"
+        "a25615a25327dc301f88c00d27268e499c8d1839/data/international-airline-passengers.csv",
+        None), read_airline),
 }
 
 
@@ -166,23 +192,42 @@ SOURCES: dict[str, Source] = {
     **{name: _series(name) for name in (*SERIES_SOURCES, *REMOTE_SERIES)},
     "digits": Source(lambda folder, downloads: write_npz(folder / IMAGES_FILE, digits()),
                      IMAGES_FILE),
+    "mnist": Source(mnist.write, IMAGES_FILE, remote=True),
     **{name: _package(name) for name in PACKAGES},
+    "imdb": Source(imdb.write, imdb.REVIEWS_FILE, remote=True),
+    "fra_eng": Source(fra_eng.write, fra_eng.PAIRS_FILE, remote=True),
+    "ud_ewt": Source(treebank.writer("ud_ewt"), "en_ewt-ud-train.conllu",
+                     remote=True),  # with its dev and test files
+    **{name: Source(write, file)  # real data shipped inside sktime
+       for name, (write, file) in sktime_data.SHIPPED.items()},
 }
 
 
-def raw_file(name: str) -> str:
-    """The file a fetched source's folder holds."""
-    return SOURCES[name].file
+def raw_file(name: str, path: str | Path | None = None) -> str:
+    """The file a fetched source's folder holds (the user's own file: its copy)."""
+    return Path(path).name if path is not None else SOURCES[name].file
 
 
-def fetch(name: str, folder: Path, downloads: Path | None = None) -> Path:
+def reads(name: str) -> str:
+    """What fetching `name` reads, relative to the project root: the module that writes it
+    (a DVC dependency of its fetch stage, so editing it refetches that source only)."""
+    module = SOURCES[name].write.__module__
+    return f"src/{module.replace('.', '/')}.py"
+
+
+def fetch(name: str, folder: Path, downloads: Path | None = None,
+          path: str | Path | None = None) -> Path:
     """Materialise source `name` into `folder` (replacing it when complete); return it.
 
     A remote source downloads its file into `downloads` first (data/downloads/ beside
-    data/raw/ unless given).
+    data/raw/ unless given). With `path`, the source is the user's own file, copied as it
+    is (bring your own data: the dataset's kind reads it).
     """
-    if name not in SOURCES:
+    if path is None and name not in SOURCES:
         raise DataError(f"unknown source {name!r}; known sources: {', '.join(SOURCES)}")
     with atomic_dir(Path(folder)) as tmp:
-        SOURCES[name].write(tmp, downloads or Path(folder).parent.parent / "downloads")
+        if path is not None:
+            copy_into(path, tmp)
+        else:
+            SOURCES[name].write(tmp, downloads or Path(folder).parent.parent / "downloads")
     return Path(folder)

@@ -11,16 +11,18 @@ from seqlab.config import require_choice
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)  # ids 0..3 in every vocabulary
-LEVELS = ("word", "char")
+LEVELS = ("word", "token", "char")
 # A word piece keeps the separators after it ("seventy-", "thousand, "), so joining the
-# pieces gives the text back exactly without spending decoder steps on spaces.
-_WORD_PIECE = re.compile(r"\w+\W*|\W+")
+# pieces gives the text back exactly without spending decoder steps on spaces. A token is
+# what lies between spaces, with the spaces after it: for text whose punctuation was set
+# apart ("don't go , tom !"), so "tom" is one entry whatever follows it.
+_PIECES = {"word": re.compile(r"\w+\W*|\W+"), "token": re.compile(r"\s+|\S+\s*")}
 
 
 def split(text: str, level: str) -> list[str]:
-    """Cut `text` into word pieces or characters; "".join gives `text` back."""
+    """Cut `text` into word pieces, tokens or characters; "".join gives `text` back."""
     require_choice("level", level, LEVELS)
-    return _WORD_PIECE.findall(text) if level == "word" else list(text)
+    return _PIECES[level].findall(text) if level in _PIECES else list(text)
 
 
 class Vocab:

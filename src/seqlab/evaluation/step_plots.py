@@ -1,4 +1,4 @@
-"""Figures for per-step labels: label strips of a few videos, accuracy along a held run."""
+"""Figures for per-step labels: label strips of a few test sequences, accuracy along a held run."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 def label_strips(truth: list[np.ndarray], predicted: list[np.ndarray],
                  title: str) -> Figure:
-    """For each video, its true labels above the predicted ones, one colour per class."""
+    """For each test sequence, its true labels above the predicted ones, one colour per class."""
     fig, axes = plt.subplots(len(truth), 1, figsize=(10, 1.1 * len(truth) + 0.6), squeeze=False)
     for i, (ax, true, guess) in enumerate(zip(axes[:, 0], truth, predicted, strict=True)):
         ax.imshow(np.vstack([true, guess]), cmap="tab10", vmin=-0.5, vmax=9.5,
@@ -23,7 +23,7 @@ def label_strips(truth: list[np.ndarray], predicted: list[np.ndarray],
                 ax.text(step, row, str(label), ha="center", va="center", fontsize=7)
         ax.set_yticks([0, 1], ["truth", "model"])
         ax.set_xticks([])
-        ax.set_title(f"test video {i}: accuracy {np.mean(true == guess):.2f}", fontsize=8)
+        ax.set_title(f"test sequence {i}: accuracy {np.mean(true == guess):.2f}", fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig

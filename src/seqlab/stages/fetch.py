@@ -1,11 +1,16 @@
-"""DVC stage: materialise one raw source into data/raw/<source>/."""
+"""DVC stage: materialise one raw source of params.yaml into data/raw/<source>/.
+
+A shipped or remote source is written by its module; a source that is the user's own
+file (bring your own data) is copied as it is, so DVC versions it.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from seqlab.errors import run_cli
+from seqlab.errors import ConfigError, run_cli
 from seqlab.layout import project
+from seqlab.params import load
 
 
 def main() -> None:
@@ -13,9 +18,15 @@ def main() -> None:
     from seqlab.pipeline import fetch
 
     parser = argparse.ArgumentParser(prog="python -m seqlab.stages.fetch", description=__doc__)
-    parser.add_argument("source", choices=SOURCES)
+    parser.add_argument("source", help="a key under `sources` in params.yaml")
     args = parser.parse_args()
-    print(f"fetched {args.source} into {fetch(args.source, project().data)}")
+    layout = project()
+    known = load(layout.root).get("sources", {})
+    if args.source not in known:
+        raise ConfigError(f"no source {args.source!r} in params.yaml; sources: "
+                          + ", ".join(known))
+    path = None if args.source in SOURCES else known[args.source]["reads"]
+    print(f"fetched {args.source} into {fetch(args.source, layout.data, path)}")
 
 
 if __name__ == "__main__":

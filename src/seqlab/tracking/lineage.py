@@ -58,6 +58,15 @@ def folder_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes (the user's own data file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def dvc_out_hash(root: Path, out_path: Path) -> str | None:
     """The md5 that dvc.lock records for an output path, if DVC produced it."""
     lock = Path(root) / "dvc.lock"

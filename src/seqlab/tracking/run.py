@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.layout import CONFIG_FILE, DIFF_FILE, MODEL_FILE, RUN_FILE, project_root
+from seqlab.layout import CONFIG_FILE, DIFF_FILE, MODEL_FILE, RUN_FILE, Layout, project_root
 from seqlab.tracking import lineage
 from seqlab.tracking.store import Tracking, init_store
 
@@ -101,8 +101,14 @@ class TrackedRun:
             "data.sha256": lineage.folder_sha256(data_dir),
         }
         dvc_md5 = lineage.dvc_out_hash(root, data_dir)
-        if dvc_md5:
+        if dvc_md5:  # a DVC stage's data: the raw source it came from is DVC's too
             tags["data.dvc_md5"] = dvc_md5
+            raw = lineage.dvc_out_hash(root, Layout(root).data.raw(cfg.dataset.source))
+            if raw:
+                tags["data.raw.dvc_md5"] = raw
+        if cfg.dataset.get("path"):  # the user's own file (bring your own data)
+            tags["data.file"] = str(cfg.dataset.path)
+            tags["data.file.sha256"] = lineage.file_sha256(cfg.dataset.path)
         if tags["git.commit"] != "unknown":
             tags["mlflow.source.git.commit"] = tags["git.commit"]
         from mlflow.tracking import MlflowClient

@@ -1,0 +1,77 @@
+"""Bring your own series: forecasting on the user's CSV, with any date and value columns.
+
+`dataset=csv_series dataset.path=my.csv dataset.date_column=Month
+dataset.value_column=Sales` windows the user's file exactly as ForecastWindows windows a
+shipped series (any frequency; split by date or by the last fraction). Further numeric
+columns (`input_columns`) become extra inputs at every step. The fetch stage copies the
+file into data/raw/<source>/, so DVC versions it and editing it reruns what reads it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from seqlab.data.forecast import ForecastWindows, check_series
+from seqlab.data.user_files import check_path, fetched_copy, numbers, read_table
+from seqlab.errors import ConfigError, DataError
+
+# Years alone are read as years: "1949" is 1949-01-01, never 1949 nanoseconds after 1970.
+YEAR = r"\d{4}"
+
+
+@dataclass
+class CsvSeries(ForecastWindows):
+    """The user's CSV as a forecasting series: one row per date, oldest first."""
+
+    path: str = ""
+    date_column: str = "date"
+    value_column: str = "value"
+    input_columns: list[str] = field(default_factory=list)  # further inputs at each step
+    date_format: str | None = None  # strftime format; null: ISO dates, years, Mon-YYYY, ...
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_path(self.path)
+        columns = [self.date_column, self.value_column, *self.input_columns]
+        repeated = {c for c in columns if columns.count(c) > 1}
+        if repeated:
+            raise ConfigError(f"input_columns: {sorted(repeated)[0]!r} is named twice; "
+                              "the date, value and input columns must differ")
+
+    def read(self, raw_dir: Path) -> pd.DataFrame:
+        path = fetched_copy(raw_dir, self.path)
+        table = read_table(path, [self.date_column, self.value_column, *self.input_columns])
+        frame = pd.DataFrame({"date": self._dates(path, table[self.date_column])})
+        frame["value"] = numbers(path, table, self.value_column)
+        for column in self.input_columns:
+            frame[column] = numbers(path, table, column)
+        return check_series(path, frame, self.fill_gaps)
+
+    def _dates(self, path: Path, text: pd.Series) -> pd.Series:
+        text = text.str.strip()
+        years = text.str.fullmatch(YEAR).all()
+        fmt = self.date_format or ("%Y" if years else None)
+        with warnings.catch_warnings():  # "could not infer format": each row is parsed
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                dates = pd.to_datetime(text, format=fmt, errors="coerce")
+            except ValueError:  # a format pandas cannot infer from the first rows
+                dates = pd.to_datetime(text, format="mixed", errors="coerce")
+        bad = dates.isna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            hint = (f"the format {self.date_format!r}" if self.date_format else
+                    "set dataset.date_format (e.g. %d/%m/%Y) if it is a date")
+            raise DataError(f"{path}: line {row + 2}, column {self.date_column!r}: "
+                            f"{text.iloc[row]!r} is not a date; {hint}")
+        nonsense = (dates.dt.year < 1000) | (dates.dt.year > 2999)
+        if nonsense.any():
+            row = int(nonsense.to_numpy().argmax())
+            raise DataError(f"{path}: line {row + 2}, column {self.date_column!r}: "
+                            f"{text.iloc[row]!r} reads as {dates.iloc[row]:%Y-%m-%d}, not a "
+                            "plausible date; set dataset.date_format")
+        return dates

@@ -1,0 +1,194 @@
+"""Part-of-speech tagging: Universal Dependencies English EWT, and the CoNLL-U reading and
+the tagging arrays shared with the user's own tagged text (tagged_text.py).
+
+A sentence's words are the inputs (ids in a vocabulary of the training words) and its
+UPOS tags the targets, one per word: the synchronous archetype. CoNLL-U multiword-token
+ranges (`1-2 don't`) and empty nodes (`8.1`) are not words of the sentence and are skipped.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seqlab.config import require_choice, require_int
+from seqlab.data.downloads import Remote, download
+from seqlab.data.meta import Meta
+from seqlab.data.processed import SPLITS, ProcessedData
+from seqlab.data.user_files import read_text
+from seqlab.data.vocab import Vocab
+from seqlab.errors import DataError
+
+IGNORE = -100  # the target of a padded step (torch's cross-entropy ignore_index)
+RELEASE = "r2.13"  # a release tag: the files under it never change
+_EWT = f"https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/{RELEASE}/"
+# UD publishes no checksums of single files: each one is pinned at its first fetch (its
+# sha256 written beside it in data/downloads/) and checked against that ever after.
+TREEBANKS: dict[str, dict[str, Remote]] = {
+    "ud_ewt": {split: Remote(f"{_EWT}en_ewt-ud-{part}.conllu", None)
+               for split, part in zip(SPLITS, ("train", "dev", "test"), strict=True)},
+}
+
+# A sentence: its words, their tags, and the file line it starts on (for errors).
+Sentence = tuple[list[str], list[str], int]
+
+
+def writer(source: str) -> Callable[[Path, Path], None]:
+    """The fetch of a treebank: its official train/dev/test files, copied unchanged."""
+    def write(folder: Path, downloads: Path) -> None:
+        for remote in TREEBANKS[source].values():
+            shutil.copyfile(download(source, remote, downloads), Path(folder) / remote.file_name)
+    return write
+
+
+def nonempty_text(path: Path, expected: str) -> str:
+    """read_text, with an empty file's error saying what the file should hold."""
+    if not path.read_bytes().strip():
+        raise DataError(f"{path} is empty; it needs {expected}")
+    return read_text(path)
+
+
+def blocks(text: str) -> list[tuple[int, list[str]]]:
+    """Runs of non-blank lines, each with the number of its first line."""
+    found: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        if found and found[-1][0] + len(found[-1][1]) == number:
+            found[-1][1].append(line)
+        else:
+            found.append((number, [line]))
+    return found
+
+
+def read_conllu(path: Path) -> list[Sentence]:
+    """The words and UPOS tags of every sentence of a CoNLL-U file (parsed by conllu)."""
+    from conllu import parse_token_and_metadata
+    from conllu.exceptions import ParseException
+    from conllu.parser import DEFAULT_FIELDS, parse_line
+
+    sentences = []
+    for start, lines in blocks(nonempty_text(path, "CoNLL-U sentences")):
+        numbers = [start + i for i, line in enumerate(lines) if not line.startswith("#")]
+        try:
+            tokens = parse_token_and_metadata("\n".join(lines))
+        except ParseException as error:
+            bad = start
+            for number in numbers:  # find the line conllu stopped at
+                try:
+                    parse_line(lines[number - start], DEFAULT_FIELDS)
+                except ParseException:
+                    bad = number
+                    break
+            raise DataError(f"{path}: line {bad} is not valid CoNLL-U ({error}); fix the "
+                            "line, or set dataset.format if the file is another format"
+                            ) from None
+        # Ranges (1-2) and empty nodes (8.1) have tuple ids: they are not words.
+        words = [(t, n) for t, n in zip(tokens, numbers, strict=True) if isinstance(t["id"], int)]
+        for token, number in words:
+            if token.get("upos") in (None, "", "_"):
+                raise DataError(f"{path}: line {number} has no UPOS tag (column 4); tag "
+                                "every word")
+        if words:
+            sentences.append(([t["form"] for t, _ in words], [t["upos"] for t, _ in words],
+                              start))
+    return sentences
+
+
+def tagging_data(name: str, parts: dict[str, list[Sentence]], files: Mapping[str, Path], *,
+                 lowercase: bool, min_count: int, max_length: int | None,
+                 max_train_sentences: int | None, seed: int,
+                 provenance: dict[str, str]) -> ProcessedData:
+    """Word ids and tag ids, N x T, padded; rows are the train, val and test sentences.
+
+    The tags are those of the training sentences: a tag seen only in val or test is an
+    error. `max_length` and `max_train_sentences` thin the training sentences only, so
+    val and test are scored whole. Words seen fewer than `min_count` times in training
+    become unk, so the net learns what to do with a word it does not know.
+    """
+    classes = sorted({tag for _, tags, _ in parts["train"] for tag in tags})
+    for split in ("val", "test"):
+        for _, tags, line in parts.get(split, []):
+            unseen = [tag for tag in tags if tag not in classes]
+            if unseen:
+                raise DataError(f"{files[split]}: tag {unseen[0]!r} of the sentence at line "
+                                f"{line} ({split}) is a label absent from training; fix the "
+                                "tag, or add training sentences with it")
+    train = [s for s in parts["train"] if max_length is None or len(s[0]) <= max_length]
+    if max_train_sentences is not None and len(train) > max_train_sentences:
+        # A seeded sample, not the first N: a treebank's file runs document by document.
+        kept = np.random.default_rng(seed).choice(len(train), max_train_sentences,
+                                                  replace=False)
+        train = [train[i] for i in np.sort(kept)]
+    if not train:
+        raise DataError(f"{files['train']}: no training sentence of at most {max_length} words; "
+                        "raise max_length")
+    fold = str.lower if lowercase else str
+    counts = Counter(fold(word) for words, _, _ in train for word in words)
+    vocab = Vocab(sorted(w for w, c in counts.items() if c >= min_count), "word")
+    rows = [*train, *parts.get("val", []), *parts["test"]]
+    steps = max(len(words) for words, _, _ in rows)
+    inputs = np.full((len(rows), steps), vocab.pad_id, dtype=np.int64)
+    targets = np.full((len(rows), steps), IGNORE, dtype=np.int64)
+    tag_id = {tag: i for i, tag in enumerate(classes)}
+    for row, (words, tags, _) in enumerate(rows):
+        inputs[row, : len(words)] = [vocab.index.get(fold(w), vocab.unk_id) for w in words]
+        targets[row, : len(tags)] = [tag_id[t] for t in tags]
+    bounds = np.cumsum([0, len(train), len(parts.get("val", [])), len(parts["test"])])
+    return ProcessedData(
+        inputs=inputs, targets=targets,
+        lengths=np.array([len(words) for words, _, _ in rows], dtype=np.int64),
+        splits={split: np.arange(bounds[i], bounds[i + 1], dtype=np.int64)
+                for i, split in enumerate(SPLITS)},
+        meta=Meta(name=name, task="tagging", archetype="synchronous", input_size=len(vocab),
+                  output_size=len(classes), steps=steps, variable_length=True,
+                  classes=classes, source_vocab=vocab.tokens, source_level="word",
+                  model_args={"token_inputs": True, "pad_id": vocab.pad_id},
+                  provenance=provenance),
+    )
+
+
+def check_tagging_settings(spec: object) -> None:
+    """The settings every tagging dataset shares (see Treebank)."""
+    require_int("min_count", spec.min_count, minimum=1)
+    for key in ("max_length", "max_train_sentences"):
+        if getattr(spec, key) is not None:
+            require_int(key, getattr(spec, key), minimum=1)
+    require_int("seed", spec.seed, minimum=0)
+
+
+@dataclass
+class Treebank:
+    """A Universal Dependencies treebank's official train/dev/test, UPOS tag per word."""
+
+    name: str
+    source: str = "ud_ewt"
+    lowercase: bool = True
+    min_count: int = 2  # rarer training words become unk
+    max_length: int | None = None  # drop longer training sentences (words); null: none
+    max_train_sentences: int | None = None  # a seeded sample of them; null: all
+    seed: int = 0  # of the sample
+
+    def __post_init__(self) -> None:
+        require_choice("source", self.source, TREEBANKS)
+        check_tagging_settings(self)
+
+    task = "tagging"
+    archetype = "synchronous"
+
+    def preprocess(self, raw_dir: Path) -> ProcessedData:
+        paths = {split: Path(raw_dir) / remote.file_name
+                 for split, remote in TREEBANKS[self.source].items()}
+        for path in paths.values():
+            if not path.is_file():
+                raise DataError(f"{path} is missing; run the fetch stage (dvc repro) first")
+        return tagging_data(
+            self.name, {split: read_conllu(path) for split, path in paths.items()},
+            paths, lowercase=self.lowercase, min_count=self.min_count,
+            max_length=self.max_length, max_train_sentences=self.max_train_sentences,
+            seed=self.seed, provenance={self.source: RELEASE})

@@ -1,0 +1,201 @@
+"""Bring your own series (`dataset=csv_series`): good files train, bad files are one line.
+
+Also the airline passengers CSV, a remote series with no published checksum: pinned at
+its first fetch from the test server.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seqlab.config import instantiate
+from seqlab.data.user_files import copy_into
+from seqlab.errors import ConfigError, DataError
+from tests.conftest import tiny
+
+
+def monthly_csv(path: Path, months: int = 72, header: str = "Month,Sales,Promo",
+                start: int = 2000) -> Path:
+    rows = [header] + [
+        f"{start + i // 12}-{i % 12 + 1:02d},{100 + i + 10 * math.sin(i / 2):.2f},{i % 3}"
+        for i in range(months)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def dataset(path: Path, **settings):
+    """A CsvSeries as `dataset=csv_series` composes it, with overrides."""
+    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
+               "dataset.date_column=Month", "dataset.value_column=Sales",
+               *(f"dataset.{k}={v}" for k, v in settings.items()))
+    return instantiate(cfg.dataset, "dataset")
+
+
+def preprocess(tmp_path: Path, path: Path, **settings):
+    """What the fetch and preprocess stages do: copy the file, then read the copy."""
+    raw = tmp_path / "raw"
+    raw.mkdir(exist_ok=True)
+    copy_into(path, raw)
+    return dataset(path, **settings).preprocess(raw)
+
+
+def test_a_monthly_csv_with_an_extra_input_column(tmp_path):
+    path = monthly_csv(tmp_path / "sales.csv")
+    data = preprocess(tmp_path, path, input_columns="[Promo]", test_start="2005-01-01")
+    assert data.inputs.shape == (72 - 12, 12, 2)  # each step: the value and the promotion
+    assert data.meta.dates[0] == "2000-01-01"
+    assert len(data.splits["test"]) == 12  # the months of 2005
+    train_end = data.splits["train"].max() + 12  # scaled on the training period only
+    assert data.extras["series"][: train_end + 1].max() <= 1.0 + 1e-6
+
+
+def test_split_by_the_last_fraction_and_bare_years(tmp_path):
+    path = tmp_path / "yearly.csv"
+    path.write_text("year,flow\n" + "".join(f"{1900 + i},{50 + (i * 7) % 13}\n"
+                                          for i in range(40)))
+    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
+               "dataset.date_column=year", "dataset.value_column=flow", "dataset.window=3",
+               "dataset.test_fraction=0.25")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    copy_into(path, raw)
+    data = instantiate(cfg.dataset, "dataset").preprocess(raw)
+    assert data.meta.dates[0] == "1900-01-01" and data.meta.dates[-1] == "1939-01-01"
+    assert len(data.splits["test"]) == 10
+
+
+def test_old_mac_line_endings_read_as_lines(tmp_path):
+    path = monthly_csv(tmp_path / "mac.csv")
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    assert preprocess(tmp_path, path).inputs.shape == (60, 12, 1)
+
+
+BAD_FILES = {
+    "misnamed column": (lambda text: text.replace("Sales", "Revenue", 1),
+                        "no column 'Sales'; the columns found are 'Month', 'Revenue', 'Promo'"),
+    "not a number": (lambda text: text.replace("2000-03,", "2000-03,n/a#", 1),
+                     "line 4, column 'Sales': 'n/a#.*' is not a number"),
+    "not a date": (lambda text: text.replace("2000-05", "May the 4th", 1),
+                   "line 6, column 'Month': 'May the 4th' is not a date"),
+    "unsorted": (lambda text: text.replace("2000-05", "1999-05", 1),
+                 "line 6 has date 1999-05-01, earlier than 2000-04-01 on line 5; sort the rows"),
+    "duplicate": (lambda text: text.replace("2000-05", "2000-04", 1),
+                  "line 6 repeats the date 2000-04-01 of line 5"),
+    "empty": (lambda text: "", "is empty"),
+    "header only": (lambda text: text.splitlines()[0] + "\n", "has a header but no rows"),
+    "too few rows": (lambda text: "\n".join(text.splitlines()[:8]) + "\n",
+                     "window 12 is not shorter than the series \\(7 points\\)"),
+    "a gap": (lambda text: "\n".join(line for line in text.splitlines()
+                                      if not line.startswith("2000-05,")) + "\n",
+              "1 date missing after 2000-04-01; set dataset.fill_gaps=interpolate"),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(BAD_FILES))
+def test_a_bad_file_is_one_line(tmp_path, problem):
+    edit, message = BAD_FILES[problem]
+    path = monthly_csv(tmp_path / "bad.csv")
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(DataError, match=message) as caught:
+        preprocess(tmp_path, path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_file_or_column_setting_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ConfigError, match="path: no file '.*nope.csv'"):
+        dataset(tmp_path / "nope.csv")
+    path = monthly_csv(tmp_path / "sales.csv")
+    with pytest.raises(ConfigError, match="'Sales' is named twice"):
+        dataset(path, input_columns="[Sales]")
+
+
+def test_bare_integers_in_the_date_column_are_years_not_nanoseconds(tmp_path):
+    path = tmp_path / "years.csv"
+    path.write_text("Year,Value\n" + "".join(f"{1950 + i},{i % 5}\n" for i in range(30)))
+    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
+               "dataset.date_column=Year", "dataset.value_column=Value", "dataset.window=4")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    copy_into(path, raw)
+    assert instantiate(cfg.dataset, "dataset").preprocess(raw).meta.dates[0] == "1950-01-01"
+
+
+def test_a_run_on_the_users_file_and_again_after_editing_it(tmp_path, run, prepared):
+    path = monthly_csv(tmp_path / "sales.csv")
+    overrides = ("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
+                 "dataset.date_column=Month", "dataset.value_column=Sales",
+                 "optim.max_epochs=2")
+    result = run(tiny(*overrides), tmp_path / "run")
+    assert result["dataset"] == "csv_series" and np.isfinite(result["test"]["test/mse"])
+    first = prepared(tiny(*overrides))
+    monthly_csv(path, months=84)  # the user adds a year of data
+    second = prepared(tiny(*overrides))
+    assert first != second  # the edited file is prepared again, never served stale
+
+
+def test_airline_passengers_is_pinned_at_its_first_fetch(mirror, tmp_path):
+    from seqlab.data import sources
+
+    remote = sources.REMOTE_SERIES["airline_passengers"].remote
+    assert remote.checksum is None  # no published checksum to pin in the code
+    rows = [f'"{1949 + i // 12}-{i % 12 + 1:02d}",{100 + i}' for i in range(144)]
+    content = '"Month","Thousand Passengers"\n' + "\n".join(rows) + (
+        "\n\nInternational airline passengers: monthly totals in thousands. Jan 49 ? Dec 60\n")
+    mirror.serve(remote.file_name, content.encode())
+    folder = sources.fetch("airline_passengers", tmp_path / "raw" / "airline",
+                           tmp_path / "downloads")
+    frame = (folder / sources.SERIES_FILE).read_text().splitlines()
+    assert frame[1] == "1949-01-01,100.0" and len(frame) == 145
+    assert (tmp_path / "downloads" / f"{remote.file_name}.sha256").is_file()
+    sources.fetch("airline_passengers", tmp_path / "raw" / "again", tmp_path / "downloads")
+    assert mirror.requests == [f"/{remote.file_name}"]  # the pinned copy is reused
+
+
+@pytest.mark.slow
+def test_dvc_repro_on_the_users_csv_reruns_when_it_changes(tmp_path):
+    """The user's file is a dependency of its fetch stage: `dvc repro` versions it, runs
+    its entry, reruns the entry when the file changes, and records its hash in dvc.lock
+    and in the MLflow run's lineage."""
+    import subprocess
+
+    import mlflow
+    import yaml
+
+    from tests.conftest import copy_project, run_module
+    from tests.test_pipeline import dvc, ran
+
+    (tmp_path / "project").mkdir()
+    root = copy_project(tmp_path / "project")
+    (root / "data").mkdir(exist_ok=True)
+    monthly_csv(root / "data" / "my_sales.csv")
+    (root / "conf" / "pipeline.yaml").write_text(
+        "entries:\n  my_sales: [experiment=course_ex1, dataset=csv_series, "
+        "dataset.name=my_sales, dataset.path=data/my_sales.csv, dataset.date_column=Month, "
+        "dataset.value_column=Sales]\n")
+    made = run_module("seqlab.params", "optim.max_epochs=2", "trainer.progress_bar=false",
+                      cwd=root)
+    assert made.returncode == 0, made.stderr
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "add", "-A"],
+                   cwd=root, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit",
+                    "-qm", "my data"], cwd=root, check=True)
+    stages = {"fetch@my_sales", "preprocess@my_sales", "train@my_sales", "evaluate@my_sales"}
+    assert ran(dvc(root, "repro").stdout) == stages
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["fetch@my_sales"]
+    assert "data/my_sales.csv" in {dep["path"] for dep in lock["deps"]}
+    assert ran(dvc(root, "repro").stdout) == set()  # nothing changed: nothing reruns
+
+    monthly_csv(root / "data" / "my_sales.csv", months=84)  # the user adds a year
+    assert ran(dvc(root, "repro").stdout) == stages
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    newest = max(runs, key=lambda r: r.info.start_time)
+    from seqlab.tracking.lineage import file_sha256
+
+    assert newest.data.tags["data.file.sha256"] == file_sha256(root / "data" / "my_sales.csv")
+    raw = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["fetch@my_sales"]
+    assert newest.data.tags["data.raw.dvc_md5"] == raw["outs"][0]["md5"]
