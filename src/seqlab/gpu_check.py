@@ -93,19 +93,35 @@ def main() -> None:
           f"CPU runs with {torch.get_num_threads()} threads")
     folders = project().cache
     print(f"{'entry':18}{'GPU s':>8}{'CPU s':>8}{'CPU/GPU':>9}  headline GPU / CPU")
+    failed = []
     for name, entry_overrides in selected.items():
         base = [*entry_overrides, *args.overrides, *QUIET, f"entry={name}"]
-        torch.cuda.reset_peak_memory_stats()
-        gpu_s, _, metric, gpu_value = timed_run([*base, "trainer=gpu"], folders)
-        if torch.cuda.max_memory_allocated() == 0:
-            raise NoGpu(f"{name}: trained with trainer=gpu but nothing was allocated on the "
-                        "GPU; check trainer.accelerator and CUDA_VISIBLE_DEVICES")
-        if args.no_cpu:
-            print(f"{name:18}{gpu_s:8.1f}{'-':>8}{'-':>9}  {metric} {gpu_value:.4f}")
-            continue
-        cpu_s, _, _, cpu_value = timed_run([*base, "trainer=cpu"], folders)
-        print(f"{name:18}{gpu_s:8.1f}{cpu_s:8.1f}{cpu_s / gpu_s:9.2f}  "
-              f"{metric} {gpu_value:.4f} / {cpu_value:.4f}", flush=True)
+        try:
+            print(check_entry(name, base, folders, cpu=not args.no_cpu), flush=True)
+        except NoGpu:
+            raise
+        except Exception as error:  # noqa: BLE001 (one entry's failure is reported, not fatal)
+            reason = " ".join(str(error).split())[:300]
+            print(f"{name:18}failed: {type(error).__name__}: {reason}", flush=True)
+            failed.append(name)
+    if failed:
+        raise SeqlabError(f"the GPU check failed for {', '.join(failed)} (see above)")
+
+
+def check_entry(name: str, base: list[str], folders, cpu: bool) -> str:
+    """One entry on the GPU (and the CPU): its row of the table."""
+    import torch
+
+    torch.cuda.reset_peak_memory_stats()
+    gpu_s, _, metric, gpu_value = timed_run([*base, "trainer=gpu"], folders)
+    if torch.cuda.max_memory_allocated() == 0:
+        raise NoGpu(f"{name}: trained with trainer=gpu but nothing was allocated on the "
+                    "GPU; check trainer.accelerator and CUDA_VISIBLE_DEVICES")
+    if not cpu:
+        return f"{name:18}{gpu_s:8.1f}{'-':>8}{'-':>9}  {metric} {gpu_value:.4f}"
+    cpu_s, _, _, cpu_value = timed_run([*base, "trainer=cpu"], folders)
+    return (f"{name:18}{gpu_s:8.1f}{cpu_s:8.1f}{cpu_s / gpu_s:9.2f}  "
+            f"{metric} {gpu_value:.4f} / {cpu_value:.4f}")
 
 
 if __name__ == "__main__":

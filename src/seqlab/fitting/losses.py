@@ -12,5 +12,10 @@ mse = F.mse_loss  # values against values
 
 
 def token_cross_entropy(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Next-token scores N x L x V against token ids N x L; padding does not count."""
-    return F.cross_entropy(scores.transpose(1, 2), targets, ignore_index=Vocab.pad_id)
+    """Next-token scores N x L x V against token ids N x L; padding does not count.
+
+    Flattened to (N * L) rows: the same mean, and CUDA has a deterministic kernel for it
+    (the N x V x L form has none, which `trainer.deterministic` refuses on a GPU).
+    """
+    return F.cross_entropy(scores.reshape(-1, scores.shape[-1]), targets.reshape(-1),
+                           ignore_index=Vocab.pad_id)
