@@ -189,3 +189,19 @@ def test_a_file_without_a_published_checksum_is_pinned_at_its_first_fetch(server
     path.write_bytes(CONTENT + b"2001-01-01,13\n")  # changed after it was pinned
     with pytest.raises(DataError, match=f"does not match its checksum: expected {sha256(CONTENT)}"):
         download("toy", remote, tmp_path / "dl")
+
+
+def test_extract_writes_only_the_kept_members_but_checks_them_all(tmp_path):
+    good = tmp_path / "reviews.tar.gz"
+    with tarfile.open(good, "w:gz") as archive:
+        for name in ("aclImdb/train/pos/1_9.txt", "aclImdb/train/unsup/2_0.txt"):
+            member = tarfile.TarInfo(name)
+            member.size = 2
+            archive.addfile(member, io.BytesIO(b"ok"))
+    out = extract(good, tmp_path / "out", keep=lambda name: "/unsup/" not in name)
+    assert [p.name for p in out.rglob("*.txt")] == ["1_9.txt"]
+    link = tarfile.TarInfo("aclImdb/train/unsup/link")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    bad = tar_with(tmp_path, "bad.tar.gz", link)
+    with pytest.raises(DataError, match="unsafe to extract"):  # skipped, yet refused
+        extract(bad, tmp_path / "out2", keep=lambda name: "/unsup/" not in name)

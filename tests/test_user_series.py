@@ -137,7 +137,7 @@ def test_a_run_on_the_users_file_and_again_after_editing_it(tmp_path, run, prepa
     assert first != second  # the edited file is prepared again, never served stale
 
 
-def test_airline_passengers_is_pinned_at_its_first_fetch(mirror, tmp_path):
+def test_airline_passengers_is_pinned_at_its_first_fetch_and_trains(mirror, tmp_path, run):
     from seqlab.data import sources
 
     remote = sources.REMOTE_SERIES["airline_passengers"].remote
@@ -153,6 +153,9 @@ def test_airline_passengers_is_pinned_at_its_first_fetch(mirror, tmp_path):
     assert (tmp_path / "downloads" / f"{remote.file_name}.sha256").is_file()
     sources.fetch("airline_passengers", tmp_path / "raw" / "again", tmp_path / "downloads")
     assert mirror.requests == [f"/{remote.file_name}"]  # the pinned copy is reused
+    result = run(tiny("experiment=airline_passengers", "optim.max_epochs=2"), tmp_path / "run")
+    assert result["dataset"] == "airline_passengers"
+    assert result["headline"]["baseline_name"] in ("naive", "seasonal_naive")
 
 
 @pytest.mark.slow

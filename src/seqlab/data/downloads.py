@@ -15,6 +15,7 @@ import os
 import sys
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,9 +118,10 @@ def _fetch(name: str, url: str, path: Path, target: Path) -> None:
                         f"the file at {target}") from None
 
 
-def extract(archive: Path, folder: Path) -> Path:
+def extract(archive: Path, folder: Path, keep: Callable[[str], bool] | None = None) -> Path:
     """Unpack a .tar(.gz) or .zip into `folder`; a member that would land outside it, or
-    a link that points out of it, is an error naming the member."""
+    a link that points out of it, is an error naming the member. With `keep`, only the
+    members whose names it accepts are written (every member is still checked)."""
     archive, folder = Path(archive), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
@@ -129,12 +131,16 @@ def extract(archive: Path, folder: Path) -> Path:
                 if not (root / member).resolve().is_relative_to(root):
                     raise DataError(f"{archive.name}: member {member!r} would land outside "
                                     f"{folder}; the archive is unsafe to extract")
-            zipped.extractall(folder)
+            zipped.extractall(folder, [m for m in zipped.namelist() if keep is None or keep(m)])
         return folder
     try:
         with tarfile.open(archive) as tarred:
+            members = tarred.getmembers()
+            for member in members:  # refuse an unsafe archive, kept members or not
+                tarfile.data_filter(member, str(folder))
             # The "data" filter refuses absolute names, "..", and links out of the folder.
-            tarred.extractall(folder, filter="data")
+            tarred.extractall(folder, [m for m in members if keep is None or keep(m.name)],
+                              filter="data")
     except tarfile.FilterError as error:
         raise DataError(f"{archive.name}: {error}; the archive is unsafe to extract") from None
     except tarfile.TarError as error:

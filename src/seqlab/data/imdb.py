@@ -2,7 +2,7 @@
 each labelled positive or negative.
 
 The archive holds aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt, one review a file,
-plus 50,000 unlabelled reviews in aclImdb/train/unsup/ (skipped). It is extracted into a
+plus 50,000 unlabelled reviews in aclImdb/train/unsup/ (not extracted). It is extracted into a
 temporary folder beside the downloads and read into ONE file, data/raw/imdb/reviews.csv
 (`split,label,text`): DVC then tracks one file instead of 50,000 little ones. Rows come
 in a fixed order (split, label, then review id), so every fetch writes the same bytes.
@@ -43,7 +43,8 @@ def write(folder: Path, downloads: Path) -> None:
     """Download the archive, extract it out of the way and write reviews.csv into `folder`."""
     archive = download(NAME, REMOTE, downloads)
     with tempfile.TemporaryDirectory(prefix=".imdb-", dir=downloads) as tmp:
-        root = extract(archive, Path(tmp)) / "aclImdb"
+        # The 50,000 unlabelled reviews are half the archive: they are never written.
+        root = extract(archive, Path(tmp), keep=lambda name: "/unsup/" not in name) / "aclImdb"
         with open(Path(folder) / REVIEWS_FILE, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(COLUMNS)
