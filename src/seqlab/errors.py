@@ -50,10 +50,15 @@ def describe_file_error(error: OSError) -> str:
 
 
 def report(error: SeqlabError | OSError) -> int:
-    """Print `error` as the single line a user sees and return the exit status."""
+    """Print `error` as the single line a user sees and return the exit status (the line
+    is kept in `reported`, for a sweep's parent run to record)."""
     message = describe_file_error(error) if isinstance(error, OSError) else str(error)
+    reported[:] = [message]
     print(f"seqlab: error: {message}", file=sys.stderr)
     return 2
+
+
+reported: list[str] = []  # the last line report() printed
 
 
 def run_cli(main: Callable[[], T]) -> T:

@@ -215,6 +215,10 @@ def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
         baselines = {f"baseline/{name}/{k}": v
                      for name, scores in result["baselines"].items() for k, v in scores.items()}
         run.log_metrics({**result["test"], **baselines})
+        headline = result["headline"]  # what a sweep's parent ranks its children by
+        run.set_tags({"headline.metric": headline["metric"],
+                      "headline.higher_is_better": str(headline["higher_is_better"]).lower(),
+                      "headline.baseline": headline["baseline_name"]})
         run.log_artifacts(Path(figures_dir), FIGURES_DIR)
         result = {**result, "mlflow_run_id": run.run_id}
     atomic_write_json(Path(metrics_path), result)
@@ -223,14 +227,15 @@ def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
 
 # -- one run, start to end (the Hydra app) ------------------------------------------------
 
-def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None = None
-                   ) -> dict[str, Any]:
+def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None = None,
+                   tags: dict[str, str] | None = None) -> dict[str, Any]:
     """Validate, prepare the data, train, evaluate and record one run in `out_dir`.
 
     Data are prepared in `folders` (the project's run cache by default). One MLflow run
-    holds all of it; it is FINISHED only once the test metrics are in. With `resume` set
-    to a run id, that interrupted run continues from its last checkpoint, with the
-    config it recorded. Returns the metrics file's content (empty in DDP's other ranks).
+    holds all of it (with `tags` added); it is FINISHED only once the test metrics are
+    in. With `resume` set to a run id, that interrupted run continues from its last
+    checkpoint, with the config it recorded. Returns the metrics file's content (empty
+    in DDP's other ranks).
     """
     from seqlab.errors import ConfigError
     from seqlab.fitting.resume import RESUME_FILE
@@ -248,6 +253,8 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
                           "finished, or stopped before its first one); start it again instead")
     with tracked_run(cfg, tracking, data_dir, archetype, resume_id=cfg.get("resume")) as run:
         resume_dir = project().checkpoints(f"run-{run.run_id}") if run else None
+        if run and tags:
+            run.set_tags(tags)
         train(cfg, data_dir, out_dir / RUN_MODEL_DIR, run, resume_dir)
         if not is_global_zero():
             return {}

@@ -22,8 +22,13 @@ def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
     from seqlab.pipeline import run_experiment
+    from seqlab.sweeps.jobs import job_resources
 
-    result = run_cli(lambda: run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir)))
+    def run() -> dict | None:
+        with job_resources(cfg) as shares:  # a parallel sweep job's cores and GPU
+            return run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir), tags=shares)
+
+    result = run_cli(run)
     if not result:
         return None
     headline = result["headline"]
@@ -56,5 +61,9 @@ def check_overrides(args: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    from seqlab.signals import interruptible
+    from seqlab.sweeps.parent import sweep_guard
+
     check_overrides(sys.argv[1:])
-    main()
+    with interruptible(), sweep_guard():  # a sweep that stops early ends its parent run
+        main()

@@ -1,4 +1,4 @@
-"""A Hydra callback that creates the MLflow store before a sweep's jobs start."""
+"""The Hydra callback around a multirun: the MLflow store first, then one parent run."""
 
 from __future__ import annotations
 
@@ -8,17 +8,20 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 
-class InitStore(Callback):
-    """Create the store and the sweep's experiment once, before jobs run in parallel.
+class SweepRun(Callback):
+    """Before a sweep's jobs start, create the MLflow store, the sweep's experiment and
+    its parent run (seqlab.sweeps.parent); when they end, give the parent its table.
 
-    Jobs whose overrides pick another archetype create its experiment under the store's
-    lock when they start.
+    The store and experiment are made once, before jobs run in parallel (jobs whose
+    overrides pick another archetype create its experiment under the store's lock).
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from seqlab.config import instantiate
-        from seqlab.tracking.store import init_store
+        from seqlab.sweeps.parent import start_parent
 
-        tracking = instantiate(config.tracking, "tracking")
-        if tracking.enabled:
-            init_store(tracking, [instantiate(config.dataset, "dataset").archetype])
+        start_parent(config)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from seqlab.sweeps.parent import finish_parent
+
+        finish_parent(config)

@@ -16,6 +16,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab.layout import CONFIG_FILE, DIFF_FILE, MODEL_FILE, RUN_FILE, Layout, project_root
+from seqlab.sweeps.parent import sweep_tags
 from seqlab.tracking import lineage
 from seqlab.tracking.store import Tracking, init_store
 
@@ -114,7 +115,8 @@ class TrackedRun:
         from mlflow.tracking import MlflowClient
 
         created = MlflowClient(tracking_uri=tracking.resolved_uri()).create_run(
-            experiment_id, run_name=run_name(cfg), tags={**tags, **process_tags()}
+            experiment_id, run_name=run_name(cfg),
+            tags={**tags, **process_tags(), **sweep_tags()},
         )
         run = cls(tracking, created.info.run_id, experiment)
         params = [Param(k, v) for k, v in flat_params(cfg).items()]

@@ -1,0 +1,89 @@
+"""A sweep's parallel jobs share the machine: the cores divided among them, a GPU each.
+
+With `hydra/launcher=joblib hydra.launcher.n_jobs=N`, N jobs train at once. Each takes
+cores / N torch threads (two jobs that keep torch's default thread count ran about seven
+times slower on 2 cores than with one thread each). On a machine with GPUs each job
+trains on one GPU, claimed by a lock file in the sweep folder: the job number picks the
+first GPU to try, and with more jobs than GPUs a job waits for a free one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, open_dict
+
+from seqlab.sweeps.parent import _hydra
+
+GPU_ACCELERATORS = ("gpu", "cuda", "auto")
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def parallel_jobs(hydra: Any | None = None) -> int:
+    """How many jobs of this sweep run at once: joblib's n_jobs, else 1."""
+    hydra = hydra if hydra is not None else _hydra()
+    n_jobs = hydra.launcher.get("n_jobs") if hydra is not None else None
+    if not n_jobs:
+        return 1
+    return max(1, cores() + 1 + n_jobs if n_jobs < 0 else n_jobs)  # joblib: -1 = all
+
+
+def threads_per_job(jobs: int) -> int:
+    return max(1, cores() // max(1, jobs))
+
+
+@contextmanager
+def job_resources(cfg: DictConfig) -> Iterator[dict[str, str]]:
+    """Give a sweep job its share of the cores and, where there are GPUs, one GPU; yield
+    what it got, as tags for its run."""
+    hydra = _hydra()
+    jobs = parallel_jobs(hydra)
+    if jobs == 1:
+        yield {}
+        return
+    import torch
+
+    torch.set_num_threads(threads_per_job(jobs))
+    got = {"sweep.parallel_jobs": str(jobs), "torch.threads": str(torch.get_num_threads())}
+    gpus = torch.cuda.device_count()
+    if not gpus or str(cfg.trainer.get("accelerator")) not in GPU_ACCELERATORS:
+        yield got
+        return
+    with claim_gpu(Path(hydra.sweep.dir), int(hydra.job.num), gpus) as gpu:
+        with open_dict(cfg):
+            cfg.trainer.devices = [gpu]
+        yield {**got, "sweep.gpu": str(gpu)}
+
+
+@contextmanager
+def claim_gpu(folder: Path, job: int, gpus: int, poll_s: float = 1.0) -> Iterator[int]:
+    """Hold one GPU's lock in `folder` for the block: the job's own first (job mod GPUs),
+    then any free one; wait while all are taken."""
+    from filelock import FileLock, Timeout
+
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        for gpu in [(job + k) % gpus for k in range(gpus)]:
+            lock = FileLock(str(folder / f".gpu-{gpu}.lock"))
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                continue
+            try:
+                yield gpu
+            finally:
+                lock.release()
+            return
+        time.sleep(poll_s)
