@@ -36,7 +36,7 @@ bench: setup  ## seqlab vs a plain PyTorch loop on course_ex1
 gpu-check: setup  ## the default entries on the GPU and on the CPU; fails without a GPU
 	$(BIN)/python -m seqlab.gpu_check
 
-ui: setup  ## the MLflow UI on http://127.0.0.1:5000
+ui: setup  ## the MLflow UI on http://127.0.0.1:5000 (in the UI, click "Model training" in the sidebar once)
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db
 

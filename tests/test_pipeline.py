@@ -67,8 +67,10 @@ def test_every_stage_runs_and_leaves_its_outputs(project):
     entries = set(params["entries"])
     expected = ({f"fetch@{s}" for s in params["sources"]}
                 | {f"preprocess@{d}" for d in params["datasets"]}
-                | {f"{stage}@{e}" for stage in ("train", "evaluate") for e in entries})
+                | {f"{stage}@{e}" for stage in ("train", "evaluate") for e in entries}
+                | {"report"})
     assert ran(output) == expected
+    assert (root / "reports" / "summary.md").is_file()
     for entry in entries:
         assert (root / "models" / entry / "model.pt").is_file()
         assert (root / "plots" / entry / "history.csv").is_file()
@@ -153,7 +155,8 @@ def test_model_change_reruns_only_that_entry(project):
     def change(params):
         params["entries"]["course_ex1"]["model"]["hidden_size"] = 7
 
-    assert reruns_after(root, change) == {"train@course_ex1", "evaluate@course_ex1"}
+    # The report reads every entry's metrics: it follows.
+    assert reruns_after(root, change) == {"train@course_ex1", "evaluate@course_ex1", "report"}
 
 
 def test_dataset_change_reruns_what_reads_it_and_nothing_else(project):
@@ -164,7 +167,7 @@ def test_dataset_change_reruns_what_reads_it_and_nothing_else(project):
 
     assert reruns_after(root, change) == {
         "preprocess@elec_equip", "train@course_ex1", "evaluate@course_ex1",
-        "train@course_ex1_fc", "evaluate@course_ex1_fc"}
+        "train@course_ex1_fc", "evaluate@course_ex1_fc", "report"}
 
 
 def test_failing_stage_is_one_line_and_leaves_no_output(project):

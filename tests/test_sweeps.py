@@ -97,3 +97,27 @@ def test_jobs_take_their_own_gpu_first_and_wait_when_all_are_taken(tmp_path):
     for thread in (*first, late):
         thread.join()
     assert held[-1][0] == "job2" and held[-1][1] in (0, 1)
+
+
+def test_dvc_experiments_from_one_commit_share_a_parent_run(tmp_path, run, monkeypatch):
+    """`dvc exp run` (queued or not) sets DVC_EXP_BASELINE_REV and DVC_EXP_NAME: runs from
+    one baseline are children of one parent, each tagged with its experiment's name."""
+    from mlflow import MlflowClient
+
+    from seqlab.config import compose
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("DVC_EXP_BASELINE_REV", "a" * 40)
+    for name in ("exp-one", "exp-two"):
+        monkeypatch.setenv("DVC_EXP_NAME", name)
+        cfg = compose([*TINY, "optim.max_epochs=1", "trainer=cpu", f"tracking.uri={uri}",
+                       f"tracking.artifact_root={tmp_path}/artifacts",
+                       "tracking.log_model=false"])
+        run(cfg, tmp_path / name)
+    client = MlflowClient(uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    parents = [r for r in runs if r.data.tags.get("sweep") == "parent"]
+    children = [r for r in runs if r not in parents]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
+    assert sorted(c.data.tags["dvc.experiment"] for c in children) == ["exp-one", "exp-two"]

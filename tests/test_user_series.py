@@ -186,7 +186,8 @@ def test_dvc_repro_on_the_users_csv_reruns_when_it_changes(tmp_path):
                    cwd=root, check=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit",
                     "-qm", "my data"], cwd=root, check=True)
-    stages = {"fetch@my_sales", "preprocess@my_sales", "train@my_sales", "evaluate@my_sales"}
+    stages = {"fetch@my_sales", "preprocess@my_sales", "train@my_sales", "evaluate@my_sales",
+              "report"}
     assert ran(dvc(root, "repro").stdout) == stages
     lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["fetch@my_sales"]
     assert "data/my_sales.csv" in {dep["path"] for dep in lock["deps"]}
@@ -195,7 +196,8 @@ def test_dvc_repro_on_the_users_csv_reruns_when_it_changes(tmp_path):
     monthly_csv(root / "data" / "my_sales.csv", months=84)  # the user adds a year
     assert ran(dvc(root, "repro").stdout) == stages
     client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
-    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              "tags.entry = 'my_sales'")
     newest = max(runs, key=lambda r: r.info.start_time)
     from seqlab.tracking.lineage import file_sha256
 

@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqlab.config import compose, validate
 from seqlab.errors import ConfigError, run_cli
 from seqlab.layout import PARAMS_FILE, conf_dir, project_root
+from seqlab.sweeps.seeds import pipeline_entries
 
 HEADER = (
     "# Generated from conf/ by `python -m seqlab.params` (make params): edit conf/, not this\n"
@@ -54,7 +55,9 @@ def generate(
                           + ", ".join(pipeline.entries))
     datasets: dict[str, Any] = {}
     entries: dict[str, Any] = {}
-    for name, entry_overrides in pipeline.entries.items():
+    # An entry with `seeds=N` is N entries, `<name>` and `<name>-seed<k>` (the report
+    # groups them): DVC runs each seed as a stage of its own.
+    for name, entry_overrides in pipeline_entries(pipeline.entries).items():
         if only and name not in only:
             continue
         cfg = compose([*entry_overrides, *overrides, f"entry={name}"])

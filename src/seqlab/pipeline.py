@@ -127,12 +127,21 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
     import torch
 
     from seqlab.fitting.fit import fit
+    from seqlab.sweeps.pruning import reporter
 
-    report = run.epoch_reporter() if run else None
+    # Each epoch's metrics go to MLflow, then (a search trial) to Optuna, which may prune.
+    log, prune = (run.epoch_reporter() if run else None), reporter(cfg)
+
+    def report(history: list[dict[str, float]]) -> None:
+        if log:
+            log(history)
+        if prune:
+            prune(history[-1])
     if not is_global_zero():
         return fit(cfg, data_dir, Path(model_dir).with_suffix(".rank"), resume_dir)
     with atomic_dir(Path(model_dir)) as tmp:
-        result = fit(cfg, data_dir, tmp, resume_dir, report_epoch=report)
+        result = fit(cfg, data_dir, tmp, resume_dir,
+                     report_epoch=report if log or prune else None)
         net = result.net.cpu().eval()
         torch.save(net.state_dict(), tmp / MODEL_FILE)
         (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg))

@@ -25,8 +25,15 @@ def main(cfg: DictConfig) -> float | None:
     from seqlab.sweeps.jobs import job_resources
 
     def run() -> dict | None:
+        from seqlab.sweeps.pruning import Pruned
+
         with job_resources(cfg) as shares:  # a parallel sweep job's cores and GPU
-            return run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir), tags=shares)
+            try:
+                return run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir),
+                                      tags=shares)
+            except Pruned as verdict:  # a search trial the study stopped: not an error
+                print(f"seqlab: {verdict}", file=sys.stderr)
+                return None
 
     result = run_cli(run)
     if not result:
@@ -63,7 +70,9 @@ def check_overrides(args: list[str]) -> None:
 if __name__ == "__main__":
     from seqlab.signals import interruptible
     from seqlab.sweeps.parent import sweep_guard
+    from seqlab.sweeps.seeds import expand_seeds
 
+    sys.argv[1:] = run_cli(lambda: expand_seeds(sys.argv[1:]))  # seeds=N: a sweep of N
     check_overrides(sys.argv[1:])
     with interruptible(), sweep_guard():  # a sweep that stops early ends its parent run
         main()

@@ -19,6 +19,7 @@ from typing import Any
 
 PARENT_FILE = "parent_run_id"
 TABLE_FILE = "sweep.csv"
+VERDICTS_FILE = "verdicts.md"
 # The parent run this process opened and has not yet ended: (tracking, run id).
 _open: dict[str, Any] = {}
 
@@ -41,20 +42,47 @@ def parent_id(sweep_dir: str | Path) -> str | None:
     return path.read_text().strip() if path.is_file() else None
 
 
-def sweep_tags() -> dict[str, str]:
-    """The tags that make a job's run a child of its sweep's parent run."""
+def sweep_tags(tracking: Any = None, experiment_id: str | None = None) -> dict[str, str]:
+    """The tags that make a job's run a child of its sweep's parent run.
+
+    A Hydra multirun's parent is in the sweep folder. The experiments `dvc exp run`
+    runs from one baseline commit (`--queue` batches included) share a parent too,
+    found or created in the store by that commit (`dvc.baseline_rev`).
+    """
     tags = {}
-    if os.environ.get("DVC_EXP_NAME"):  # `dvc exp run`, queued or not
+    baseline = os.environ.get("DVC_EXP_BASELINE_REV")
+    if os.environ.get("DVC_EXP_NAME"):
         tags["dvc.experiment"] = os.environ["DVC_EXP_NAME"]
     hydra = _hydra()
-    if hydra is None:
-        return tags
-    tags["sweep.job"] = str(hydra.job.num)
-    tags["sweep.overrides"] = " ".join(hydra.overrides.task)
-    parent = parent_id(hydra.sweep.dir)
-    if parent:
-        tags["mlflow.parentRunId"] = parent
+    if hydra is not None:
+        tags["sweep.job"] = str(hydra.job.num)
+        tags["sweep.overrides"] = " ".join(hydra.overrides.task)
+        parent = parent_id(hydra.sweep.dir)
+        if parent:
+            tags["mlflow.parentRunId"] = parent
+    elif baseline and tracking is not None and experiment_id is not None:
+        tags["dvc.baseline_rev"] = baseline
+        tags["mlflow.parentRunId"] = dvc_parent(tracking, experiment_id, baseline)
     return tags
+
+
+def dvc_parent(tracking: Any, experiment_id: str, baseline: str) -> str:
+    """The parent run of the DVC experiments run from commit `baseline` in this MLflow
+    experiment, created by the first of them (under the store's lock: queue workers
+    start together)."""
+    from seqlab.tracking.store import store_lock
+
+    client = tracking.client()
+    query = f"tags.`dvc.baseline_rev` = '{baseline}' and tags.sweep = 'parent'"
+    with store_lock(tracking):
+        found = client.search_runs([experiment_id], query, max_results=1)
+        if found:
+            return found[0].info.run_id
+        run = client.create_run(experiment_id, run_name=f"dvc exp: {baseline[:7]}", tags={
+            "sweep": "parent", "dvc.baseline_rev": baseline})
+        # It holds no work of its own: its children are the experiments.
+        client.set_terminated(run.info.run_id, "FINISHED")
+        return run.info.run_id
 
 
 def start_parent(config: Any) -> str | None:
@@ -131,13 +159,19 @@ def finish_parent(config: Any) -> None:
             table.to_csv(Path(tmp) / TABLE_FILE, index=False)
             client.log_artifact(run_id, str(Path(tmp) / TABLE_FILE))
         client.log_text(run_id, table.to_markdown(index=False), "sweep.md")
+        # Configurations that differ only by seed: mean ± std and paired verdicts.
+        from seqlab.report.verdicts import render_markdown, results_from_runs, summarise
+
+        results = results_from_runs(children)
+        if results:
+            client.log_text(run_id, render_markdown(summarise(results)), VERDICTS_FILE)
         best = best_child(table)
         if best is not None:
             client.set_tag(run_id, "sweep.best_child", best["run_id"])
             client.set_tag(run_id, "sweep.best_overrides", best["overrides"])
             client.log_metric(run_id, f"best/{best['metric']}", float(best["value"]))
     client.set_tag(run_id, "sweep.children", str(len(table)))
-    failed = int((table["status"] != "FINISHED").sum()) if not table.empty else 0
+    failed = int((~table["status"].isin(["FINISHED", "PRUNED"])).sum()) if len(table) else 0
     client.set_terminated(run_id, "FINISHED" if not failed else "FAILED")
 
 
@@ -146,9 +180,12 @@ def child_row(run: Any) -> dict[str, Any]:
     tags, metrics = run.data.tags, run.data.metrics
     metric = tags.get("headline.metric", "")
     baseline = tags.get("headline.baseline", "")
+    # A search trial its study stopped ends with `Pruned` (seqlab.sweeps.pruning).
+    pruned = tags.get("seqlab.error", "").startswith("Pruned")
     return {
         "job": int(tags.get("sweep.job", -1)), "run_id": run.info.run_id,
-        "overrides": tags.get("sweep.overrides", ""), "status": run.info.status,
+        "overrides": tags.get("sweep.overrides", ""),
+        "status": "PRUNED" if pruned else run.info.status,
         "metric": metric, "value": metrics.get(metric),
         "higher_is_better": tags.get("headline.higher_is_better") == "true",
         "baseline": metrics.get(f"baseline/{baseline}/{metric.split('/')[-1]}"),

@@ -21,6 +21,7 @@ from seqlab.tracking import lineage
 from seqlab.tracking.store import Tracking, init_store
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit for one log_batch
+MAX_DIGEST_CHARS = 36  # MLflow's limit for a dataset's digest
 
 
 def process_tags() -> dict[str, str]:
@@ -28,10 +29,14 @@ def process_tags() -> dict[str, str]:
     return {"seqlab.host": socket.gethostname(), "seqlab.pid": str(os.getpid())}
 
 
+def model_class(cfg: DictConfig) -> str:
+    """The net's class name, `ManyToOneRNN`: its config's `_target_` less the module."""
+    return str(cfg.model._target_).rsplit(".", 1)[-1]
+
+
 def run_name(cfg: DictConfig) -> str:
     """Say dataset, model and cell: `elec_equip-ManyToOneRNN-lstm`."""
-    model = cfg.model._target_.rsplit(".", 1)[-1]
-    parts = [cfg.dataset.name, model, cfg.model.get("cell")]
+    parts = [cfg.dataset.name, model_class(cfg), cfg.model.get("cell")]
     name = "-".join(str(p) for p in parts if p)
     return f"{cfg.entry}: {name}" if cfg.get("entry") else name
 
@@ -67,6 +72,22 @@ def portable_path(path: Path, root: Path) -> str:
         return path.name
 
 
+def data_input(tags: dict[str, str]) -> Any:
+    """The run's data as an MLflow dataset input (the UI's Dataset column), from its tags.
+
+    Its digest is DVC's hash of the folder when DVC made it, so the UI and `dvc.lock` name
+    the data alike; else the folder's sha256, cut to the 36 characters MLflow keeps. The
+    source is the folder relative to the project, as the tag `data.path` gives it.
+    """
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    digest = tags.get("data.dvc_md5") or tags["data.sha256"][:MAX_DIGEST_CHARS]
+    dataset = Dataset(name=tags["dataset"], digest=digest, source_type="local",
+                      source=json.dumps({"uri": tags["data.path"]}))
+    return DatasetInput(dataset, [InputTag(MLFLOW_DATASET_CONTEXT, "training")])
+
+
 class TrackedRun:
     """A handle on one MLflow run, named in the model folder's run.json.
 
@@ -98,6 +119,9 @@ class TrackedRun:
             "archetype": archetype,
             "dataset": cfg.dataset.name,
             "entry": str(cfg.get("entry") or ""),
+            # What the UI groups and filters runs by: `model.cell` stays off non-recurrent nets.
+            "model": model_class(cfg),
+            **({"model.cell": str(cfg.model.cell)} if cfg.model.get("cell") else {}),
             "data.path": portable_path(data_dir, root),
             "data.sha256": lineage.folder_sha256(data_dir),
         }
@@ -116,12 +140,13 @@ class TrackedRun:
 
         created = MlflowClient(tracking_uri=tracking.resolved_uri()).create_run(
             experiment_id, run_name=run_name(cfg),
-            tags={**tags, **process_tags(), **sweep_tags()},
+            tags={**tags, **process_tags(), **sweep_tags(tracking, experiment_id)},
         )
         run = cls(tracking, created.info.run_id, experiment)
         params = [Param(k, v) for k, v in flat_params(cfg).items()]
         for start in range(0, len(params), MAX_PARAMS_PER_CALL):
             run.client.log_batch(run.run_id, params=params[start : start + MAX_PARAMS_PER_CALL])
+        run.client.log_inputs(run.run_id, [data_input(tags)])
         run.client.log_text(run.run_id, OmegaConf.to_yaml(cfg), CONFIG_FILE)
         if tags["git.dirty"] == "true":  # what the commit alone would not rebuild
             run.client.log_text(run.run_id, lineage.git_diff(root), DIFF_FILE)
@@ -272,8 +297,14 @@ class TrackedRun:
         self.finish(done)
 
     def finish(self, status: str = "FINISHED") -> None:
+        """End the run as `status`; a FINISHED run with its test metrics and a logged model
+        then competes for its dataset's best model in the registry (tracking/registry.py)."""
         self.flush()  # the epochs logged asynchronously land before the status changes
         self.client.set_terminated(self.run_id, status)
+        if status == "FINISHED":
+            from seqlab.tracking.registry import promote_if_best
+
+            promote_if_best(self.tracking, self.run_id)
 
 
 def _alive(pid: int) -> bool:

@@ -9,6 +9,17 @@ from typing import Any
 from seqlab.layout import project_root
 
 SQLITE = "sqlite:///"
+# The experiment tag that records an experiment's kind: model training, not GenAI. The
+# UI's experiment-type selector writes it too; MLflow 3.17's UI itself follows the
+# GenAI | Model training switch of its sidebar (see the README's "Compare in MLflow").
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"
+
+
+def kind_is_chosen(kind: str | None) -> bool:
+    """Whether an experiment's kind was chosen (in the UI, or by seqlab), not guessed:
+    the UI may record a guess such as `no_inferred_type` or `genai_development_inferred`."""
+    return bool(kind) and kind != "no_inferred_type" and not kind.endswith("_inferred")
 
 
 @dataclass
@@ -44,30 +55,46 @@ class Tracking:
         return (root / experiment).as_uri()
 
 
+def store_lock(tracking: Tracking) -> Any:
+    """A file lock beside a SQLite store (a no-op for a server): held while creating the
+    schema or experiments, or moving a registry alias, which parallel jobs would race in."""
+    from filelock import FileLock
+
+    uri = tracking.resolved_uri()
+    if not uri.startswith(SQLITE):
+        return _NoLock()
+    lock_path = Path(uri[len(SQLITE):] + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(lock_path))
+
+
 def init_store(tracking: Tracking, experiments: list[str]) -> dict[str, str]:
     """Create the store's schema and the experiments once, under a file lock.
 
     Several processes that create a fresh SQLite store (or the same experiment) at once
     race in MLflow's migrations; taking a lock first makes it safe for parallel jobs.
+    Every experiment is marked as a model-training one (EXPERIMENT_KIND_TAG), those made
+    before seqlab set the tag included; a kind chosen in the UI is left alone.
     Returns experiment name -> id.
     """
-    from filelock import FileLock
     from mlflow.tracking import MlflowClient
 
     uri = tracking.resolved_uri()
-    lock_path = uri[len(SQLITE):] + ".lock" if uri.startswith(SQLITE) else None
-    if lock_path:
-        Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(lock_path) if lock_path else _NoLock()
-    with lock:
+    with store_lock(tracking):
         try:
             client = MlflowClient(tracking_uri=uri)
             ids = {}
             for name in experiments:
                 found = client.get_experiment_by_name(name)
-                ids[name] = found.experiment_id if found else client.create_experiment(
-                    name, artifact_location=tracking.artifact_location(name)
-                )
+                if found is None:
+                    ids[name] = client.create_experiment(
+                        name, artifact_location=tracking.artifact_location(name),
+                        tags={EXPERIMENT_KIND_TAG: TRAINING_KIND})
+                    continue
+                ids[name] = found.experiment_id
+                if not kind_is_chosen(found.tags.get(EXPERIMENT_KIND_TAG)):
+                    client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG,
+                                              TRAINING_KIND)
         except Exception as error:  # MLflow, SQLAlchemy and HTTP raise many types
             from seqlab.errors import ConfigError
             from seqlab.tracking.run import redact_uri

@@ -1,0 +1,188 @@
+"""The MLflow UI as the place to compare runs: experiments that open on the runs table,
+the data as each run's dataset input, names that filter and group runs by cell, and the
+best model of each dataset in the model registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
+
+from seqlab.config import compose
+from seqlab.data.meta import Meta
+from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE
+from seqlab.models import net_for_data
+from seqlab.tracking import lineage
+from seqlab.tracking.registry import best_alias, promote_if_best, registered_name
+from seqlab.tracking.run import TrackedRun
+from seqlab.tracking.store import EXPERIMENT_KIND_TAG, TRAINING_KIND, Tracking, init_store
+
+# The filter the README gives for "RNN vs LSTM vs GRU on one dataset".
+CELLS_FILTER = "tags.dataset = 'elec_equip' and tags.model = 'ManyToOneRNN'"
+
+
+def store(tmp: Path) -> Tracking:
+    return Tracking(uri=f"sqlite:///{tmp}/mlflow.db", artifact_root=str(tmp / "mlartifacts"))
+
+
+def data_folder(folder: Path) -> Path:
+    meta = Meta(name="elec_equip", task="regression", archetype="many_to_one", input_size=1,
+                output_size=1, steps=12)
+    folder.mkdir(parents=True)
+    (folder / META_FILE).write_text(json.dumps(meta.to_json()))
+    return folder
+
+
+def test_experiments_open_as_model_training_new_and_old(tmp_path):
+    tracking = store(tmp_path)
+    client = tracking.client()
+    old = client.create_experiment("one_to_one")  # made before seqlab set the kind
+    guessed = client.create_experiment("many_to_many",
+                                       tags={EXPERIMENT_KIND_TAG: "no_inferred_type"})
+    chosen = client.create_experiment("synchronous",
+                                      tags={EXPERIMENT_KIND_TAG: "genai_development"})
+
+    ids = init_store(tracking, ["many_to_one", "one_to_one", "many_to_many", "synchronous"])
+
+    kind = {name: client.get_experiment(i).tags.get(EXPERIMENT_KIND_TAG)
+            for name, i in ids.items()}
+    assert kind == {"many_to_one": TRAINING_KIND, "one_to_one": TRAINING_KIND,
+                    "many_to_many": TRAINING_KIND,
+                    "synchronous": "genai_development"}  # chosen in the UI: kept
+    assert (ids["one_to_one"], ids["many_to_many"], ids["synchronous"]) == (old, guessed,
+                                                                            chosen)
+
+
+@pytest.mark.parametrize("dvc_md5", [None, "0123456789abcdef0123456789abcdef.dir"])
+def test_a_run_logs_its_data_as_a_dataset_input(tmp_path, monkeypatch, dvc_md5):
+    monkeypatch.setattr(lineage, "dvc_out_hash", lambda root, path: dvc_md5)
+    cfg = compose(["experiment=course_ex1"])
+    data_dir = data_folder(tmp_path / "elec_equip")
+
+    run = TrackedRun.start(cfg, store(tmp_path), data_dir, "many_to_one")
+
+    found = MlflowClient(run.uri).get_run(run.run_id)
+    [data] = found.inputs.dataset_inputs
+    assert data.dataset.name == "elec_equip"
+    assert data.dataset.digest == (dvc_md5 or found.data.tags["data.sha256"][:36])
+    assert json.loads(data.dataset.source) == {"uri": "elec_equip"}  # no machine path
+    assert {t.key: t.value for t in data.tags} == {"mlflow.data.context": "training"}
+
+
+def test_cells_of_one_dataset_are_one_filter_away(tmp_path):
+    tracking = store(tmp_path)
+    data_dir = data_folder(tmp_path / "elec_equip")
+    for preset, cell in [("course_ex1", "rnn"), ("course_ex1", "lstm"), ("course_ex1", "gru"),
+                         ("course_ex1_fc", None)]:
+        cfg = compose([f"experiment={preset}", *([f"model.cell={cell}"] if cell else [])])
+        TrackedRun.start(cfg, tracking, data_dir, "many_to_one")
+
+    client = tracking.client()
+    experiment = client.get_experiment_by_name("many_to_one").experiment_id
+    runs = client.search_runs([experiment], CELLS_FILTER)
+
+    assert sorted(r.data.tags["model.cell"] for r in runs) == ["gru", "lstm", "rnn"]
+    assert {r.data.tags["model"] for r in runs} == {"ManyToOneRNN"}
+    assert sorted(r.info.run_name for r in runs) == [
+        "elec_equip-ManyToOneRNN-gru", "elec_equip-ManyToOneRNN-lstm",
+        "elec_equip-ManyToOneRNN-rnn"]
+
+
+def finished_run(tracking: Tracking, experiment_id: str, dataset: str, metric: str,
+                 value: float, higher_is_better: bool) -> str:
+    """A run as record() and finish() leave it, with a logged model record (no files)."""
+    from mlflow.entities import LoggedModelOutput
+
+    client = tracking.client()
+    run_id = client.create_run(experiment_id, tags={
+        "archetype": "many_to_one", "dataset": dataset, "headline.metric": metric,
+        "headline.higher_is_better": str(higher_is_better).lower()}).info.run_id
+    client.log_metric(run_id, metric, value)
+    model = client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, 0)])
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
+
+
+@pytest.mark.parametrize(("metric", "higher_is_better", "first", "worse", "better"), [
+    ("test/acc", True, 0.80, 0.70, 0.90),
+    ("test/mse", False, 0.30, 0.40, 0.20),
+])
+def test_the_best_alias_moves_only_to_a_better_run(tmp_path, metric, higher_is_better,
+                                                   first, worse, better):
+    tracking = store(tmp_path)
+    experiment = init_store(tracking, ["many_to_one"])["many_to_one"]
+    client = tracking.client()
+    name, alias = registered_name("many_to_one"), best_alias("elec_equip")
+
+    def holder() -> str:
+        return client.get_model_version_by_alias(name, alias).run_id
+
+    def finish(dataset: str, value: float) -> tuple[str, int | None]:
+        run_id = finished_run(tracking, experiment, dataset, metric, value, higher_is_better)
+        return run_id, promote_if_best(tracking, run_id)
+
+    first_id, version = finish("elec_equip", first)
+    assert version == 1 and holder() == first_id
+    assert finish("elec_equip", worse)[1] is None and holder() == first_id
+    assert finish("elec_equip", first)[1] is None and holder() == first_id  # a tie keeps it
+    # Another dataset of the archetype competes for its own alias, whatever its scale.
+    other_id, version = finish("sunspots", worse)
+    assert version == 2 and client.get_model_version_by_alias(
+        name, best_alias("sunspots")).run_id == other_id and holder() == first_id
+    better_id, version = finish("elec_equip", better)
+    assert version == 3 and holder() == better_id
+    assert len(client.search_model_versions(f"name = '{name}'")) == 3  # losers not registered
+
+
+def test_a_run_without_test_metrics_or_model_is_not_registered(tmp_path):
+    tracking = store(tmp_path)
+    experiment = init_store(tracking, ["many_to_one"])["many_to_one"]
+    client = tracking.client()
+    no_metrics = client.create_run(experiment, tags={"archetype": "many_to_one",
+                                                     "dataset": "elec_equip"}).info.run_id
+    no_model = client.create_run(experiment, tags={
+        "archetype": "many_to_one", "dataset": "elec_equip", "headline.metric": "test/mse",
+        "headline.higher_is_better": "false"}).info.run_id
+    client.log_metric(no_model, "test/mse", 0.1)
+
+    assert promote_if_best(tracking, no_metrics) is None
+    assert promote_if_best(tracking, no_model) is None
+    assert client.search_registered_models() == []
+
+
+def test_a_logged_model_has_a_serving_example_and_finishing_registers_it(tmp_path):
+    """finish() registers the run's real logged model; `mlflow models serve` answering it
+    is tests/test_tracking.py::test_logged_model_serves_over_http."""
+    import mlflow
+
+    cfg = compose(["experiment=course_ex1"])
+    data_dir = data_folder(tmp_path / "elec_equip")
+    meta = Meta.from_json(json.loads((data_dir / META_FILE).read_text()), "meta.json")
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    torch.save(net_for_data(cfg.model, meta).state_dict(), model_dir / MODEL_FILE)
+    (model_dir / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg))
+    inputs = torch.rand(2, 12, 1)
+
+    run = TrackedRun.start(cfg, store(tmp_path), data_dir, "many_to_one")
+    run.log_model(model_dir, data_dir / META_FILE, inputs)
+    run.log_metrics({"test/mse": 0.5})
+    run.set_tags({"headline.metric": "test/mse", "headline.higher_is_better": "false"})
+    run.finish()
+
+    folder = Path(mlflow.artifacts.download_artifacts(
+        f"runs:/{run.run_id}/model", dst_path=str(tmp_path / "download"),
+        tracking_uri=run.uri))
+    example = json.loads((folder / "serving_input_example.json").read_text())
+    assert torch.tensor(example["inputs"]).shape == inputs.shape
+    version = run.client.get_model_version_by_alias("seqlab-many_to_one", "best-elec_equip")
+    assert version.run_id == run.run_id
+    registered = Path(mlflow.artifacts.download_artifacts(
+        "models:/seqlab-many_to_one@best-elec_equip", dst_path=str(tmp_path / "registered"),
+        tracking_uri=run.uri))
+    assert (registered / "serving_input_example.json").is_file()
