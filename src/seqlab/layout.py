@@ -81,7 +81,13 @@ class Layout:
         return self.root / "models" / entry
 
     def metrics(self, entry: str) -> Path:
+        """DVC's metrics file of an entry: its headline only, so `dvc metrics show` and
+        `dvc exp show` stay readable."""
         return self.root / "metrics" / f"{entry}.json"
+
+    def details(self, entry: str) -> Path:
+        """Everything an entry's evaluation measured (test metrics, every baseline)."""
+        return self.root / "metrics" / "details" / f"{entry}.json"
 
     def plots(self, entry: str) -> Path:
         """DVC's plots of an entry: history.csv and figures/."""

@@ -211,9 +211,26 @@ def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluatio
     return result, evaluation
 
 
+def headline_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The headline alone, as DVC's metrics file holds it: metric, value, baseline, and a
+    verdict (one seed: seqlab's sweeps test over seeds, see seqlab.report.verdicts)."""
+    headline = result["headline"]
+    better = (headline["value"] > headline["baseline"] if headline["higher_is_better"]
+              else headline["value"] < headline["baseline"])
+    return {"metric": headline["metric"], "value": headline["value"],
+            "baseline": headline["baseline"],
+            "verdict": f"{'beats' if better else 'does not beat'} "
+                       f"{headline['baseline_name']} (one seed)"}
+
+
 def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
-           figures_dir: Path, run: TrackedRun | None) -> dict[str, Any]:
-    """Save the figures and the metrics file; log both to the run."""
+           figures_dir: Path, run: TrackedRun | None, details_path: Path | None = None
+           ) -> dict[str, Any]:
+    """Save the figures and the metrics file; log both to the run.
+
+    With `details_path` (the DVC stage), the metrics file holds the headline only and
+    the whole record goes to `details_path`.
+    """
     import matplotlib.pyplot as plt
 
     with atomic_dir(Path(figures_dir)) as tmp:
@@ -230,7 +247,12 @@ def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
                       "headline.baseline": headline["baseline_name"]})
         run.log_artifacts(Path(figures_dir), FIGURES_DIR)
         result = {**result, "mlflow_run_id": run.run_id}
-    atomic_write_json(Path(metrics_path), result)
+    if details_path is None:
+        atomic_write_json(Path(metrics_path), result)
+    else:
+        Path(details_path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(Path(details_path), result)
+        atomic_write_json(Path(metrics_path), headline_summary(result))
     return result
 
 

@@ -1,4 +1,5 @@
-"""DVC stage: evaluate one trained entry into metrics/<entry>.json and its figures."""
+"""DVC stage: evaluate one trained entry into metrics/<entry>.json (its headline),
+metrics/details/<entry>.json (everything measured) and its figures."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def main() -> None:
     with run.lifetime() if run else nullcontext():
         result, evaluation = evaluate(model_dir, data_dir)
         result = record(result, evaluation, layout.metrics(args.entry),
-                        layout.plots(args.entry) / FIGURES_DIR, run)
+                        layout.plots(args.entry) / FIGURES_DIR, run,
+                        details_path=layout.details(args.entry))
     h = result["headline"]
     print(f"evaluated {args.entry}: {h['metric']} {h['value']:.4f} "
           f"({h['baseline_name']} baseline {h['baseline']:.4f})")
