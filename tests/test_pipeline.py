@@ -145,6 +145,22 @@ def test_second_repro_does_nothing(project):
     assert ran(dvc(root, "repro").stdout) == set()
 
 
+def test_a_dvc_remote_gives_a_clone_everything_without_rerunning(project, tmp_path):
+    """`dvc push` to a remote folder, `git clone`, `dvc pull`: the clone's `dvc repro`
+    reruns nothing (fetched data, models and plots all come from the remote)."""
+    root, _ = project
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    dvc(root, "remote", "add", "-d", "storage", str(tmp_path / "remote"))
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "results and a remote"], cwd=root, check=True)
+    dvc(root, "push")
+    subprocess.run(["git", "clone", "-q", str(root), str(tmp_path / "clone")], check=True)
+    clone = tmp_path / "clone"
+    dvc(clone, "pull")
+    assert (clone / "models" / "course_ex1" / "model.pt").is_file()
+    assert ran(dvc(clone, "repro").stdout) == set()
+
+
 def reruns_after(root: Path, change) -> set[str]:
     """The stages `dvc repro` runs after `change(params)`; params.yaml is restored after."""
     before = edit_params(root, change)
