@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # DVC stages call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run params test lint bench gpu-check ui clean
+.PHONY: setup run params test lint bench profile gpu-check ui server server-stop clean
 
 setup: $(STAMP)
 
@@ -33,12 +33,21 @@ lint: setup
 bench: setup  ## seqlab vs a plain PyTorch loop on course_ex1
 	$(BIN)/python -m seqlab.bench
 
+profile: setup  ## where each stage's seconds go (imports, data, training, evaluation, tracking)
+	$(BIN)/python -m seqlab.profile stages
+
 gpu-check: setup  ## the default entries on the GPU and on the CPU; fails without a GPU
 	$(BIN)/python -m seqlab.gpu_check
 
 ui: setup  ## the MLflow UI on http://127.0.0.1:5000 (in the UI, click "Model training" in the sidebar once)
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db
+
+server: setup  ## a shared MLflow server on http://127.0.0.1:5001 (runs in PostgreSQL, artifacts proxied; files in .server/): train with tracking=server
+	$(BIN)/python -m seqlab.tracking.server start
+
+server-stop:  ## stop `make server` (MLflow and PostgreSQL); the runs stay in .server/
+	$(BIN)/python -m seqlab.tracking.server stop
 
 clean:  ## remove pipeline outputs and checkpoints; DVC restores outputs from .dvc/cache, MLflow runs stay
 	rm -rf data/raw data/processed data/cache models plots outputs multirun checkpoints

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import threading
@@ -13,8 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.config import compose
-from seqlab.layout import DataFolders
+# The suite runs on two workers (pyproject's addopts): two torch processes on two cores
+# need one thread each, or both slow down many times over. Subprocesses inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+# MLFLOW_TRACKING_URI wins over tracking.uri (read as seqlab is imported, just below): one
+# exported in the developer's shell must not send the tests' runs to a real server.
+os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+from seqlab.config import compose  # noqa: E402
+from seqlab.layout import DataFolders  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["trainer=cpu", "trainer.progress_bar=false", "tracking.enabled=false"]
@@ -26,6 +34,18 @@ def tiny(*overrides: str):
     Tests shrink epochs and data themselves, with overrides.
     """
     return compose([*overrides, *FAST])
+
+
+@pytest.fixture(autouse=True)
+def own_tracking_uri():
+    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI: a test that calls it must not
+    send the later tests' subprocesses (which inherit it) to its store."""
+    exported = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if exported is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = exported
 
 
 @pytest.fixture

@@ -25,9 +25,15 @@ ENTRIES = ["course_ex1", "course_ex1_fc", "course_ex2"]
 SHRINK = ["optim.max_epochs=2", "optim.val_every_n_epochs=1", "trainer.progress_bar=false"]
 
 
+GIT = ["git", "-c", "user.name=seqlab-test", "-c", "user.email=test@localhost"]
+
+
 def dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           # `dvc exp run` commits the experiment: git needs someone to name
+           "GIT_AUTHOR_NAME": "seqlab-test", "GIT_AUTHOR_EMAIL": "test@localhost",
+           "GIT_COMMITTER_NAME": "seqlab-test", "GIT_COMMITTER_EMAIL": "test@localhost"}
     done = subprocess.run([str(bin_dir / "dvc"), *args], cwd=root, env=env,
                           capture_output=True, text=True, timeout=900)
     if check and done.returncode != 0:
@@ -145,19 +151,41 @@ def test_second_repro_does_nothing(project):
     assert ran(dvc(root, "repro").stdout) == set()
 
 
-def test_a_dvc_remote_gives_a_clone_everything_without_rerunning(project, tmp_path):
+def test_a_dvc_remote_carries_results_and_experiments_to_a_clone(project, tmp_path):
     """`dvc push` to a remote folder, `git clone`, `dvc pull`: the clone's `dvc repro`
-    reruns nothing (fetched data, models and plots all come from the remote)."""
+    reruns nothing (fetched data, models and plots all come from the remote). An
+    experiment goes the same way: `dvc exp push` from the project, `dvc exp pull` and
+    `dvc exp apply` in the clone, which then has its model without retraining."""
     root, _ = project
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
     dvc(root, "remote", "add", "-d", "storage", str(tmp_path / "remote"))
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "results and a remote"], cwd=root, check=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "results and a remote"], cwd=root, check=True)
+    subprocess.run([*GIT, "remote", "add", "origin", str(origin)], cwd=root, check=True)
+    subprocess.run([*GIT, "push", "-q", "origin", "HEAD:main"], cwd=root, check=True)
     dvc(root, "push")
-    subprocess.run(["git", "clone", "-q", str(root), str(tmp_path / "clone")], check=True)
     clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "-b", "main", str(origin), str(clone)], check=True)
     dvc(clone, "pull")
     assert (clone / "models" / "course_ex1" / "model.pt").is_file()
+    assert ran(dvc(clone, "repro").stdout) == set()
+
+    try:
+        # hidden_size 6: the next test's 7 must not be in DVC's run cache already
+        tried = dvc(root, "exp", "run", "-n", "hidden6", "-S",
+                    "entries.course_ex1.model.hidden_size=6")
+        assert ran(tried.stdout) == {"train@course_ex1", "evaluate@course_ex1", "report"}
+        trained = (root / "models" / "course_ex1" / "model.pt").read_bytes()
+        dvc(root, "exp", "push", "origin", "hidden6")
+    finally:  # the project back at its commit, for the tests that follow
+        subprocess.run([*GIT, "checkout", "-q", "--", "."], cwd=root, check=True)
+        dvc(root, "checkout", "--force")
+    dvc(clone, "exp", "pull", "origin", "hidden6")
+    dvc(clone, "exp", "apply", "hidden6")
+    assert yaml.safe_load((clone / "params.yaml").read_text())[
+        "entries"]["course_ex1"]["model"]["hidden_size"] == 6
+    assert (clone / "models" / "course_ex1" / "model.pt").read_bytes() == trained
     assert ran(dvc(clone, "repro").stdout) == set()
 
 

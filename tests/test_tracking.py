@@ -26,7 +26,7 @@ from seqlab.data.meta import Meta
 from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE
 from seqlab.models import net_for_data
 from seqlab.tracking.run import TrackedRun, redact_uri
-from seqlab.tracking.store import Tracking
+from seqlab.tracking.store import Tracking, fluent_uri
 
 SERVE_START_S = 60
 
@@ -109,8 +109,8 @@ def test_logged_model_loads_back_and_predicts_as_the_net(logged):
 
     run, net, inputs, _ = logged
     assert MlflowClient(run.uri).get_run(run.run_id).info.status == "RUNNING"  # not ended
-    mlflow.set_tracking_uri(run.uri)
-    model = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
+    with fluent_uri(run.uri):
+        model = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
     with torch.no_grad():
         expected = net(inputs).numpy()
     np.testing.assert_allclose(model.predict(inputs.numpy()), expected, rtol=1e-6)
@@ -150,8 +150,8 @@ def test_padded_inputs_take_their_lengths_as_a_param(tmp_path):
     run = TrackedRun.start(cfg, store(tmp_path), data_dir, "many_to_one")
     run.log_model(model_dir, data_dir / META_FILE, inputs)
 
-    mlflow.set_tracking_uri(run.uri)
-    model = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
+    with fluent_uri(run.uri):
+        model = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
     with torch.no_grad():
         expected = net(inputs, lengths).numpy()
     predicted = model.predict(inputs.numpy(), params={"lengths": lengths.tolist()})

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab import timing
 from seqlab.config import instantiate, validate
 from seqlab.data.processed import ProcessedData
 from seqlab.io import atomic_dir, atomic_write_json, atomic_write_text
@@ -109,9 +114,20 @@ def prepare_data(dataset_cfg: DictConfig, folders: DataFolders) -> Path:
 
 def is_global_zero() -> bool:
     """False in DDP's other ranks: they train, rank zero writes and logs."""
-    from pytorch_lightning.utilities.rank_zero import rank_zero_only
+    if int(os.environ.get("NODE_RANK") or 0):  # a node started by hand (Lightning's
+        return False                           # rank says 0 there until the Trainer runs)
+    lightning = sys.modules.get("pytorch_lightning.utilities.rank_zero")
+    if lightning is not None:  # a Trainer may have set the rank
+        return getattr(lightning.rank_zero_only, "rank", 0) == 0
+    # What Lightning reads at import, without its 3 s import where nothing trains.
+    ranks = (os.environ.get(v) for v in ("RANK", "LOCAL_RANK", "SLURM_PROCID",
+                                         "JSM_NAMESPACE_RANK"))
+    return int(next((r for r in ranks if r is not None), 0)) == 0
 
-    return getattr(rank_zero_only, "rank", 0) == 0
+
+def _not_a_tip(record: logging.LogRecord) -> bool:
+    """Lightning advertises its cloud services at every Trainer (litlogger, litmodels)."""
+    return not str(record.msg).startswith("💡 Tip")
 
 
 def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | None = None,
@@ -129,6 +145,9 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
     from seqlab.fitting.fit import fit
     from seqlab.sweeps.pruning import reporter
 
+    for lightning in ("pytorch_lightning", "lightning_fabric"):
+        logging.getLogger(f"{lightning}.utilities.rank_zero").addFilter(_not_a_tip)
+    timing.watch_steps()
     # Each epoch's metrics go to MLflow, then (a search trial) to Optuna, which may prune.
     log, prune = (run.epoch_reporter() if run else None), reporter(cfg)
 
@@ -138,22 +157,34 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
         if prune:
             prune(history[-1])
     if not is_global_zero():
-        return fit(cfg, data_dir, Path(model_dir).with_suffix(".rank"), resume_dir)
+        # DDP's other ranks train their share in a folder of their own, removed after:
+        # nothing of theirs lands beside the model. Saving resume points is collective,
+        # so they need a folder whenever rank zero keeps them (a tracked run always does):
+        # a stand-in that stays empty, as rank zero alone writes.
+        with tempfile.TemporaryDirectory(prefix="seqlab-rank-") as tmp:
+            if resume_dir is None and cfg.tracking.enabled:
+                resume_dir = Path(tmp) / "resume"
+            return fit(cfg, data_dir, Path(tmp), resume_dir)
     with atomic_dir(Path(model_dir)) as tmp:
-        result = fit(cfg, data_dir, tmp, resume_dir,
-                     report_epoch=report if log or prune else None)
-        net = result.net.cpu().eval()
-        torch.save(net.state_dict(), tmp / MODEL_FILE)
-        (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg))
-        pd.DataFrame(result.history).to_csv(tmp / HISTORY_FILE, index=False)
+        with timing.phase("train"):
+            result = fit(cfg, data_dir, tmp, resume_dir,
+                         report_epoch=report if log or prune else None)
+            net = result.net.cpu().eval()
+            torch.save(net.state_dict(), tmp / MODEL_FILE)
+            (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg))
+            pd.DataFrame(result.history).to_csv(tmp / HISTORY_FILE, index=False)
         if run:
-            run.flush()
-            run.save(tmp)
-            run.set_tags({"weights.kept": result.kept})
-            if (tmp / PROFILE_FILE).is_file():
-                run.log_artifact(tmp / PROFILE_FILE)
-            if run.tracking.log_model:
-                run.log_model(tmp, Path(data_dir) / META_FILE, result.example_inputs)
+            with timing.phase("tracking"):
+                run.flush()
+                run.save(tmp)
+                run.set_tags({"weights.kept": result.kept,
+                              "trainer.world_size": str(result.world_size)})
+                if result.world_size > 1:  # DDP: the threads each rank had (cores / ranks)
+                    run.set_tags({"torch.threads": str(result.threads)})
+                if (tmp / PROFILE_FILE).is_file():
+                    run.log_artifact(tmp / PROFILE_FILE)
+                if run.tracking.log_model:
+                    run.log_model(tmp, Path(data_dir) / META_FILE, result.example_inputs)
     if resume_dir is not None:  # the model is saved: nothing left to resume
         shutil.rmtree(resume_dir, ignore_errors=True)
     return result
@@ -184,19 +215,19 @@ def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluatio
     Returns the metrics file's content (what was run, the headline, every score) and
     the evaluation with its figures; nothing is written.
     """
-    import pandas as pd
-
-    from seqlab.evaluation import plots
     from seqlab.evaluation.evaluate import evaluate as score
     from seqlab.tasks import task_of
 
-    data = ProcessedData.load(data_dir)
+    with timing.phase("data"):
+        data = ProcessedData.load(data_dir)
     cfg, net = load_model(model_dir, data)
     title = f"{cfg.get('entry') or cfg.dataset.name}: {cfg.model.get('cell', '')} test".strip()
     evaluation = score(net, data, task_of(data.meta.task), title)
     history = Path(model_dir) / HISTORY_FILE
     if history.is_file():
-        evaluation.figures["learning_curves"] = plots.learning_curves(pd.read_csv(history))
+        from seqlab.evaluation import plots  # pyplot: only where a figure is drawn
+
+        evaluation.figures["learning_curves"] = plots.learning_curves(history)
     result = {
         "archetype": data.meta.archetype,
         "task": data.meta.task,
@@ -238,15 +269,16 @@ def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
             figure.savefig(tmp / f"{stem}.png", dpi=100)
             plt.close(figure)
     if run is not None:
-        baselines = {f"baseline/{name}/{k}": v
-                     for name, scores in result["baselines"].items() for k, v in scores.items()}
-        run.log_metrics({**result["test"], **baselines})
-        headline = result["headline"]  # what a sweep's parent ranks its children by
-        run.set_tags({"headline.metric": headline["metric"],
-                      "headline.higher_is_better": str(headline["higher_is_better"]).lower(),
-                      "headline.baseline": headline["baseline_name"]})
-        run.log_artifacts(Path(figures_dir), FIGURES_DIR)
-        result = {**result, "mlflow_run_id": run.run_id}
+        with timing.phase("tracking"):
+            baselines = {f"baseline/{name}/{k}": v
+                         for name, scores in result["baselines"].items() for k, v in scores.items()}
+            run.log_metrics({**result["test"], **baselines})
+            headline = result["headline"]  # what a sweep's parent ranks its children by
+            run.set_tags({"headline.metric": headline["metric"],
+                          "headline.higher_is_better": str(headline["higher_is_better"]).lower(),
+                          "headline.baseline": headline["baseline_name"]})
+            run.log_artifacts(Path(figures_dir), FIGURES_DIR)
+            result = {**result, "mlflow_run_id": run.run_id}
     if details_path is None:
         atomic_write_json(Path(metrics_path), result)
     else:
@@ -269,10 +301,13 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
     in DDP's other ranks).
     """
     from seqlab.errors import ConfigError
-    from seqlab.fitting.resume import RESUME_FILE
     from seqlab.tracking.run import tracked_run
+    from seqlab.tracking.store import require_server
 
     tracking = instantiate(cfg.tracking, "tracking")
+    require_server(tracking)  # a tracking server that is down: one line, before any work
+    from seqlab.fitting.resume import RESUME_FILE  # (imports Lightning: seconds)
+
     if cfg.get("resume"):
         cfg = recorded_config(tracking, cfg.resume)
     validate(cfg)
@@ -283,7 +318,9 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
         raise ConfigError(f"resume: run {cfg.resume} has no checkpoint to continue from (it "
                           "finished, or stopped before its first one); start it again instead")
     with tracked_run(cfg, tracking, data_dir, archetype, resume_id=cfg.get("resume")) as run:
-        resume_dir = project().checkpoints(f"run-{run.run_id}") if run else None
+        # DDP's other ranks hold no run; resuming, they continue from the same checkpoint.
+        run_id = run.run_id if run else cfg.get("resume")
+        resume_dir = project().checkpoints(f"run-{run_id}") if run_id else None
         if run and tags:
             run.set_tags(tags)
         train(cfg, data_dir, out_dir / RUN_MODEL_DIR, run, resume_dir)

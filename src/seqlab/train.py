@@ -20,7 +20,9 @@ from seqlab.errors import run_cli
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
+    from seqlab.config import instantiate
     from seqlab.pipeline import run_experiment
     from seqlab.sweeps.jobs import job_resources
 
@@ -28,6 +30,8 @@ def main(cfg: DictConfig) -> float | None:
         from seqlab.sweeps.pruning import Pruned
 
         with job_resources(cfg) as shares:  # a parallel sweep job's cores and GPU
+            if HydraConfig.get().mode == RunMode.MULTIRUN:  # no DDP in a sweep's job
+                instantiate(cfg.trainer, "trainer").require_one_process()
             try:
                 return run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir),
                                       tags=shares)

@@ -1,6 +1,13 @@
-"""Figures people would rather look at than read: learning curves, forecasts, confusion."""
+"""Figures people would rather look at than read: learning curves, forecasts, confusion.
+
+Imported only to draw (pyplot costs half a second), and without pandas or scikit-learn:
+the evaluate stage would import them for nothing else.
+"""
 
 from __future__ import annotations
+
+import csv
+from pathlib import Path
 
 import matplotlib
 
@@ -8,20 +15,31 @@ matplotlib.use("Agg")  # figures are saved to files; no display on servers or in
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 
-def learning_curves(history: pd.DataFrame) -> Figure:
-    """Every per-epoch metric of a run, train and val side by side."""
-    metrics = sorted({c.split("/", 1)[1] for c in history.columns if "/" in c})
+def read_history(path: Path) -> dict[str, np.ndarray]:
+    """history.csv as column -> values; an empty cell (an epoch without validation) is NaN."""
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    names = rows[0].keys() if rows else []
+    return {name: np.array([float(row[name]) if row[name] else np.nan for row in rows])
+            for name in names}
+
+
+def learning_curves(history: Path | dict[str, np.ndarray]) -> Figure:
+    """Every per-epoch metric of a run (history.csv, or its columns), train and val side
+    by side."""
+    if not isinstance(history, dict):
+        history = read_history(Path(history))
+    metrics = sorted({c.split("/", 1)[1] for c in history if "/" in c})
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
         for stage in ("train", "val"):
             column = f"{stage}/{metric}"
             if column in history:
-                rows = history[["epoch", column]].dropna()
-                ax.plot(rows["epoch"], rows[column], label=stage)
+                kept = np.isfinite(history[column])
+                ax.plot(history["epoch"][kept], history[column][kept], label=stage)
         ax.set(xlabel="epoch", ylabel=metric, title=f"learning curve: {metric}")
         if metric == "loss":
             ax.set_yscale("log")
@@ -36,8 +54,8 @@ def forecast(
 ) -> Figure:
     """The whole series, with each forecast line drawn over the test period."""
     fig, ax = plt.subplots(figsize=(10, 4))
-    ax.plot(pd.to_datetime(dates), series, color="0.6", label="series")
-    when = pd.to_datetime(test_dates)
+    ax.plot(np.array(dates, dtype="datetime64[D]"), series, color="0.6", label="series")
+    when = np.array(test_dates, dtype="datetime64[D]")
     for label, values in lines.items():
         ax.plot(when, values, label=label, linewidth=1.5 if label == "model" else 1)
     ax.axvline(when[0], color="0.3", linestyle=":", label="test starts")
@@ -49,14 +67,19 @@ def forecast(
 
 def confusion(truth: np.ndarray, predicted: np.ndarray, labels: list[str],
               title: str) -> Figure:
-    from sklearn.metrics import ConfusionMatrixDisplay
-
+    """Counts of true (rows) by predicted (columns) class, as scikit-learn draws them."""
+    n = len(labels)
+    counts = np.zeros((n, n), dtype=np.int64)
+    np.add.at(counts, (np.ravel(truth), np.ravel(predicted)), 1)
     fig, ax = plt.subplots(figsize=(6, 5))
-    ConfusionMatrixDisplay.from_predictions(
-        truth, predicted, labels=list(range(len(labels))), display_labels=labels, ax=ax,
-        colorbar=False,
-    )
-    ax.set_title(title)
+    image = ax.imshow(counts, interpolation="nearest", cmap="viridis")
+    dark, light = image.cmap(0), image.cmap(1.0)
+    middle = (counts.max() + counts.min()) / 2
+    for (row, column), count in np.ndenumerate(counts):
+        ax.text(column, row, str(count), ha="center", va="center",
+                color=light if count < middle else dark)
+    ax.set(xticks=range(n), yticks=range(n), xticklabels=labels, yticklabels=labels,
+           xlabel="Predicted label", ylabel="True label", title=title)
+    ax.set_ylim(n - 0.5, -0.5)
     fig.tight_layout()
-    return fig
     return fig

@@ -4,6 +4,10 @@ The callbacks come from conf/callbacks (each a `_target_`); the weights kept are
 best on validation when a ModelCheckpoint watches a validation metric and the data has
 a validation split, else the last epoch's. With a `resume_dir`, checkpoints live there
 (outside the model's temporary folder) and a resume point found there is continued.
+
+Under DDP (trainer=ddp) every rank runs this function: Lightning starts the other local
+ranks by re-running the command line, each trains on its share of the rows, and rank
+zero alone writes checkpoints and keeps the weights.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from torch import nn
 from seqlab.config import instantiate
 from seqlab.errors import ConfigError
 from seqlab.fitting.batches import SequenceDataModule
+from seqlab.fitting.ranks import StopTogether, wait_at_exit
 from seqlab.fitting.resume import RESUME_FILE, ResumePoint
 from seqlab.fitting.supervised import SupervisedModule
 from seqlab.layout import CHECKPOINTS_DIR, PROFILE_FILE
@@ -40,6 +45,8 @@ class FitResult:
     kept: str  # which weights were kept, for the user: "best val/loss (epoch 4)", "last"
     example_inputs: torch.Tensor  # a few training inputs (the logged model's signature)
     resumed_after: int = 0  # the epochs a resume point had already done
+    world_size: int = 1  # the processes that trained it (DDP ranks)
+    threads: int = 1  # torch threads in each process
 
 
 def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None = None,
@@ -50,6 +57,9 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     """
     # Lightning 2.6 on torch 2.13 warns about its own use of a deprecated torch API.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    # Under DDP Lightning advises sync_dist=True for epoch metrics: ours are summed across
+    # ranks already (SupervisedModule._finish_epoch), so every rank logs the same values.
+    warnings.filterwarnings("ignore", message=r".*self\.log\(.*sync_dist=True")
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     optim = instantiate(cfg.optim, "optim")
     settings = instantiate(cfg.trainer, "trainer")
@@ -68,6 +78,7 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
                                      settings.checkpoint_every_minutes))
     if settings.show_progress():
         callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
+    callbacks.append(StopTogether())  # DDP: a SIGTERM stops every rank, without a hang
     trainer = _trainer(
         max_epochs=optim.max_epochs,
         gradient_clip_val=optim.gradient_clip_val,
@@ -88,16 +99,20 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     # weights_only: a checkpoint is a pickle; only tensors and plain values are read.
     trainer.fit(module, datamodule=data, ckpt_path=resume_from if resumed_after else None,
                 weights_only=True)
-    kept = _keep_best(trainer, module, checkpoints)
+    # Only rank zero's weights are saved; another rank reading the best checkpoint could
+    # find it deleted by rank zero below.
+    kept = _keep_best(trainer, module, checkpoints) if trainer.is_global_zero else "last epoch"
     if resume_dir is None and trainer.is_global_zero:  # not into the model folder
         shutil.rmtree(checkpoints, ignore_errors=True)
+    wait_at_exit(trainer)  # rank zero: for the ranks it started
     if settings.profiler and trainer.is_global_zero:
         report = Path(work_dir) / f"fit-{Path(PROFILE_FILE).stem}.txt"
         if report.is_file():
             report.rename(Path(work_dir) / PROFILE_FILE)
     return FitResult(net=net, history=module.history, kept=kept,
                      example_inputs=data.splits["train"]["inputs"][:4],
-                     resumed_after=resumed_after)
+                     resumed_after=resumed_after, world_size=trainer.world_size,
+                     threads=torch.get_num_threads())
 
 
 def _trainer(**kwargs: Any) -> pl.Trainer:

@@ -4,6 +4,7 @@ Saved every `every_n_epochs` epochs (or once `every_minutes` have passed) at the
 an epoch, after the epoch's metrics are recorded, in a folder outside the model's
 temporary folder, so a crash cannot delete it. The file is written under a temporary
 name and renamed: a kill during the save leaves the previous resume point intact.
+Under DDP every rank has this callback (rank zero alone writes the file).
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ class ResumePoint(Checkpoint):
         return self.every_n_epochs > 0 and epoch % self.every_n_epochs == 0
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: Any) -> None:
-        if trainer.sanity_checking or not self._due(trainer.current_epoch + 1):
+        if trainer.sanity_checking:
+            return
+        # Saving is a collective under DDP: every rank must agree to save, and clocks
+        # differ, so rank zero's decision is the one taken (a rank saving alone hangs).
+        if not trainer.strategy.broadcast(self._due(trainer.current_epoch + 1)):
             return
         partial = self.path.with_name(f".{RESUME_FILE}.partial")
         trainer.save_checkpoint(partial)  # every rank takes part; rank zero writes

@@ -12,6 +12,7 @@ from seqlab.config import require_choice, require_int, require_number
 from seqlab.errors import ConfigError
 
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+GPU_ACCELERATORS = ("auto", "gpu", "cuda")
 PROFILERS = ("simple", "advanced")
 INTERVALS = ("epoch", "step")
 
@@ -148,6 +149,26 @@ class TrainerSettings:
         if not (self.mixed_precision and on_gpu):
             return "32-true"
         return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+    def processes(self) -> int:
+        """Training processes on each node: one per device used. More than one is DDP,
+        whose other ranks Lightning starts by running the command line again."""
+        if isinstance(self.devices, int) and self.devices > 0:
+            return self.devices
+        if not isinstance(self.devices, str | int):
+            return len(list(self.devices))
+        import torch  # "auto" or -1: every GPU where one is used, else one process
+
+        gpus = torch.cuda.device_count() if self.accelerator in GPU_ACCELERATORS else 0
+        return max(1, gpus)
+
+    def require_one_process(self) -> None:
+        """A sweep's job trains in one process: a rank started by re-running the command
+        line (`-m ...`) would run the whole sweep again."""
+        count = self.processes() * self.num_nodes
+        if count > 1:
+            raise ConfigError(f"trainer: DDP over {count} processes cannot run inside a sweep "
+                              "(-m); set trainer.devices=1, or run each configuration alone")
 
     def trainer_kwargs(self) -> dict[str, Any]:
         devices = self.devices if isinstance(self.devices, int | str) else list(self.devices)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 from contextlib import nullcontext
 
+from seqlab import timing  # first: with $SEQLAB_PROFILE set it times the imports below
 from seqlab.config import instantiate
-from seqlab.errors import run_cli
 from seqlab.layout import FIGURES_DIR, project
 from seqlab.params import entry_config, load
+from seqlab.stages import run_stage
 
 
 def main() -> None:
@@ -20,13 +21,16 @@ def main() -> None:
     layout = project()
     cfg = entry_config(load(layout.root), args.entry)
 
-    from seqlab.pipeline import evaluate, record
-    from seqlab.tracking.run import TrackedRun
+    from seqlab.tracking.background import open_run
 
     model_dir, data_dir = layout.model(args.entry), layout.data.processed(cfg.dataset.name)
-    run = TrackedRun.load(model_dir, instantiate(cfg.tracking, "tracking"))
+    # First, before torch: a child process imports MLflow while this one scores the model.
+    run = open_run(model_dir, instantiate(cfg.tracking, "tracking"))
+
+    from seqlab.pipeline import evaluate, record
+
     # The training's run is FINISHED once its test metrics are in; FAILED if they fail.
-    with run.lifetime() if run else nullcontext():
+    with run.lifetime() if run else nullcontext(), timing.phase("evaluate"):
         result, evaluation = evaluate(model_dir, data_dir)
         result = record(result, evaluation, layout.metrics(args.entry),
                         layout.plots(args.entry) / FIGURES_DIR, run,
@@ -37,4 +41,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main)
+    run_stage(main)

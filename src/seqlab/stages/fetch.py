@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-from seqlab.errors import ConfigError, run_cli
+from seqlab import timing  # first: with $SEQLAB_PROFILE set it times the imports below
+from seqlab.errors import ConfigError
 from seqlab.layout import project
 from seqlab.params import load
+from seqlab.stages import run_stage
 
 
 def main() -> None:
@@ -26,8 +28,10 @@ def main() -> None:
         raise ConfigError(f"no source {args.source!r} in params.yaml; sources: "
                           + ", ".join(known))
     path = None if args.source in SOURCES else known[args.source]["reads"]
-    print(f"fetched {args.source} into {fetch(args.source, layout.data, path)}")
+    with timing.phase("data"):
+        folder = fetch(args.source, layout.data, path)
+    print(f"fetched {args.source} into {folder}")
 
 
 if __name__ == "__main__":
-    run_cli(main)
+    run_stage(main)

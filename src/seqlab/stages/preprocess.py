@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from seqlab.errors import ConfigError, run_cli
+from seqlab import timing  # first: with $SEQLAB_PROFILE set it times the imports below
+from seqlab.errors import ConfigError
 from seqlab.layout import project
 from seqlab.params import load
 from seqlab.pipeline import preprocess
+from seqlab.stages import run_stage
 
 
 def main() -> None:
@@ -20,10 +22,11 @@ def main() -> None:
     if args.dataset not in datasets:
         raise ConfigError(f"no dataset {args.dataset!r} in params.yaml; datasets: "
                           + ", ".join(datasets))
-    data = preprocess(datasets[args.dataset], layout.data, args.dataset)
+    with timing.phase("data"):
+        data = preprocess(datasets[args.dataset], layout.data, args.dataset)
     sizes = ", ".join(f"{name} {len(idx)}" for name, idx in data.splits.items())
     print(f"preprocessed {args.dataset}: inputs {data.inputs.shape}; {sizes}")
 
 
 if __name__ == "__main__":
-    run_cli(main)
+    run_stage(main)

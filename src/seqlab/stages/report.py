@@ -15,8 +15,10 @@ from typing import Any
 
 import yaml
 
-from seqlab.errors import ConfigError, DataError, run_cli
+from seqlab import timing  # first: with $SEQLAB_PROFILE set it times the imports below
+from seqlab.errors import ConfigError, DataError
 from seqlab.layout import project
+from seqlab.stages import run_stage
 
 
 def read_params(path: Path, required: bool) -> dict[str, Any] | None:
@@ -58,18 +60,21 @@ def main() -> None:
     # the default store (the project's mlflow.db).
     tracking = (instantiate(params["tracking"], "tracking")
                 if params and isinstance(params.get("tracking"), dict) else None)
-    runs = (experiment_runs(tracking or Tracking(), args.experiment) if args.experiment
-            else None)
+    with timing.phase("tracking"):
+        runs = (experiment_runs(tracking or Tracking(), args.experiment) if args.experiment
+                else None)
     metrics = args.metrics or root / "metrics"
     log = None
     if tracking is not None and tracking.enabled and not args.no_log:
         def log(folder: Path) -> None:
-            log_report(tracking, folder, len(list(metrics.glob("*.json"))))
+            with timing.phase("tracking"):
+                log_report(tracking, folder, len(list(metrics.glob("*.json"))))
     out = args.out or root / REPORTS_DIR
-    written = write_report(out, metrics, args.plots or root / "plots", params, runs,
-                           args.experiment, log)
+    with timing.phase("evaluate"):  # the report's own work: reading, judging, drawing
+        written = write_report(out, metrics, args.plots or root / "plots", params, runs,
+                               args.experiment, log)
     print(f"wrote {out / written[0]} and {len(written) - 1} figures")
 
 
 if __name__ == "__main__":
-    run_cli(main)
+    run_stage(main)

@@ -2,7 +2,8 @@
 
 Its checkpoints are kept in checkpoints/<entry>-<config hash>/ while it trains: after
 an interruption the same `dvc repro` continues the same MLflow run from the last one.
-The run is left SCHEDULED: the evaluate stage finishes it.
+The run is left SCHEDULED: the evaluate stage finishes it. With `trainer=ddp` among the
+entry's overrides, this command runs once per rank; rank zero alone writes.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import argparse
 import json
 import shutil
 
+from seqlab import timing  # first: with $SEQLAB_PROFILE set it times the imports below
 from seqlab.config import instantiate, validate
-from seqlab.errors import run_cli
 from seqlab.layout import RUN_FILE, project
 from seqlab.params import entry_config, load
+from seqlab.stages import run_stage
 
 
 def main() -> None:
@@ -23,24 +25,34 @@ def main() -> None:
     args = parser.parse_args()
     layout = project()
     cfg = entry_config(load(layout.root), args.entry)
+    from seqlab.tracking.background import fork_tracker, training_run
+
+    # Before torch: a child process imports MLflow while this one imports Lightning.
+    tracking = instantiate(cfg.tracking, "tracking")
+    tracker = fork_tracker(tracking)
     validate(cfg)  # before importing Lightning: a bad value fails in a second
 
     from seqlab.data.processed import ProcessedData
     from seqlab.fitting.resume import RESUME_FILE
-    from seqlab.pipeline import digest, train, write_history_plot
-    from seqlab.tracking.run import tracked_run
+    from seqlab.pipeline import digest, is_global_zero, train, write_history_plot
 
     data_dir = layout.data.processed(cfg.dataset.name)
-    archetype = ProcessedData.load(data_dir).meta.archetype
+    with timing.phase("data"):
+        archetype = ProcessedData.load(data_dir).meta.archetype
     model_dir = layout.model(args.entry)
     resume_dir = layout.checkpoints(f"{args.entry}-{digest(cfg)}")
-    tracking = instantiate(cfg.tracking, "tracking")
+    if not is_global_zero():
+        # DDP's other ranks (started by rank zero running this command again) train their
+        # share and write nothing DVC sees; the resume folder is rank zero's to clean.
+        train(cfg, data_dir, model_dir, None, resume_dir)
+        return
     resume_id = None
     if (resume_dir / RESUME_FILE).is_file() and (resume_dir / RUN_FILE).is_file():
         resume_id = json.loads((resume_dir / RUN_FILE).read_text())["run_id"]
     elif tracking.enabled:  # checkpoints of no known run: their epochs were never logged
         shutil.rmtree(resume_dir, ignore_errors=True)
-    with tracked_run(cfg, tracking, data_dir, archetype, resume_id, done="SCHEDULED") as run:
+    with training_run(tracker, cfg, tracking, data_dir, archetype, resume_id,
+                      done="SCHEDULED") as run:
         if run is not None:  # a later start after a crash continues this run
             resume_dir.mkdir(parents=True, exist_ok=True)
             run.save(resume_dir)
@@ -53,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_cli(main)
+    run_stage(main)

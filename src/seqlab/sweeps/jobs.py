@@ -5,6 +5,12 @@ cores / N torch threads (two jobs that keep torch's default thread count ran abo
 times slower on 2 cores than with one thread each). On a machine with GPUs each job
 trains on one GPU, claimed by a lock file in the sweep folder: the job number picks the
 first GPU to try, and with more jobs than GPUs a job waits for a free one.
+
+Jobs of seqlab's submitit launchers (hydra_plugins.seqlab_submitit_launcher) run in
+processes of their own: `hydra/launcher=slurm_local` starts all of a sweep's jobs at once
+on this machine, so each takes its share as above (or `hydra.launcher.cpus_per_task`
+threads, when set); a SLURM job (`hydra/launcher=slurm`) has an allocation of its own:
+its cpus_per_task threads and the GPUs SLURM made visible to it, with no lock to claim.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from omegaconf import DictConfig, open_dict
 from seqlab.sweeps.parent import _hydra
 
 GPU_ACCELERATORS = ("gpu", "cuda", "auto")
+# How many jobs a local submitit launcher started together (set in each job's process).
+LOCAL_JOBS_VARIABLE = "SEQLAB_LOCAL_JOBS"
 
 
 def cores() -> int:
@@ -31,9 +39,17 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def submitit_executor() -> str | None:
+    """'slurm' or 'local' in a job that submitit started, else None."""
+    return os.environ.get("SUBMITIT_EXECUTOR") or None
+
+
 def parallel_jobs(hydra: Any | None = None) -> int:
-    """How many jobs of this sweep run at once: joblib's n_jobs, else 1."""
+    """How many jobs of this sweep run at once here: joblib's n_jobs, the jobs a local
+    submitit launcher started together, else 1."""
     hydra = hydra if hydra is not None else _hydra()
+    if hydra is not None and submitit_executor() == "local":
+        return max(1, int(os.environ.get(LOCAL_JOBS_VARIABLE) or 1))
     n_jobs = hydra.launcher.get("n_jobs") if hydra is not None else None
     if not n_jobs:
         return 1
@@ -49,13 +65,17 @@ def job_resources(cfg: DictConfig) -> Iterator[dict[str, str]]:
     """Give a sweep job its share of the cores and, where there are GPUs, one GPU; yield
     what it got, as tags for its run."""
     hydra = _hydra()
+    if hydra is not None and submitit_executor() == "slurm":
+        yield slurm_job_threads(hydra)
+        return
     jobs = parallel_jobs(hydra)
     if jobs == 1:
         yield {}
         return
     import torch
 
-    torch.set_num_threads(threads_per_job(jobs))
+    # A local submitit job's cpus_per_task, when given, is the user's own share.
+    torch.set_num_threads(int(hydra.launcher.get("cpus_per_task") or threads_per_job(jobs)))
     got = {"sweep.parallel_jobs": str(jobs), "torch.threads": str(torch.get_num_threads())}
     gpus = torch.cuda.device_count()
     if not gpus or str(cfg.trainer.get("accelerator")) not in GPU_ACCELERATORS:
@@ -65,6 +85,16 @@ def job_resources(cfg: DictConfig) -> Iterator[dict[str, str]]:
         with open_dict(cfg):
             cfg.trainer.devices = [gpu]
         yield {**got, "sweep.gpu": str(gpu)}
+
+
+def slurm_job_threads(hydra: Any) -> dict[str, str]:
+    """Give a SLURM job's torch the cores SLURM allocated it; return its run's tags."""
+    import torch
+
+    given = os.environ.get("SLURM_CPUS_PER_TASK") or hydra.launcher.get("cpus_per_task")
+    torch.set_num_threads(int(given or cores()))
+    return {"slurm.job_id": os.environ.get("SLURM_JOB_ID", ""),
+            "torch.threads": str(torch.get_num_threads())}
 
 
 @contextmanager

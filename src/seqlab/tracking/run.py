@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab import timing
 from seqlab.layout import CONFIG_FILE, DIFF_FILE, MODEL_FILE, RUN_FILE, Layout, project_root
 from seqlab.sweeps.parent import sweep_tags
 from seqlab.tracking import lineage
-from seqlab.tracking.store import Tracking, init_store
+from seqlab.tracking.store import Tracking, fluent_uri, init_store
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit for one log_batch
 MAX_DIGEST_CHARS = 36  # MLflow's limit for a dataset's digest
@@ -57,6 +57,8 @@ def redact_uri(value: str) -> str:
 
 
 def flat_params(cfg: DictConfig) -> dict[str, str]:
+    import pandas as pd  # not at the top: a stage that tracks nothing need not import it
+
     plain = OmegaConf.to_container(cfg, resolve=True)
     row = pd.json_normalize(plain, sep=".").iloc[0].to_dict()
     return {key: redact_uri(str(value)) for key, value in row.items()}
@@ -88,6 +90,22 @@ def data_input(tags: dict[str, str]) -> Any:
     return DatasetInput(dataset, [InputTag(MLFLOW_DATASET_CONTEXT, "training")])
 
 
+def log_inputs(client: Any, run_id: str, inputs: list[Any], attempts: int = 3) -> None:
+    """Log a run's datasets. The first runs of a dataset that start at once race to create
+    it in the store (MLflow reads, then inserts: a unique-key violation on a server's
+    PostgreSQL); the loser tries again and finds the dataset there."""
+    from mlflow.exceptions import MlflowException
+
+    for attempt in range(attempts):
+        try:
+            client.log_inputs(run_id, inputs)
+            return
+        except MlflowException as error:
+            if "unique" not in str(error).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 class TrackedRun:
     """A handle on one MLflow run, named in the model folder's run.json.
 
@@ -116,6 +134,8 @@ class TrackedRun:
             **lineage.git_state(root),
             **lineage.library_versions(),
             "seed": str(cfg.seed),
+            # The store it went to: $MLFLOW_TRACKING_URI may have overridden tracking.uri.
+            "seqlab.tracking_uri": tracking.recorded_uri(),
             "archetype": archetype,
             "dataset": cfg.dataset.name,
             "entry": str(cfg.get("entry") or ""),
@@ -146,7 +166,7 @@ class TrackedRun:
         params = [Param(k, v) for k, v in flat_params(cfg).items()]
         for start in range(0, len(params), MAX_PARAMS_PER_CALL):
             run.client.log_batch(run.run_id, params=params[start : start + MAX_PARAMS_PER_CALL])
-        run.client.log_inputs(run.run_id, [data_input(tags)])
+        log_inputs(run.client, run.run_id, [data_input(tags)])
         run.client.log_text(run.run_id, OmegaConf.to_yaml(cfg), CONFIG_FILE)
         if tags["git.dirty"] == "true":  # what the commit alone would not rebuild
             run.client.log_text(run.run_id, lineage.git_diff(root), DIFF_FILE)
@@ -166,8 +186,10 @@ class TrackedRun:
         (Path(model_dir) / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(self.run_id, key, value)
+        from mlflow.entities import RunTag
+
+        # One call: each is a transaction on the store.
+        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
@@ -183,6 +205,10 @@ class TrackedRun:
         """
         from mlflow.entities import Metric
 
+        # MLflow's logging thread then writes what came in each second as one batch, and
+        # a flush stops it at once: unset, it polls its queue with a 1 s timeout, which
+        # each flush (and set_terminated) waits out after the last epoch.
+        os.environ.setdefault("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", "1")
         points = self.client.get_metric_history(self.run_id, "train/loss")
         done = max((point.step for point in points), default=0)
 
@@ -247,8 +273,7 @@ class TrackedRun:
             signature.params = ParamSchema([ParamSpec("lengths", "long", [], (-1,))])
         requirements = [f"{p}=={version(p)}" for p in ("torch", "numpy", "pandas",
                                                        "omegaconf", "hydra-core")]
-        mlflow.set_tracking_uri(self.uri)
-        with mlflow.start_run(run_id=self.run_id):
+        with fluent_uri(self.uri), mlflow.start_run(run_id=self.run_id):
             mlflow.pyfunc.log_model(
                 name="model", python_model=served_model.__file__, artifacts=artifacts,
                 code_paths=[str(Path(seqlab.__file__).parent)], signature=signature,
@@ -299,12 +324,13 @@ class TrackedRun:
     def finish(self, status: str = "FINISHED") -> None:
         """End the run as `status`; a FINISHED run with its test metrics and a logged model
         then competes for its dataset's best model in the registry (tracking/registry.py)."""
-        self.flush()  # the epochs logged asynchronously land before the status changes
-        self.client.set_terminated(self.run_id, status)
-        if status == "FINISHED":
-            from seqlab.tracking.registry import promote_if_best
+        with timing.phase("tracking"):
+            self.flush()  # the epochs logged asynchronously land before the status changes
+            self.client.set_terminated(self.run_id, status)
+            if status == "FINISHED":
+                from seqlab.tracking.registry import promote_if_best
 
-            promote_if_best(self.tracking, self.run_id)
+                promote_if_best(self.tracking, self.run_id)
 
 
 def _alive(pid: int) -> bool:
@@ -342,10 +368,11 @@ def tracked_run(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: 
     if not tracking.enabled or not is_global_zero():
         yield None
         return
-    mark_dead_runs_killed(tracking)
-    if resume_id:
-        run = TrackedRun.reopen(tracking, resume_id)
-    else:
-        run = TrackedRun.start(cfg, tracking, data_dir, archetype)
+    with timing.phase("tracking"):
+        mark_dead_runs_killed(tracking)
+        if resume_id:
+            run = TrackedRun.reopen(tracking, resume_id)
+        else:
+            run = TrackedRun.start(cfg, tracking, data_dir, archetype)
     with run.lifetime(done):
         yield run

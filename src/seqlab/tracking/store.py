@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +12,14 @@ from typing import Any
 from seqlab.layout import project_root
 
 SQLITE = "sqlite:///"
+SERVERS = ("http://", "https://")
+# Set, it wins over tracking.uri: `MLFLOW_TRACKING_URI=http://host:5001 python -m
+# seqlab.train` sends a run to a server whatever the config says.
+URI_VARIABLE = "MLFLOW_TRACKING_URI"
+# Read once, as seqlab starts: mlflow.set_tracking_uri() sets this variable itself (for its
+# child processes), so read later it could be MLflow's echo of another run's store.
+USER_URI = os.environ.get(URI_VARIABLE) or None
+PROBE_TIMEOUT_S = 3.0  # MLflow's own client retries a dead server for minutes
 # The experiment tag that records an experiment's kind: model training, not GenAI. The
 # UI's experiment-type selector writes it too; MLflow 3.17's UI itself follows the
 # GenAI | Model training switch of its sidebar (see the README's "Compare in MLflow").
@@ -32,15 +43,27 @@ class Tracking:
     log_model: bool = True
 
     def resolved_uri(self) -> str:
-        """The tracking URI with any local path made absolute.
+        """The tracking URI ($MLFLOW_TRACKING_URI when set, else tracking.uri) with any
+        local path made absolute.
 
         DVC runs queued experiments in a temporary copy of the repository; an absolute
         path sends their runs to the same store as every other run.
         """
-        if self.uri.startswith(SQLITE):
-            path = Path(self.uri[len(SQLITE):])
+        uri = USER_URI or self.uri
+        if uri.startswith(SQLITE):
+            path = Path(uri[len(SQLITE):])
             return SQLITE + str(path if path.is_absolute() else project_root() / path)
-        return self.uri
+        return uri
+
+    def recorded_uri(self) -> str:
+        """The URI as a run records it: a server's without its password, a SQLite file's
+        relative to the project (its name alone outside it): no machine path."""
+        from seqlab.tracking.run import portable_path, redact_uri
+
+        uri = self.resolved_uri()
+        if uri.startswith(SQLITE):
+            return SQLITE + portable_path(Path(uri[len(SQLITE):]), project_root())
+        return redact_uri(uri)
 
     def client(self) -> Any:
         from mlflow.tracking import MlflowClient
@@ -53,6 +76,28 @@ class Tracking:
         root = Path(self.artifact_root)
         root = root if root.is_absolute() else project_root() / root
         return (root / experiment).as_uri()
+
+
+@contextmanager
+def fluent_uri(uri: str) -> Iterator[None]:
+    """MLflow's fluent API (mlflow.start_run, log_model) pointed at `uri` for a block.
+
+    mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI for child processes; left
+    set, every later job and process of this one would follow this run's store.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
+    previous, exported = utils._tracking_uri, os.environ.get(URI_VARIABLE)
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+        if exported is None:
+            os.environ.pop(URI_VARIABLE, None)
+        else:
+            os.environ[URI_VARIABLE] = exported
 
 
 def store_lock(tracking: Tracking) -> Any:
@@ -68,17 +113,62 @@ def store_lock(tracking: Tracking) -> Any:
     return FileLock(str(lock_path))
 
 
+_answered: set[str] = set()  # the servers that answered this process's probe
+
+
+def require_server(tracking: Tracking) -> None:
+    """Fail in seconds, with one line, when tracking.uri names a server nobody answers.
+
+    MLflow's client retries a server that is down with backoff for minutes before it
+    gives up; a job should learn it before any work. A no-op for a local store, and
+    once a server answered. Any HTTP answer (an auth page, a 404 under a prefix) counts:
+    the question is only whether a server is there.
+    """
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit, urlunsplit
+
+    from seqlab.errors import ConfigError
+    from seqlab.tracking.run import redact_uri
+
+    uri = tracking.resolved_uri()
+    if not tracking.enabled or not uri.startswith(SERVERS) or uri in _answered:
+        return
+    parts = urlsplit(uri)
+    health = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2],
+                                       path=parts.path.rstrip("/") + "/health"))
+    try:
+        urllib.request.urlopen(health, timeout=PROBE_TIMEOUT_S).close()
+    except urllib.error.HTTPError:
+        pass  # a server answered
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, ConnectionRefusedError):
+            why = "connection refused"
+        elif isinstance(reason, TimeoutError):
+            why = f"no answer within {PROBE_TIMEOUT_S:.0f} s"
+        else:
+            why = (str(reason).strip() or type(reason).__name__)[:200]
+        raise ConfigError(f"tracking.uri: no MLflow server answers at {redact_uri(uri)} "
+                          f"({why}); start it with `make server`, or set tracking=mlflow "
+                          "for the local store") from None
+    _answered.add(uri)
+
+
 def init_store(tracking: Tracking, experiments: list[str]) -> dict[str, str]:
     """Create the store's schema and the experiments once, under a file lock.
 
     Several processes that create a fresh SQLite store (or the same experiment) at once
-    race in MLflow's migrations; taking a lock first makes it safe for parallel jobs.
+    race in MLflow's migrations; taking a lock first makes it safe for parallel jobs. A
+    server (probed first: require_server) migrates its own database, and of jobs that
+    create the same experiment at once, the first wins and the others find it.
     Every experiment is marked as a model-training one (EXPERIMENT_KIND_TAG), those made
     before seqlab set the tag included; a kind chosen in the UI is left alone.
     Returns experiment name -> id.
     """
     from mlflow.tracking import MlflowClient
 
+    require_server(tracking)
     uri = tracking.resolved_uri()
     with store_lock(tracking):
         try:
@@ -87,10 +177,11 @@ def init_store(tracking: Tracking, experiments: list[str]) -> dict[str, str]:
             for name in experiments:
                 found = client.get_experiment_by_name(name)
                 if found is None:
-                    ids[name] = client.create_experiment(
-                        name, artifact_location=tracking.artifact_location(name),
-                        tags={EXPERIMENT_KIND_TAG: TRAINING_KIND})
-                    continue
+                    created = _create_experiment(client, tracking, name)
+                    if created is not None:
+                        ids[name] = created
+                        continue
+                    found = client.get_experiment_by_name(name)
                 ids[name] = found.experiment_id
                 if not kind_is_chosen(found.tags.get(EXPERIMENT_KIND_TAG)):
                     client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND_TAG,
@@ -105,6 +196,20 @@ def init_store(tracking: Tracking, experiments: list[str]) -> dict[str, str]:
                               f"{redact_uri(uri)} ({reason}); check tracking.uri, or "
                               "set tracking.enabled=false") from None
         return ids
+
+
+def _create_experiment(client: Any, tracking: Tracking, name: str) -> str | None:
+    """Create an experiment; None if another job created it meanwhile. No file lock holds
+    back the jobs of other machines that share a server: the first to ask creates it."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.create_experiment(name, artifact_location=tracking.artifact_location(name),
+                                        tags={EXPERIMENT_KIND_TAG: TRAINING_KIND})
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return None
 
 
 class _NoLock:
