@@ -19,7 +19,13 @@ from seqlab.models import net_for_data
 from seqlab.tracking import lineage
 from seqlab.tracking.registry import best_alias, promote_if_best, registered_name
 from seqlab.tracking.run import TrackedRun
-from seqlab.tracking.store import EXPERIMENT_KIND_TAG, TRAINING_KIND, Tracking, init_store
+from seqlab.tracking.store import (
+    EXPERIMENT_KIND_TAG,
+    TRAINING_KIND,
+    Tracking,
+    fluent_uri,
+    init_store,
+)
 
 # The filter the README gives for "RNN vs LSTM vs GRU on one dataset".
 CELLS_FILTER = "tags.dataset = 'elec_equip' and tags.model = 'ManyToOneRNN'"
@@ -175,14 +181,16 @@ def test_a_logged_model_has_a_serving_example_and_finishing_registers_it(tmp_pat
     run.set_tags({"headline.metric": "test/mse", "headline.higher_is_better": "false"})
     run.finish()
 
-    folder = Path(mlflow.artifacts.download_artifacts(
-        f"runs:/{run.run_id}/model", dst_path=str(tmp_path / "download"),
-        tracking_uri=run.uri))
-    example = json.loads((folder / "serving_input_example.json").read_text())
-    assert torch.tensor(example["inputs"]).shape == inputs.shape
-    version = run.client.get_model_version_by_alias("seqlab-many_to_one", "best-elec_equip")
-    assert version.run_id == run.run_id
-    registered = Path(mlflow.artifacts.download_artifacts(
-        "models:/seqlab-many_to_one@best-elec_equip", dst_path=str(tmp_path / "registered"),
-        tracking_uri=run.uri))
+    # MLflow 3 finds a run's logged model through the process-wide URI, whatever the call says
+    with fluent_uri(run.uri):
+        folder = Path(mlflow.artifacts.download_artifacts(
+            f"runs:/{run.run_id}/model", dst_path=str(tmp_path / "download"),
+            tracking_uri=run.uri))
+        example = json.loads((folder / "serving_input_example.json").read_text())
+        assert torch.tensor(example["inputs"]).shape == inputs.shape
+        version = run.client.get_model_version_by_alias("seqlab-many_to_one", "best-elec_equip")
+        assert version.run_id == run.run_id
+        registered = Path(mlflow.artifacts.download_artifacts(
+            "models:/seqlab-many_to_one@best-elec_equip", dst_path=str(tmp_path / "registered"),
+            tracking_uri=run.uri))
     assert (registered / "serving_input_example.json").is_file()

@@ -172,19 +172,19 @@ def test_a_dvc_remote_carries_results_and_experiments_to_a_clone(project, tmp_pa
     assert ran(dvc(clone, "repro").stdout) == set()
 
     try:
-        # hidden_size 6: the next test's 7 must not be in DVC's run cache already
-        tried = dvc(root, "exp", "run", "-n", "hidden6", "-S",
-                    "entries.course_ex1.model.hidden_size=6")
+        # 9: not the preset's 6, nor the next test's 7 (which must not be in the run cache)
+        tried = dvc(root, "exp", "run", "-n", "hidden9", "-S",
+                    "entries.course_ex1.model.hidden_size=9")
         assert ran(tried.stdout) == {"train@course_ex1", "evaluate@course_ex1", "report"}
         trained = (root / "models" / "course_ex1" / "model.pt").read_bytes()
-        dvc(root, "exp", "push", "origin", "hidden6")
+        dvc(root, "exp", "push", "origin", "hidden9")
     finally:  # the project back at its commit, for the tests that follow
         subprocess.run([*GIT, "checkout", "-q", "--", "."], cwd=root, check=True)
         dvc(root, "checkout", "--force")
-    dvc(clone, "exp", "pull", "origin", "hidden6")
-    dvc(clone, "exp", "apply", "hidden6")
+    dvc(clone, "exp", "pull", "origin", "hidden9")
+    dvc(clone, "exp", "apply", "hidden9")
     assert yaml.safe_load((clone / "params.yaml").read_text())[
-        "entries"]["course_ex1"]["model"]["hidden_size"] == 6
+        "entries"]["course_ex1"]["model"]["hidden_size"] == 9
     assert (clone / "models" / "course_ex1" / "model.pt").read_bytes() == trained
     assert ran(dvc(clone, "repro").stdout) == set()
 

@@ -123,8 +123,10 @@ def test_logged_model_holds_code_and_plain_files_not_a_pickle(logged):
     import mlflow
 
     run, _, _, tmp = logged
-    folder = Path(mlflow.artifacts.download_artifacts(
-        f"runs:/{run.run_id}/model", dst_path=str(tmp / "download"), tracking_uri=run.uri))
+    # MLflow 3 finds a run's logged model through the process-wide URI, whatever the call says
+    with fluent_uri(run.uri):
+        folder = Path(mlflow.artifacts.download_artifacts(
+            f"runs:/{run.run_id}/model", dst_path=str(tmp / "download"), tracking_uri=run.uri))
     flavor = mlflow.models.Model.load(folder).flavors["python_function"]
     assert flavor["model_code_path"].endswith("served_model.py")
     files = [p for p in folder.rglob("*") if p.is_file()]
