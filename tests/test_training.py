@@ -132,6 +132,21 @@ def test_last_keeps_the_last_epoch(tmp_path, prepared):
         result.history[-1]["val/loss"], rel=1e-4)
 
 
+def test_the_progress_bar_is_one_bar_over_every_step_of_the_run(tmp_path, prepared, capsys):
+    from seqlab.data.processed import ProcessedData
+    from seqlab.fitting.fit import fit
+
+    cfg = tiny(*SMALL, "optim.max_epochs=3", "callbacks=last")
+    cfg.trainer.progress_bar = True
+    fit(cfg, prepared(cfg), tmp_path)
+    rows = len(ProcessedData.load(prepared(cfg)).splits["train"])
+    steps = 3 * -(-rows // cfg.optim.batch_size)
+    drawn = capsys.readouterr().err
+    # One bar for the run (not one per epoch), ending at every optimiser step, last epoch.
+    assert drawn.count(f"{steps}/{steps}") >= 1 and "epoch 3/3" in drawn
+    assert "Epoch 0" not in drawn  # Lightning's per-epoch bar is not drawn
+
+
 def test_early_stopping_stops(tmp_path, prepared):
     from seqlab.fitting.fit import fit
 

@@ -22,20 +22,19 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
-from pytorch_lightning.callbacks import Checkpoint, ModelCheckpoint, TQDMProgressBar
+from pytorch_lightning.callbacks import Checkpoint, ModelCheckpoint
 from torch import nn
 
 from seqlab.config import instantiate
 from seqlab.errors import ConfigError
 from seqlab.fitting.batches import SequenceDataModule
+from seqlab.fitting.progress import RunBar
 from seqlab.fitting.ranks import StopTogether, wait_at_exit
 from seqlab.fitting.resume import RESUME_FILE, ResumePoint
 from seqlab.fitting.supervised import SupervisedModule
 from seqlab.layout import CHECKPOINTS_DIR, PROFILE_FILE
 from seqlab.models import net_for_data
 from seqlab.tasks import task_of
-
-PROGRESS_REFRESH_STEPS = 20  # redrawing the bar every step costs more than a tiny step
 
 
 @dataclass
@@ -77,7 +76,7 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
         callbacks.append(ResumePoint(checkpoints, settings.checkpoint_every_n_epochs,
                                      settings.checkpoint_every_minutes))
     if settings.show_progress():
-        callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS))
+        callbacks.append(RunBar())
     callbacks.append(StopTogether())  # DDP: a SIGTERM stops every rank, without a hang
     trainer = _trainer(
         max_epochs=optim.max_epochs,

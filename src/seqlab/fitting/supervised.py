@@ -96,7 +96,15 @@ class SupervisedModule(pl.LightningModule):
             self._sums.pop("val", None)
             return
         self._last_val = self._finish_epoch("val")
-        self.log_dict(self._last_val)
+        self.publish(self._last_val)
+
+    def publish(self, metrics: dict[str, float]) -> None:
+        """Hand an epoch's metrics (already reduced across ranks) to the callbacks and
+        schedulers that watch them: straight into trainer.callback_metrics, which is what
+        they read. self.log_dict does the same through Lightning's result collection, at
+        about 4 ms an epoch: more than an epoch of a tiny model's steps."""
+        self.trainer.callback_metrics.update(
+            {name: torch.tensor(value) for name, value in metrics.items()})
 
     def on_train_epoch_start(self) -> None:
         # The learning rate the epoch starts with: a schedule shows in the history.
@@ -104,7 +112,7 @@ class SupervisedModule(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         metrics = {**self._finish_epoch("train"), "lr": self._epoch_lr}
-        self.log_dict(metrics)  # for callbacks and schedulers that watch them
+        self.publish(metrics)
         row = {"epoch": self.current_epoch + 1, **metrics, **self._last_val}
         self.history.append(row)
         self._last_val = {}
