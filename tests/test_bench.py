@@ -14,12 +14,14 @@ from tests.conftest import run_module
 def test_bench_times_both_workloads_and_ends_with_their_ratios(tmp_path):
     saved = tmp_path / "bench.txt"
     done = run_module("seqlab.bench", "course_ex1", "course_ex2", "--set", "optim.max_epochs=1",
+                      "--repeat", "2",
                       "--save", str(saved), env={**os.environ, "SEQLAB_ROOT": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     assert [line.split(":")[0] for line in lines[-2:]] == ["ratio course_ex1", "ratio course_ex2"]
     assert all(float(line.split(": ")[1]) > 0 for line in lines[-2:])
     assert saved.read_text().strip().splitlines()[-2:] == lines[-2:]
+    assert "median of 2 runs" in saved.read_text().splitlines()[0]
 
 
 def test_paths_that_train_differently_fail_loudly(tmp_path, monkeypatch, one_thread):

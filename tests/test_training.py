@@ -222,3 +222,30 @@ def test_debug_profile_saves_the_report_with_the_model(tmp_path, run):
     run(tiny(*SMALL, "optim.max_epochs=1", "debug=profile"), tmp_path)
     report = (tmp_path / "model" / "profile.txt").read_text()
     assert "run_training_epoch" in report
+
+
+def test_threads_follow_the_model_size_unless_set_and_the_run_records_them(tmp_path, prepared,
+                                                                          run):
+    from mlflow.tracking import MlflowClient
+
+    from seqlab.fitting.fit import fit
+
+    auto = instantiate(tiny("experiment=course_ex1").trainer, "trainer")
+    assert [auto.torch_threads(n, available=2) for n in (223, 24_999, 98_000)] == [1, 1, 2]
+    assert auto.torch_threads(98_000, available=16) == 3  # one per 25,000 parameters
+    torch.set_num_threads(2)  # two cores free: course_ex1's 223 parameters take one
+    cfg = tiny("experiment=course_ex1", "optim.max_epochs=1")
+    assert fit(cfg, prepared(cfg), tmp_path / "auto").threads == 1
+    assert torch.get_num_threads() == 2  # for that fit only
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    tracked = tiny("experiment=course_ex1", "optim.max_epochs=1", "trainer.threads=2",
+                   f"tracking.uri={store}", f"tracking.artifact_root={tmp_path}/artifacts",
+                   "tracking.log_model=false")
+    tracked.tracking.enabled = True
+    run(tracked, tmp_path / "set")
+    [found] = MlflowClient(store).search_runs(
+        [e.experiment_id for e in MlflowClient(store).search_experiments()])
+    assert found.data.tags["torch.threads"] == "2"
+    assert found.data.params["trainer.threads"] == "2"
+    with pytest.raises(ConfigError, match="threads"):
+        instantiate(tiny("trainer.threads=0").trainer, "trainer")

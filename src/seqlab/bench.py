@@ -3,13 +3,15 @@
 Both paths train the same network (same class, same seed, same initial weights) on the
 same preprocessed data with the same optimiser, clipping, batch size, epochs and torch
 threads, and compute the validation loss as often; they must reach the same test
-metrics, or the benchmark fails. seqlab is timed with its progress bar and without, so
-the bar's own cost shows. The table ends with one line per workload,
+metrics, or the benchmark fails. Both run on the torch threads seqlab picks for the net
+(trainer.threads). seqlab is timed with its progress bar and without, so the bar's own
+cost shows. With --repeat N each path runs N times, interleaved, and the medians are
+shown. The table ends with one line per workload,
 `ratio <preset>: <seqlab seconds / plain seconds>`.
 
     python -m seqlab.bench                                 # course_ex1 and course_ex2
     python -m seqlab.bench course_ex1 --set optim.max_epochs=50
-    python -m seqlab.bench --save docs/bench.txt           # make bench: keep the result
+    python -m seqlab.bench --repeat 3 --save docs/bench.txt  # make bench: keep the result
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import statistics
 import time
 from datetime import date
 from pathlib import Path
@@ -26,7 +29,7 @@ import torch
 from omegaconf import DictConfig
 
 from seqlab.config import compose, instantiate, validate
-from seqlab.errors import SeqlabError, run_cli
+from seqlab.errors import ConfigError, SeqlabError, run_cli
 from seqlab.layout import project
 from seqlab.pipeline import prepare_data
 
@@ -101,40 +104,56 @@ def same(a: dict[str, float], b: dict[str, float]) -> bool:
         math.isclose(a[k], b[k], rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12) for k in a)
 
 
-def compare(preset: str, overrides: list[str]) -> dict[str, object]:
-    """Time the plain loop and seqlab (with and without its bar) on one preset."""
+def compare(preset: str, overrides: list[str], repeat: int = 1) -> dict[str, object]:
+    """Time the plain loop and seqlab (with and without its bar) on one preset: the
+    median of `repeat` runs of each."""
     # The training alone, on the CPU, keeping the last epoch's weights as the plain loop
     # does; the bar drawn (progress_bar=true) as on a user's terminal.
     base = [f"experiment={preset}", "trainer=cpu", "callbacks=last", *overrides]
     cfg = compose([*base, "trainer.progress_bar=true"])
     validate(cfg)
     data_dir = prepare_data(cfg.dataset, project().cache)
-    # Warm-ups: the first calls of each path pay for lazy imports and initialisation.
-    plain_loop(cfg, data_dir)
-    seqlab_fit(compose([*base, "trainer.progress_bar=true", "optim.max_epochs=1"]), data_dir)
-    plain_net, plain_s = plain_loop(cfg, data_dir)
-    bar_net, bar_s = seqlab_fit(cfg, data_dir)
-    quiet_net, quiet_s = seqlab_fit(compose([*base, "trainer.progress_bar=false"]), data_dir)
-    metrics = {name: test_metrics(net, data_dir)
-               for name, net in (("plain", plain_net), ("seqlab", bar_net),
-                                 ("no bar", quiet_net))}
-    if not (same(metrics["plain"], metrics["seqlab"]) and
-            same(metrics["plain"], metrics["no bar"])):
+    paths = {"plain": lambda: plain_loop(cfg, data_dir),
+             "seqlab": lambda: seqlab_fit(cfg, data_dir),
+             "no bar": lambda: seqlab_fit(compose([*base, "trainer.progress_bar=false"]),
+                                          data_dir)}
+    before = torch.get_num_threads()
+    try:
+        # Warm-ups: the first calls of each path pay for lazy imports and initialisation.
+        net, _ = paths["plain"]()
+        seqlab_fit(compose([*base, "trainer.progress_bar=true", "optim.max_epochs=1"]),
+                   data_dir)
+        threads = instantiate(cfg.trainer, "trainer").torch_threads(
+            sum(p.numel() for p in net.parameters()), available=before)
+        torch.set_num_threads(threads)  # the plain loop's; seqlab's fit picks the same
+        seconds: dict[str, list[float]] = {name: [] for name in paths}
+        metrics: dict[str, dict[str, float]] = {}
+        for _ in range(repeat):
+            for name, path in paths.items():
+                net, elapsed = path()
+                seconds[name].append(elapsed)
+                metrics[f"{name} {len(seconds[name])}"] = test_metrics(net, data_dir)
+    finally:
+        torch.set_num_threads(before)
+    reference = metrics["plain 1"]
+    if not all(same(reference, found) for found in metrics.values()):
         raise SeqlabError(f"bench: {preset}: seqlab and the plain loop reach different test "
                           f"metrics ({metrics}); they must train the same way")
-    return {"preset": preset, "plain": plain_s, "seqlab": bar_s, "no bar": quiet_s,
-            "metrics": metrics["plain"]}
+    return {"preset": preset, "threads": threads, "runs": repeat, "metrics": reference,
+            **{name: statistics.median(found) for name, found in seconds.items()}}
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    lines = [f"seqlab vs a plain PyTorch loop, {torch.get_num_threads()} torch threads, "
-             f"{platform.machine()}, torch {torch.__version__}, {date.today()}",
-             f"{'workload':12}{'plain s':>9}{'seqlab s':>10}{'no bar s':>10}{'bar cost':>10}"
-             f"{'target':>8}  test metrics (equal on both paths)"]
+    runs = rows[0]["runs"] if rows else 1
+    shown = f"median of {runs} runs" if runs > 1 else "one run"
+    lines = [f"seqlab vs a plain PyTorch loop ({shown} of each), {platform.machine()}, "
+             f"torch {torch.__version__}, {date.today()}",
+             f"{'workload':12}{'threads':>8}{'plain s':>9}{'seqlab s':>10}{'no bar s':>10}"
+             f"{'bar cost':>10}{'target':>8}  test metrics (equal on both paths)"]
     for row in rows:
         bar = (row["seqlab"] - row["no bar"]) / row["no bar"]
         shown = "  ".join(f"{k} {v:.5g}" for k, v in row["metrics"].items())
-        lines.append(f"{row['preset']:12}{row['plain']:9.2f}{row['seqlab']:10.2f}"
+        lines.append(f"{row['preset']:12}{row['threads']:8d}{row['plain']:9.2f}{row['seqlab']:10.2f}"
                      f"{row['no bar']:10.2f}{bar:10.1%}{WORKLOADS.get(row['preset'], 0):8.2f}"
                      f"  {shown}")
     lines += [f"ratio {row['preset']}: {row['seqlab'] / row['plain']:.3f}" for row in rows]
@@ -148,12 +167,16 @@ def main() -> None:
                         help=f"presets to time (default: {' '.join(WORKLOADS)})")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a Hydra override for every workload (repeatable)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="runs of each path per workload; the medians are shown")
     parser.add_argument("--save", type=Path, help="also write the table to this file")
     args = parser.parse_args()
+    if args.repeat < 1:
+        raise ConfigError(f"--repeat: must be at least 1, got {args.repeat}")
     rows = []
     for preset in args.workloads:
         print(f"benchmark: {preset} {' '.join(args.set)}", flush=True)
-        rows.append(compare(preset, args.set))
+        rows.append(compare(preset, args.set, args.repeat))
     shown = table(rows)
     print(shown)
     if args.save:

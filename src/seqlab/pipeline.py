@@ -177,10 +177,10 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
             with timing.phase("tracking"):
                 run.flush()
                 run.save(tmp)
+                # torch.threads: what trainer.threads chose (each rank's, under DDP).
                 run.set_tags({"weights.kept": result.kept,
-                              "trainer.world_size": str(result.world_size)})
-                if result.world_size > 1:  # DDP: the threads each rank had (cores / ranks)
-                    run.set_tags({"torch.threads": str(result.threads)})
+                              "trainer.world_size": str(result.world_size),
+                              "torch.threads": str(result.threads)})
                 if (tmp / PROFILE_FILE).is_file():
                     run.log_artifact(tmp / PROFILE_FILE)
                 if run.tracking.log_model:

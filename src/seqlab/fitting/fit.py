@@ -95,9 +95,18 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     )
     resume_from = checkpoints / RESUME_FILE
     resumed_after = _epochs_done(resume_from) if resume_dir and resume_from.is_file() else 0
-    # weights_only: a checkpoint is a pickle; only tensors and plain values are read.
-    trainer.fit(module, datamodule=data, ckpt_path=resume_from if resumed_after else None,
-                weights_only=True)
+    # Threads for this net, for this fit only (a sweep's next job picks its own); under
+    # DDP Lightning gives each rank cores / ranks instead, unless OMP_NUM_THREADS is set.
+    before = torch.get_num_threads()
+    torch.set_num_threads(settings.torch_threads(sum(p.numel() for p in net.parameters()),
+                                                 available=before))
+    try:
+        # weights_only: a checkpoint is a pickle; only tensors and plain values are read.
+        trainer.fit(module, datamodule=data, ckpt_path=resume_from if resumed_after else None,
+                    weights_only=True)
+        threads = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
     # Only rank zero's weights are saved; another rank reading the best checkpoint could
     # find it deleted by rank zero below.
     kept = _keep_best(trainer, module, checkpoints) if trainer.is_global_zero else "last epoch"
@@ -111,7 +120,7 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     return FitResult(net=net, history=module.history, kept=kept,
                      example_inputs=data.splits["train"]["inputs"][:4],
                      resumed_after=resumed_after, world_size=trainer.world_size,
-                     threads=torch.get_num_threads())
+                     threads=threads)
 
 
 def _trainer(**kwargs: Any) -> pl.Trainer:

@@ -15,6 +15,12 @@ ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 GPU_ACCELERATORS = ("auto", "gpu", "cuda")
 PROFILERS = ("simple", "advanced")
 INTERVALS = ("epoch", "step")
+# torch.set_num_threads under trainer.threads=auto: one thread per so many parameters.
+# Measured here (2 cores, one optimiser step of each preset's net and batch): below
+# 16,000 parameters one thread beat two by 3-70 % (course_ex1, course_ex2, sunspots,
+# ecg, japanese_vowels); at 92,000-98,000 two beat one by 12 % (translate_numbers,
+# normalise_dates). Small matrices gain nothing from splitting and pay the hand-off.
+PARAMETERS_PER_THREAD = 25_000
 
 
 @dataclass
@@ -113,6 +119,7 @@ class TrainerSettings:
     num_nodes: int = 1
     mixed_precision: bool = False  # honoured on GPU; CPU runs stay in 32-bit
     deterministic: bool = True
+    threads: Any = "auto"  # "auto": from the model's size (torch_threads), or a count
     progress_bar: Any = "auto"  # true | false | auto: only when writing to a terminal
     fast_dev_run: int = 0  # n > 0: run n batches of train and val, once (debug=one_batch)
     overfit_batches: int = 0  # n > 0: train and validate on the same first n batches
@@ -125,6 +132,8 @@ class TrainerSettings:
         require_choice("accelerator", self.accelerator, ACCELERATORS)
         require_int("num_nodes", self.num_nodes, minimum=1)
         require_choice("progress_bar", self.progress_bar, (True, False, "auto"))
+        if self.threads != "auto":
+            require_int("threads", self.threads, minimum=1)
         listed = hasattr(self.devices, "__iter__") and not isinstance(self.devices, str)
         if not (self.devices == "auto" or isinstance(self.devices, int) or listed):
             raise ConfigError(f"devices: expected 'auto', a count or a list, got {self.devices!r}")
@@ -140,6 +149,14 @@ class TrainerSettings:
     def show_progress(self) -> bool:
         """Draw a progress bar? "auto": on a terminal, not into logs or DVC's captured output."""
         return sys.stderr.isatty() if self.progress_bar == "auto" else bool(self.progress_bar)
+
+    def torch_threads(self, parameters: int, available: int) -> int:
+        """The torch threads to train a net of `parameters` with: trainer.threads when
+        given, else one per PARAMETERS_PER_THREAD parameters, between 1 and `available`
+        (torch's own count: the cores, OMP_NUM_THREADS, or a sweep job's share)."""
+        if self.threads != "auto":
+            return int(self.threads)
+        return max(1, min(available, parameters // PARAMETERS_PER_THREAD))
 
     def precision(self) -> str:
         """Lightning's precision flag: mixed on a CUDA GPU when asked for, else 32-bit."""

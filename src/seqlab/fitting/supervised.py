@@ -39,6 +39,16 @@ class SupervisedModule(pl.LightningModule):
         # Called with the history after each epoch, on rank zero (the tracker logs it).
         self.report_epoch: Callable[[list[dict[str, float]]], None] | None = None
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning records the running hook's name on the module around every hook call
+        # (~45 a step). nn.Module.__setattr__ checks each value for a parameter, module or
+        # buffer first: 9 % of a tiny model's training (course_ex1). A hook name is none
+        # of those, so it is set directly.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(inputs, lengths if self.pass_lengths else None)
 
