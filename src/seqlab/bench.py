@@ -43,13 +43,13 @@ def plain_loop(cfg: DictConfig, data_dir: Path) -> tuple[torch.nn.Module, float]
     """What a user would write by hand: shuffled slices, forward, backward, step."""
     import pytorch_lightning as pl
 
-    from seqlab.fitting.batches import SequenceDataModule
+    from seqlab.fitting.batches import SequenceData
     from seqlab.models import net_for_data
     from seqlab.tasks import task_of
 
     pl.seed_everything(cfg.seed, verbose=False)
     optim = instantiate(cfg.optim, "optim")
-    data = SequenceDataModule(data_dir, optim.batch_size, seed=cfg.seed)
+    data = SequenceData(data_dir)
     net = net_for_data(cfg.model, data.meta)
     optimizer = optim.make_optimizer(net.parameters())
     loss_fn = task_of(data.meta.task).loss

@@ -19,7 +19,6 @@ ARRAYS_FILE = "arrays.npz"
 META_FILE = "meta.json"
 # A model folder: models/<entry>/ in the pipeline, outputs/<date>/<time>/model/ in a run.
 RUN_MODEL_DIR = "model"
-CHECKPOINTS_DIR = "checkpoints"  # Lightning's checkpoints while training; removed after
 MODEL_FILE = "model.pt"  # the network's state dict
 CONFIG_FILE = "config.yaml"  # the resolved run config
 HISTORY_FILE = "history.csv"  # per-epoch metrics

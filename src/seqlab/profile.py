@@ -3,13 +3,20 @@
     python -m seqlab.profile stages                        # course_ex1 (make profile)
     python -m seqlab.profile stages --entry course_ex2 --repeat 3
     python -m seqlab.profile stages --set entries.course_ex1.optim.max_epochs=5
+    python -m seqlab.profile steps                         # course_ex1, per optimiser step
+    python -m seqlab.profile steps course_ex2 --repeat 3
 
 `stages` runs each stage of the default pipeline (fetch, preprocess, train, evaluate,
 report) for the entries given, each as the subprocess DVC would start, in a scratch
 copy of the project (its params.yaml and dvc.yaml; the project's own outputs and MLflow
 store are left alone), with $SEQLAB_PROFILE set: each stage writes its phase times
-(seqlab/timing.py) to a JSON file read back here. Each subcommand is one function in
-COMMANDS, with its own arguments.
+(seqlab/timing.py) to a JSON file read back here.
+
+`steps` times one preset's training as `make bench` does (the plain PyTorch loop, seqlab
+with and without its bar), then trains it once more under Lightning's simple profiler
+and shows each action of the loop (seqlab.fitting.loop) per optimiser step.
+
+Each subcommand is one function in COMMANDS, with its own arguments.
 """
 
 from __future__ import annotations
@@ -167,6 +174,90 @@ def add_stages(parser: argparse.ArgumentParser) -> None:
                              "stage's phase times as JSON (default: a temporary folder)")
 
 
+# -- steps --------------------------------------------------------------------------------
+
+# The training loop's profiled actions (seqlab.fitting.loop): per step, then per epoch.
+STEP_ACTIONS = {
+    "training_step": "forward and loss (training_step)",
+    "backward": "zero_grad and backward (Fabric)",
+    "optimizer_step": "clipping, optimiser step, schedule (Fabric)",
+    "on_step": "progress bar",
+}
+EPOCH_ACTIONS = {
+    "validation": "validation",
+    "on_epoch_end": "callbacks: best weights, early stop, resume point, report",
+}
+
+
+def step_table(row: dict[str, Any], timings: dict[str, tuple[int, float]],
+               profiled_s: float) -> str:
+    """Seconds per optimiser step: the plain loop and seqlab, then seqlab's actions."""
+    steps = timings["training_step"][0]
+    epochs = timings["run_training_epoch"][0]
+
+    def line(name: str, seconds: float, calls: int | str = "") -> str:
+        return f"{name:<58}{seconds / steps * 1000:>9.3f}{seconds:>9.2f}{calls:>8}"
+
+    lines = [f"{row['preset']}: {epochs} epochs x {steps // epochs} steps = {steps} optimiser "
+             f"steps, {row['threads']} torch thread(s)",
+             f"{'':<58}{'ms/step':>9}{'seconds':>9}{'calls':>8}",
+             line("plain PyTorch loop", row["plain"]),
+             line("seqlab, progress bar drawn", row["seqlab"]),
+             line("seqlab, no bar", row["no bar"]),
+             f"ratio {row['preset']}: {row['seqlab'] / row['plain']:.3f}",
+             "",
+             f"one seqlab training under Lightning's simple profiler ({profiled_s:.2f} s; the "
+             "profiler's own cost is in each figure):"]
+    inside = 0.0
+    for action, name in {**STEP_ACTIONS, **EPOCH_ACTIONS}.items():
+        calls, seconds = timings.get(action, (0, 0.0))
+        lines.append(line(name, seconds, calls))
+        inside += seconds if action != "on_epoch_end" else 0.0
+    epoch_s = timings["run_training_epoch"][1]
+    lines.append(line("the loop itself: batches, epoch metrics", epoch_s - inside))
+    outside = profiled_s - epoch_s - timings.get("on_epoch_end", (0, 0.0))[1]
+    lines.append(line("set-up: Fabric, data to the device, net, resume point", outside, 1))
+    return "\n".join(lines)
+
+
+def steps(args: argparse.Namespace) -> None:
+    """Time a training per optimiser step against the plain loop, and break it down."""
+    import torch
+
+    from seqlab import bench
+    from seqlab.config import compose, validate
+    from seqlab.fitting.fit import fit
+    from seqlab.layout import project
+    from seqlab.pipeline import prepare_data
+
+    if args.repeat < 1:
+        raise ConfigError(f"--repeat: must be at least 1, got {args.repeat}")
+    row = bench.compare(args.preset, args.set, args.repeat)
+    cfg = compose([f"experiment={args.preset}", "trainer=cpu", "callbacks=last",
+                   "trainer.progress_bar=true", "trainer.profiler=simple", *args.set])
+    validate(cfg)
+    data_dir = prepare_data(cfg.dataset, project().cache)
+    before = torch.get_num_threads()
+    torch.set_num_threads(row["threads"])  # as the bench ran both paths
+    try:
+        with tempfile.TemporaryDirectory(prefix="seqlab-profile-") as out:
+            start = time.perf_counter()
+            result = fit(cfg, data_dir, Path(out))
+            profiled_s = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(before)
+    print(step_table(row, result.timings or {}, profiled_s))
+
+
+def add_steps(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("preset", nargs="?", default="course_ex1",
+                        help="an experiment preset (default course_ex1)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Hydra override, e.g. optim.max_epochs=50 (repeatable)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="timed runs of each path (median)")
+
+
 # -- the command --------------------------------------------------------------------------
 
 # name -> (what it does, its arguments, the function)
@@ -174,6 +265,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
                           Callable[[argparse.Namespace], None]]] = {
     "stages": ("start-up, import, data, training, evaluation and tracking time of each "
                "pipeline stage", add_stages, stages),
+    "steps": ("one training's cost per optimiser step against a plain PyTorch loop, and "
+              "where seqlab's goes", add_steps, steps),
 }
 
 

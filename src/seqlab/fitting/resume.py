@@ -1,7 +1,7 @@
 """Resume points: a checkpoint to continue an interrupted training from.
 
 Saved every `every_n_epochs` epochs (or once `every_minutes` have passed) at the end of
-an epoch, after the epoch's metrics are recorded, in a folder outside the model's
+an epoch, after the epoch's row joined the history, in a folder outside the model's
 temporary folder, so a crash cannot delete it. The file is written under a temporary
 name and renamed: a kill during the save leaves the previous resume point intact.
 Under DDP every rank has this callback (rank zero alone writes the file).
@@ -11,30 +11,26 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytorch_lightning as pl
-from pytorch_lightning.callbacks import Checkpoint
+import torch
 
 from seqlab.config import require_int, require_number
 
 RESUME_FILE = "last.ckpt"
 
 
-class ResumePoint(Checkpoint):
-    """Lightning runs Checkpoint callbacks after the module's epoch-end hook: the
-    saved state includes the epoch's history row."""
+class ResumePoint:
+    """A loop callback (seqlab.fitting.loop) saving the loop's state when due."""
 
-    def __init__(self, folder: Path, every_n_epochs: int = 1, every_minutes: float | None = None,
-                 on_saved: Callable[[list[dict[str, float]]], None] | None = None) -> None:
+    def __init__(self, folder: Path, every_n_epochs: int = 1,
+                 every_minutes: float | None = None) -> None:
         require_int("every_n_epochs", every_n_epochs, minimum=0)
         if every_minutes is not None:
             require_number("every_minutes", every_minutes, 0, None, low_open=True)
         self.path = Path(folder) / RESUME_FILE
         self.every_n_epochs, self.every_minutes = every_n_epochs, every_minutes
-        self.on_saved = on_saved
         self._last_save = time.monotonic()
 
     def _due(self, epoch: int) -> bool:
@@ -42,17 +38,26 @@ class ResumePoint(Checkpoint):
             return time.monotonic() - self._last_save >= self.every_minutes * 60
         return self.every_n_epochs > 0 and epoch % self.every_n_epochs == 0
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, module: Any) -> None:
-        if trainer.sanity_checking:
-            return
+    def on_epoch_end(self, loop: Any, row: dict[str, float]) -> None:
         # Saving is a collective under DDP: every rank must agree to save, and clocks
         # differ, so rank zero's decision is the one taken (a rank saving alone hangs).
-        if not trainer.strategy.broadcast(self._due(trainer.current_epoch + 1)):
+        if not loop.fabric.broadcast(self._due(loop.epoch), src=0):
             return
         partial = self.path.with_name(f".{RESUME_FILE}.partial")
-        trainer.save_checkpoint(partial)  # every rank takes part; rank zero writes
-        if trainer.is_global_zero:
+        loop.fabric.save(partial, loop.state())  # every rank takes part; rank zero writes
+        if loop.fabric.is_global_zero:
             os.replace(partial, self.path)
         self._last_save = time.monotonic()
-        if self.on_saved is not None and trainer.is_global_zero:
-            self.on_saved(module.history)
+
+
+def load(loop: Any, path: Path) -> None:
+    """Continue `loop` from the resume point at `path`."""
+    state = {"module": loop.module, "optimizer": loop.optimizer}
+    # weights_only: a checkpoint is a pickle; only tensors and plain values are read.
+    rest = loop.fabric.load(path, state, weights_only=True)
+    loop.load(rest)
+
+
+def epochs_done(path: Path) -> int:
+    """The epochs a resume point has completed."""
+    return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])

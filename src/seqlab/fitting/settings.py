@@ -83,9 +83,8 @@ class Schedule:
                               f"_partial_: true, got {self.scheduler!r}")
         require_choice("interval", self.interval, INTERVALS)
 
-    def lightning_config(self, optimizer: Any, epochs: int, steps: int, has_val: bool,
-                         val_every: int) -> dict[str, Any]:
-        """Lightning's lr_scheduler dict for `optimizer` in a run of `epochs` / `steps`."""
+    def build(self, optimizer: Any, epochs: int, steps: int, has_val: bool) -> LrSchedule:
+        """The scheduler for `optimizer` in a run of `epochs` epochs of `steps` steps in all."""
         from torch.optim.lr_scheduler import ReduceLROnPlateau
 
         length = epochs if self.interval == "epoch" else steps
@@ -96,19 +95,45 @@ class Schedule:
             scheduler = self.scheduler(optimizer, **filled)
         except (TypeError, ValueError) as error:
             raise ConfigError(f"scheduler.scheduler: {error}") from None
-        config: dict[str, Any] = {"scheduler": scheduler, "interval": self.interval}
-        if isinstance(scheduler, ReduceLROnPlateau):
-            on_val = self.monitor.startswith("val/")
-            monitor = self.monitor if has_val or not on_val else "train/loss"
-            config["monitor"] = monitor
-            # Validation runs every val_every epochs; step the scheduler only then.
-            config["frequency"] = val_every if monitor.startswith("val/") else 1
-        return config
+        if not isinstance(scheduler, ReduceLROnPlateau):
+            return LrSchedule(scheduler, self.interval)
+        on_val = self.monitor.startswith("val/")
+        return LrSchedule(scheduler, "epoch",
+                          self.monitor if has_val or not on_val else "train/loss")
+
+
+@dataclass
+class LrSchedule:
+    """A built scheduler and when it steps: after every optimiser step (interval step),
+    after every epoch, or, watching `monitor` (ReduceLROnPlateau), after each epoch that
+    has it (validation runs every optim.val_every_n_epochs)."""
+
+    scheduler: Any
+    interval: str
+    monitor: str | None = None
+
+    def after_step(self) -> None:
+        if self.interval == "step":
+            self.scheduler.step()
+
+    def after_epoch(self, row: dict[str, float]) -> None:
+        if self.monitor is not None:
+            if self.monitor in row:
+                self.scheduler.step(row[self.monitor])
+        elif self.interval == "epoch":
+            self.scheduler.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.scheduler.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.scheduler.load_state_dict(state)
 
 
 @dataclass
 class TrainerSettings:
-    """Lightning Trainer settings: where training runs, and the debug switches.
+    """Where training runs (Lightning Fabric's settings), its threads, and the debug
+    switches.
 
     The defaults use whatever accelerator is present, on one node.
     """
@@ -121,9 +146,9 @@ class TrainerSettings:
     deterministic: bool = True
     threads: Any = "auto"  # "auto": from the model's size (torch_threads), or a count
     progress_bar: Any = "auto"  # true | false | auto: only when writing to a terminal
-    fast_dev_run: int = 0  # n > 0: run n batches of train and val, once (debug=one_batch)
+    fast_dev_run: int = 0  # n > 0: n batches of train and val, once (debug=one_batch)
     overfit_batches: int = 0  # n > 0: train and validate on the same first n batches
-    profiler: str | None = None  # simple | advanced: a report saved with the model
+    profiler: str | None = None  # simple | advanced (Lightning's): a report saved with the model
     # A resume point (seqlab.fitting.resume) every n epochs or every so many minutes.
     checkpoint_every_n_epochs: int = 0
     checkpoint_every_minutes: float | None = 1.0
@@ -169,7 +194,7 @@ class TrainerSettings:
 
     def processes(self) -> int:
         """Training processes on each node: one per device used. More than one is DDP,
-        whose other ranks Lightning starts by running the command line again."""
+        whose other ranks Fabric starts by running the command line again."""
         if isinstance(self.devices, int) and self.devices > 0:
             return self.devices
         if not isinstance(self.devices, str | int):
@@ -187,16 +212,8 @@ class TrainerSettings:
             raise ConfigError(f"trainer: DDP over {count} processes cannot run inside a sweep "
                               "(-m); set trainer.devices=1, or run each configuration alone")
 
-    def trainer_kwargs(self) -> dict[str, Any]:
+    def fabric_kwargs(self) -> dict[str, Any]:
+        """Lightning Fabric's arguments: where and in what precision training runs."""
         devices = self.devices if isinstance(self.devices, int | str) else list(self.devices)
-        return {
-            "accelerator": self.accelerator,
-            "devices": devices,
-            "strategy": self.strategy,
-            "num_nodes": self.num_nodes,
-            "precision": self.precision(),
-            "deterministic": self.deterministic,
-            "enable_progress_bar": self.show_progress(),
-            "fast_dev_run": self.fast_dev_run,
-            "overfit_batches": self.overfit_batches,
-        }
+        return {"accelerator": self.accelerator, "devices": devices, "strategy": self.strategy,
+                "num_nodes": self.num_nodes, "precision": self.precision()}
