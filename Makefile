@@ -33,8 +33,9 @@ lint: setup
 bench: setup  ## seqlab vs a plain PyTorch loop on course_ex1 and course_ex2; result kept in docs/bench.txt
 	$(BIN)/python -m seqlab.bench --repeat 3 --save docs/bench.txt
 
-profile: setup  ## where each stage's seconds go (imports, data, training, evaluation, tracking)
+profile: setup  ## where the seconds go: each stage (imports, data, training, evaluation, tracking), each optimiser step
 	$(BIN)/python -m seqlab.profile stages
+	$(BIN)/python -m seqlab.profile steps
 
 gpu-check: setup  ## the default entries on the GPU and on the CPU; fails without a GPU
 	$(BIN)/python -m seqlab.gpu_check

@@ -249,3 +249,26 @@ def test_threads_follow_the_model_size_unless_set_and_the_run_records_them(tmp_p
     assert found.data.params["trainer.threads"] == "2"
     with pytest.raises(ConfigError, match="threads"):
         instantiate(tiny("trainer.threads=0").trainer, "trainer")
+
+
+def test_a_resumed_fit_keeps_the_same_best_epoch_and_history_as_an_uninterrupted_one(
+        tmp_path, prepared):
+    """Interrupted after 2 of 4 epochs (its resume point saved every epoch), the fit goes
+    on from there: the same rows, and the best epoch kept (an early one: mode=max) is the
+    one chosen before the interruption, weights and all."""
+    from seqlab.fitting.fit import fit
+
+    settings = [*SMALL, "callbacks.model_checkpoint.mode=max",
+                "trainer.checkpoint_every_n_epochs=1", "trainer.checkpoint_every_minutes=null"]
+    whole = fit(tiny(*settings, "optim.max_epochs=4"), prepared(tiny(*SMALL)), tmp_path / "a")
+    resume_dir = tmp_path / "resume"
+    first = fit(tiny(*settings, "optim.max_epochs=2"), prepared(tiny(*SMALL)), tmp_path / "b",
+                resume_dir)
+    assert (resume_dir / "last.ckpt").is_file() and first.history == whole.history[:2]
+    resumed = fit(tiny(*settings, "optim.max_epochs=4"), prepared(tiny(*SMALL)),
+                  tmp_path / "c", resume_dir)
+    assert resumed.resumed_after == 2
+    assert resumed.history == whole.history
+    assert resumed.kept == whole.kept and "epoch" in whole.kept
+    for name, value in whole.net.state_dict().items():
+        torch.testing.assert_close(resumed.net.state_dict()[name], value, rtol=0, atol=0)
