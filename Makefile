@@ -31,7 +31,7 @@ lint: setup
 	$(BIN)/ruff check src tests
 
 bench: setup  ## seqlab vs a plain PyTorch loop on course_ex1 and course_ex2; result kept in docs/bench.txt
-	$(BIN)/python -m seqlab.bench --repeat 3 --save docs/bench.txt
+	$(BIN)/python -m seqlab.bench --repeat 5 --save docs/bench.txt
 
 profile: setup  ## where the seconds go: each stage (imports, data, training, evaluation, tracking), each optimiser step
 	$(BIN)/python -m seqlab.profile stages

@@ -21,7 +21,7 @@ def test_bench_times_both_workloads_and_ends_with_their_ratios(tmp_path):
     assert [line.split(":")[0] for line in lines[-2:]] == ["ratio course_ex1", "ratio course_ex2"]
     assert all(float(line.split(": ")[1]) > 0 for line in lines[-2:])
     assert saved.read_text().strip().splitlines()[-2:] == lines[-2:]
-    assert "median of 2 runs" in saved.read_text().splitlines()[0]
+    assert "best of 2 runs" in saved.read_text().splitlines()[0]
 
 
 def test_paths_that_train_differently_fail_loudly(tmp_path, monkeypatch, one_thread):

@@ -255,7 +255,7 @@ def add_steps(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a Hydra override, e.g. optim.max_epochs=50 (repeatable)")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="timed runs of each path (median)")
+                        help="timed runs of each path (the best is shown)")
 
 
 # -- the command --------------------------------------------------------------------------

@@ -23,11 +23,8 @@ class GeneratorModule(SupervisedModule):
         loss = self.loss(scores, targets)
         real = targets != Vocab.pad_id
         right = (scores.argmax(dim=-1) == targets) | ~real
-        tokens = real.sum().float()
-        self.accumulate(stage, [
-            loss.detach() * tokens, tokens, (right & real).sum().float(),
-            right.all(dim=1).sum().float(), targets.new_tensor(len(targets), dtype=torch.float32),
-        ])
+        self.accumulate(stage, real.sum(), loss, (right & real).sum(), right.all(dim=1).sum(),
+                        len(targets))
         return loss
 
     def metric_names(self, stage: str, classes: bool) -> list[str]:
