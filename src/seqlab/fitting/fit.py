@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,20 +110,11 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     if resume_dir is not None and (Path(resume_dir) / resume.RESUME_FILE).is_file():
         resume.load(loop, Path(resume_dir) / resume.RESUME_FILE)
     resumed_after = loop.epoch
-    # Threads for this net, for this fit only (a sweep's next job picks its own); under
-    # DDP Fabric has given each rank cores / ranks, unless OMP_NUM_THREADS is set.
-    before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(settings.torch_threads(sum(p.numel() for p in net.parameters()),
-                                                 available=before[0]))
-    if settings.deterministic:  # as Lightning's Trainer does: cuBLAS needs it to comply
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(settings.deterministic)
-    try:
+    with torch_settings(settings.torch_threads(sum(p.numel() for p in net.parameters()),
+                                               available=torch.get_num_threads()),
+                        settings.deterministic):
         loop.run()
         threads = torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before[0])
-        torch.use_deterministic_algorithms(before[1])
     keeper = next((c for c in callbacks if isinstance(c, KeepBest)), None)
     kept = keeper.restore(net) if keeper is not None else "last epoch"
     wait_at_exit(fabric)  # rank zero: for the ranks it started
@@ -135,6 +127,31 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
                      example_inputs=data.splits["train"]["inputs"][:4],
                      resumed_after=resumed_after, world_size=fabric.world_size,
                      threads=threads, timings=timings)
+
+
+@contextmanager
+def torch_settings(threads: int, deterministic: bool) -> Iterator[None]:
+    """torch's threads and deterministic mode for one fit, restored after it (a sweep's
+    next job picks its own). Under DDP Fabric has given each rank cores / ranks of the
+    threads available, unless OMP_NUM_THREADS is set."""
+    import torch.utils.deterministic as determinism
+
+    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+              determinism.fill_uninitialized_memory)
+    if deterministic:  # as Lightning's Trainer does: cuBLAS needs it to comply
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic)
+    # Deterministic mode also fills every new tensor's memory (with NaN), so that an op
+    # reading memory it never wrote gives the same answer each time: 4-8 % of a
+    # course_ex2 step. seqlab's ops write what they read; results stay identical.
+    determinism.fill_uninitialized_memory = False
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        torch.use_deterministic_algorithms(before[1])
+        determinism.fill_uninitialized_memory = before[2]
 
 
 def _fabric(settings: TrainerSettings) -> Any:
