@@ -15,7 +15,7 @@ history (they may set `loop.should_stop`), `on_train_start(loop)`,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -73,7 +73,7 @@ class Loop:
         step = module.training_step  # under DDP: through DDP's forward (Fabric redirects)
         on_step = [c.on_step for c in self.callbacks if hasattr(c, "on_step")]
         module.train()
-        for index, batch in enumerate(self._batches(self.train)):
+        for index, batch in enumerate(self.train):  # sliced on the device already
             with profile("training_step"), fabric.autocast():
                 loss = step(batch, index)
             with profile("backward"):
@@ -101,16 +101,11 @@ class Loop:
     def validate(self, number: int) -> dict[str, float]:
         self.module.eval()
         step = self.module.validation_step
-        for index, batch in enumerate(self._batches(self.val)):
+        for index, batch in enumerate(self.val):
             with self.fabric.autocast():
                 step(batch, index)
         self.module.train()
         return self.module.finish_epoch("val", number, self._sum)
-
-    def _batches(self, batches: TensorBatches) -> Iterator[dict[str, torch.Tensor]]:
-        if self.fabric.device.type == "cpu":  # sliced from CPU tensors: nothing to move
-            return iter(batches)
-        return (self.fabric.to_device(batch) for batch in batches)
 
     def _sum(self, sums: torch.Tensor) -> torch.Tensor:
         """Epoch sums added up across DDP's ranks (one process: as they are)."""
