@@ -272,3 +272,16 @@ def test_a_resumed_fit_keeps_the_same_best_epoch_and_history_as_an_uninterrupted
     assert resumed.kept == whole.kept and "epoch" in whole.kept
     for name, value in whole.net.state_dict().items():
         torch.testing.assert_close(resumed.net.state_dict()[name], value, rtol=0, atol=0)
+
+
+def test_a_resume_point_this_loop_cannot_use_is_one_line(tmp_path, prepared):
+    """A file from another version (Lightning's Trainer wrote `state_dict`, `epoch`...)."""
+    from seqlab.errors import SeqlabError
+    from seqlab.fitting.fit import fit
+
+    resume_dir = tmp_path / "resume"
+    resume_dir.mkdir()
+    torch.save({"epoch": 3, "state_dict": {}}, resume_dir / "last.ckpt")
+    cfg = tiny(*SMALL, "optim.max_epochs=1")
+    with pytest.raises(SeqlabError, match=r"last.ckpt: cannot resume from it \(.*\); delete "):
+        fit(cfg, prepared(cfg), tmp_path / "work", resume_dir)

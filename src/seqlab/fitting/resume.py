@@ -10,13 +10,13 @@ Under DDP every rank has this callback (rank zero alone writes the file).
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from seqlab.config import require_int, require_number
+from seqlab.errors import SeqlabError
 
 RESUME_FILE = "last.ckpt"
 
@@ -51,13 +51,15 @@ class ResumePoint:
 
 
 def load(loop: Any, path: Path) -> None:
-    """Continue `loop` from the resume point at `path`."""
+    """Continue `loop` from the resume point at `path`; one that is not this loop's
+    (another net, a file from an older seqlab) is a one-line SeqlabError."""
     state = {"module": loop.module, "optimizer": loop.optimizer}
-    # weights_only: a checkpoint is a pickle; only tensors and plain values are read.
-    rest = loop.fabric.load(path, state, weights_only=True)
-    loop.load(rest)
+    try:
+        # weights_only: a checkpoint is a pickle; only tensors and plain values are read.
+        rest = loop.fabric.load(path, state, weights_only=True)
+        loop.load(rest)
+    except (KeyError, RuntimeError, ValueError, pickle.UnpicklingError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise SeqlabError(f"{path}: cannot resume from it ({reason}); delete "
+                          f"{path.parent} to train from the start") from None
 
-
-def epochs_done(path: Path) -> int:
-    """The epochs a resume point has completed."""
-    return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
