@@ -236,3 +236,19 @@ def test_dirty_means_a_change_to_code_or_config_untracked_files_included(tmp_pat
     (root / "src" / "seqlab" / "tasks.py").write_text("# changed\n")
     assert lineage.git_state(root)["git.dirty"] == "true"
     assert "+# changed" in lineage.git_diff(root)
+
+
+def test_flushing_a_run_lands_its_epochs_and_touches_no_other_store(tmp_path, monkeypatch):
+    """MLflow's flush_async_logging flushes the process-wide URI's store: MLflow 3's
+    default is ./mlflow.db, which eight parallel jobs then created and migrated at once."""
+    elsewhere = tmp_path / "working-folder"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = compose(["experiment=course_ex1"])
+    data_dir = data_folder(tmp_path / "elec_equip", course_ex1_meta())
+    run = TrackedRun.start(cfg, store(tmp_path), data_dir, "many_to_one")
+    run.epoch_reporter()([{"epoch": 1, "train/loss": 0.5}, {"epoch": 2, "train/loss": 0.25}])
+    run.flush()
+    points = MlflowClient(run.uri).get_metric_history(run.run_id, "train/loss")
+    assert sorted((p.step, p.value) for p in points) == [(1, 0.5), (2, 0.25)]
+    assert list(elsewhere.iterdir()) == []

@@ -226,10 +226,16 @@ class TrackedRun:
         return report
 
     def flush(self) -> None:
-        """Wait for asynchronous logging to land."""
+        """Wait for this run's asynchronous logging to land.
+
+        mlflow.flush_async_logging flushes the store of MLflow's process-wide URI, which
+        MLflow 3 defaults to ./mlflow.db: unpointed, it flushed nothing of this run's and
+        created (and migrated, racing parallel jobs) a stray store in the working folder.
+        """
         import mlflow
 
-        mlflow.flush_async_logging()
+        with fluent_uri(self.uri):  # the same cached store the client logs through
+            mlflow.flush_async_logging()
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         from mlflow.entities import Metric
