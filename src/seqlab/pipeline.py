@@ -134,14 +134,17 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
           resume_dir: Path | None = None) -> FitResult:
     """Fit the configured model on `data_dir` and save it to `model_dir`.
 
-    The folder holds the kept weights (model.pt), the resolved config, the per-epoch
-    history and, with a profiler, its report; it appears only when training succeeds.
+    The folder holds the kept weights (model.pt), the resolved config, the data's meta,
+    the per-epoch history, the user's own modules if any (code/) and, with a profiler,
+    its report; it appears only when training succeeds, and `seqlab.predict` predicts
+    from it alone.
     With `resume_dir`, checkpoints are kept there while training (and training continues
     from one found there); the folder is removed once the model is saved.
     """
     import torch
 
     from seqlab.fitting.fit import fit
+    from seqlab.predict.trained import copy_own_code
     from seqlab.sweeps.pruning import reporter
 
     for lightning in ("pytorch_lightning", "lightning_fabric"):
@@ -173,6 +176,10 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
             net = result.net.cpu().eval()
             torch.save(net.state_dict(), tmp / MODEL_FILE)
             (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg))
+            # What prediction needs besides: the data's meta (scaler, vocabulary, raw
+            # format) and the user's own modules, so the folder predicts on its own.
+            shutil.copyfile(Path(data_dir) / META_FILE, tmp / META_FILE)
+            copy_own_code(cfg, tmp)
             pd.DataFrame(result.history).to_csv(tmp / HISTORY_FILE, index=False)
         if run:
             with timing.phase("tracking"):
@@ -185,7 +192,7 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
                 if (tmp / PROFILE_FILE).is_file():
                     run.log_artifact(tmp / PROFILE_FILE)
                 if run.tracking.log_model:
-                    run.log_model(tmp, Path(data_dir) / META_FILE, result.example_inputs)
+                    run.log_model(tmp)
     if resume_dir is not None:  # the model is saved: nothing left to resume
         shutil.rmtree(resume_dir, ignore_errors=True)
     return result

@@ -15,6 +15,7 @@ from typing import Any
 from seqlab.errors import DataError
 from seqlab.evaluation import baselines, figures, generation, metrics, predict
 from seqlab.fitting import losses
+from seqlab.predict import answers
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Task:
     baselines: Callable[..., dict[str, Any]]  # (data, per_step) -> name -> answers
     headline: str  # the metric a run is judged by ...
     higher_is_better: bool  # ... and its direction
+    # (outputs, encoded raw inputs, meta) -> answers in the user's terms (seqlab.predict)
+    answer: Callable[..., Any]
     figures: tuple[Callable[..., dict[str, Any]], ...] = ()  # Outcome -> stem -> figure
     more_metrics: tuple[Callable[..., dict[str, float]], ...] = ()  # Outcome -> metrics
 
@@ -47,14 +50,14 @@ TASKS: dict[str, Task] = {
         module=SUPERVISED, loss=losses.cross_entropy, per_step=False,
         predict=predict.classes, metrics=metrics.classification,
         baselines=baselines.majority, headline="acc", higher_is_better=True,
-        figures=(figures.confusion_matrix,),
+        figures=(figures.confusion_matrix,), answer=answers.labels,
     ),
     # The next value of a series from a window of past values.
     "regression": Task(
         module=SUPERVISED, loss=losses.mse, per_step=False,
         predict=predict.values, metrics=metrics.regression,
         baselines=baselines.naive_forecasts, headline="mse", higher_is_better=False,
-        figures=(figures.forecast,),
+        figures=(figures.forecast,), answer=answers.forecasts,
     ),
     # A class at every step (frame labels, part-of-speech tags).
     "tagging": Task(
@@ -62,14 +65,14 @@ TASKS: dict[str, Task] = {
         predict=predict.step_classes, metrics=metrics.classification,
         baselines=baselines.majority, headline="acc", higher_is_better=True,
         figures=(figures.label_strips, figures.accuracy_by_run_position,
-                 figures.confusion_matrix),
+                 figures.confusion_matrix), answer=answers.tags,
     ),
     # The next value at every step of a series.
     "step_regression": Task(
         module=PER_STEP, loss=losses.mse, per_step=True,
         predict=predict.step_values, metrics=metrics.regression,
         baselines=baselines.naive_forecasts, headline="mse", higher_is_better=False,
-        figures=(figures.forecast,),
+        figures=(figures.forecast,), answer=answers.step_forecasts,
     ),
     # A token sequence out (captions, translations), decoded greedily or by beam search.
     "generation": Task(
@@ -77,7 +80,7 @@ TASKS: dict[str, Task] = {
         predict=predict.tokens, metrics=generation.sequence_metrics,
         baselines=baselines.most_frequent_sequence, headline="exact",
         higher_is_better=True, figures=(generation.captions, generation.attention),
-        more_metrics=(generation.other_decoding,),
+        more_metrics=(generation.other_decoding,), answer=answers.texts,
     ),
 }
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from seqlab.data.forecast import ForecastWindows, check_series
+from seqlab.data.forecast import ForecastWindows, check_series, day
 from seqlab.data.user_files import check_path, fetched_copy, numbers, read_table
 from seqlab.errors import ConfigError, DataError
 
@@ -51,27 +52,41 @@ class CsvSeries(ForecastWindows):
             frame[column] = numbers(path, table, column)
         return check_series(path, frame, self.fill_gaps)
 
+    def column_names(self, frame: pd.DataFrame) -> dict[str, Any]:
+        return {"date_column": self.date_column, "value_column": self.value_column,
+                "date_format": self.date_format, "input_columns": list(self.input_columns)}
+
+    def date_text(self, date: pd.Timestamp) -> str:
+        return date.strftime(self.date_format) if self.date_format else day(date)
+
     def _dates(self, path: Path, text: pd.Series) -> pd.Series:
-        text = text.str.strip()
-        years = text.str.fullmatch(YEAR).all()
-        fmt = self.date_format or ("%Y" if years else None)
-        with warnings.catch_warnings():  # "could not infer format": each row is parsed
-            warnings.simplefilter("ignore", UserWarning)
-            try:
-                dates = pd.to_datetime(text, format=fmt, errors="coerce")
-            except ValueError:  # a format pandas cannot infer from the first rows
-                dates = pd.to_datetime(text, format="mixed", errors="coerce")
-        bad = dates.isna()
-        if bad.any():
-            row = int(bad.to_numpy().argmax())
-            hint = (f"the format {self.date_format!r}" if self.date_format else
-                    "set dataset.date_format (e.g. %d/%m/%Y) if it is a date")
-            raise DataError(f"{path}: line {row + 2}, column {self.date_column!r}: "
-                            f"{text.iloc[row]!r} is not a date; {hint}")
-        nonsense = (dates.dt.year < 1000) | (dates.dt.year > 2999)
-        if nonsense.any():
-            row = int(nonsense.to_numpy().argmax())
-            raise DataError(f"{path}: line {row + 2}, column {self.date_column!r}: "
-                            f"{text.iloc[row]!r} reads as {dates.iloc[row]:%Y-%m-%d}, not a "
-                            "plausible date; set dataset.date_format")
-        return dates
+        return parse_dates(str(path), text, self.date_column, self.date_format)
+
+
+def parse_dates(where: str, text: pd.Series, column: str, date_format: str | None,
+                hint: str = "set dataset.date_format (e.g. %d/%m/%Y) if it is a date"
+                ) -> pd.Series:
+    """A column of date text as dates; a row that is not a date is an error naming its line
+    (the header is line 1). Years alone read as years; `date_format` is strftime's."""
+    text = text.str.strip()
+    years = text.str.fullmatch(YEAR).all()
+    fmt = date_format or ("%Y" if years else None)
+    with warnings.catch_warnings():  # "could not infer format": each row is parsed
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            dates = pd.to_datetime(text, format=fmt, errors="coerce")
+        except ValueError:  # a format pandas cannot infer from the first rows
+            dates = pd.to_datetime(text, format="mixed", errors="coerce")
+    bad = dates.isna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        hint = f"the format {date_format!r}" if date_format else hint
+        raise DataError(f"{where}: line {row + 2}, column {column!r}: "
+                        f"{text.iloc[row]!r} is not a date; {hint}")
+    nonsense = (dates.dt.year < 1000) | (dates.dt.year > 2999)
+    if nonsense.any():
+        row = int(nonsense.to_numpy().argmax())
+        raise DataError(f"{where}: line {row + 2}, column {column!r}: "
+                        f"{text.iloc[row]!r} reads as {dates.iloc[row]:%Y-%m-%d}, not a "
+                        f"plausible date; {hint}")
+    return dates

@@ -18,6 +18,7 @@ from seqlab.config import require_choice, require_int, require_number
 from seqlab.data.digit_sequences import read_images, stratified_splits
 from seqlab.data.package_sources import installed_version
 from seqlab.data.processed import SPLITS, ProcessedData
+from seqlab.data.raw_inputs import image_rows
 from seqlab.data.text_pairs import generation_meta, target_arrays
 from seqlab.data.vocab import LEVELS
 
@@ -80,7 +81,9 @@ class DigitCaptions:
             splits=splits, extras={"numbers": np.array(numbers, dtype=np.int64)},
             meta=generation_meta(self.name, self.archetype, vocab, target_lengths,
                                  input_size=inputs.shape[2], steps=inputs.shape[1],
-                                 provenance={"num2words": installed_version("num2words")}),
+                                 provenance={"num2words": installed_version("num2words")},
+                                 raw=image_rows(np.stack(strips)[splits["test"][:2]],
+                                                inputs.shape[1:], data.max_level)),
         )
 
     def _strip(self, rng: np.random.Generator, images: np.ndarray, labels: np.ndarray,

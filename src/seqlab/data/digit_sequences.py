@@ -17,6 +17,7 @@ import numpy as np
 from seqlab.config import require_choice, require_int, require_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
+from seqlab.data.raw_inputs import image_rows
 from seqlab.errors import ConfigError, DataError
 from seqlab.layout import IMAGES_FILE
 
@@ -160,5 +161,7 @@ class DigitSequences:
                 name=self.name, task=self.task, archetype=self.archetype,
                 input_size=int(inputs.shape[2]), output_size=len(classes),
                 steps=int(inputs.shape[1]), classes=[str(c) for c in classes],
+                raw=image_rows(data.images[used][splits["test"][:2]],
+                               inputs.shape[1:], data.max_level),
             ),
         )

@@ -18,6 +18,7 @@ from seqlab.config import require_int, require_number
 from seqlab.data.digit_sequences import GREY_LEVELS, load_images, stratified_splits
 from seqlab.data.meta import Meta
 from seqlab.data.processed import SPLITS, ProcessedData
+from seqlab.data.raw_inputs import step_rows
 from seqlab.errors import ConfigError, DataError
 
 IGNORE = -100  # the target of a padded frame (torch's cross-entropy ignore_index)
@@ -86,6 +87,9 @@ class DigitVideos:
                 name=self.name, task=self.task, archetype=self.archetype, input_size=64,
                 output_size=10, steps=self.max_frames, variable_length=True,
                 classes=[str(c) for c in range(10)],
+                # Frames in grey levels (0-16, before noise), as the source's images hold them.
+                raw=step_rows([f"pixel{i}" for i in range(64)], 0.0, GREY_LEVELS,
+                              inputs[bounds[2]:][:1] * GREY_LEVELS, lengths[bounds[2]:][:1]),
             ),
         )
 

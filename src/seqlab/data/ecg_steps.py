@@ -26,6 +26,7 @@ import numpy as np
 from seqlab.config import require_int, require_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
+from seqlab.data.raw_inputs import step_rows
 from seqlab.data.sktime_data import ECG_FILE
 from seqlab.errors import DataError
 
@@ -121,6 +122,8 @@ class EcgPhase:
                 name=self.name, task=self.task, archetype=self.archetype, input_size=1,
                 output_size=self.bins, steps=self.window, variable_length=True,
                 classes=self._class_names(),
+                raw=step_rows(["value"], mean, std, signal[None, test_begin:, None],
+                              np.array([min(self.window, len(signal) - test_begin)])),
             ),
         )
 

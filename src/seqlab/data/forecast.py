@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,8 @@ def check_series(path: Path, frame: pd.DataFrame, fill_gaps: str = "refuse") -> 
     return _fill_gaps(path, frame, fill_gaps)
 
 
-def _day(date: pd.Timestamp) -> str:
+def day(date: pd.Timestamp) -> str:
+    """A date as YYYY-MM-DD, with its time only when it has one."""
     return date.strftime("%Y-%m-%d") if date == date.normalize() else date.isoformat()
 
 
@@ -74,7 +76,7 @@ def _check_order(path: Path, dates: pd.Series) -> None:
     if not bad.size:
         return
     row = int(bad[0]) + 1  # the offending row; its file line is row + 2
-    date, before = _day(dates.iloc[row]), _day(dates.iloc[row - 1])
+    date, before = day(dates.iloc[row]), day(dates.iloc[row - 1])
     if dates.iloc[row] == dates.iloc[row - 1]:
         raise DataError(f"{path}: line {row + 2} repeats the date {date} of line {row + 1}; "
                         "give each date one row")
@@ -102,16 +104,36 @@ def _calendar(dates: pd.Series) -> tuple[np.ndarray, Callable[[pd.Timestamp, int
             lambda date, n: date + pd.Timedelta(n, "ns"))
 
 
+def _step(positions: np.ndarray) -> int | None:
+    """The step of a regular series (its commonest difference), or None if irregular."""
+    diffs = np.diff(positions)
+    sizes, counts = np.unique(diffs, return_counts=True)
+    step = int(sizes[counts.argmax()])
+    if counts.max() * 2 < len(diffs) or (diffs % step).any():
+        return None
+    return step
+
+
+def dates_after(dates: pd.Series, count: int) -> list[pd.Timestamp]:
+    """The `count` dates that follow a series' last one, at the series' own frequency
+    (calendar months for monthly dates, business days for weekdays, ...)."""
+    positions, shift = _calendar(dates)
+    step = _step(positions) if len(dates) > 1 else None
+    if step is None:
+        raise DataError("the dates do not follow a regular frequency, so the next date "
+                        "is unknown; give regularly spaced rows")
+    return [shift(dates.iloc[-1], step * k) for k in range(1, count + 1)]
+
+
 def _fill_gaps(path: Path, frame: pd.DataFrame, fill_gaps: str) -> pd.DataFrame:
     """Refuse or fill the dates a regular series skips (its step: the commonest difference)."""
     if len(frame) < 3:
         return frame
     positions, shift = _calendar(frame["date"])
-    diffs = np.diff(positions)
-    sizes, counts = np.unique(diffs, return_counts=True)
-    step = int(sizes[counts.argmax()])
-    if counts.max() * 2 < len(diffs) or (diffs % step).any():
+    step = _step(positions)
+    if step is None:
         return frame  # irregular: no step to call a date missing against
+    diffs = np.diff(positions)
     missing = diffs // step - 1
     gaps = np.flatnonzero(missing)
     if not gaps.size:
@@ -122,7 +144,7 @@ def _fill_gaps(path: Path, frame: pd.DataFrame, fill_gaps: str) -> pd.DataFrame:
         more = f", {int(missing.sum())} in {gaps.size} gaps in all" if gaps.size > 1 else ""
         raise DataError(
             f"{path}: {count} date{'s' if count > 1 else ''} missing after "
-            f"{_day(frame['date'].iloc[first])}{more}; "
+            f"{day(frame['date'].iloc[first])}{more}; "
             "set dataset.fill_gaps=interpolate to fill them"
         )
     added = [shift(frame["date"].iloc[i], step * k) for i in gaps
@@ -233,8 +255,32 @@ class ForecastWindows:
                 scaler={"min": float(low[0]), "max": float(high[0])},
                 seasonal_period=self.seasonal_period,
                 dates=dates.dt.strftime("%Y-%m-%d").tolist(),
+                raw=self.raw_inputs(frame, columns, low, span),
             ),
         )
+
+    def raw_inputs(self, frame: pd.DataFrame, columns: np.ndarray, low: np.ndarray,
+                   span: np.ndarray) -> dict[str, Any]:
+        """meta.raw: a forecast reads the last `window` rows of the series in its own
+        columns; the example is the series' last window (it forecasts past the data)."""
+        names = self.column_names(frame)
+        tail = slice(len(frame) - self.window, len(frame))
+        example = {names["date_column"]: [self.date_text(d) for d in frame["date"].iloc[tail]],
+                   names["value_column"]: columns[tail, 0].tolist()}
+        for i, column in enumerate(names["input_columns"], start=1):
+            example[column] = columns[tail, i].tolist()
+        return {"format": "series", **names, "window": self.window,
+                "lag_order": self.lag_order, "framing": self.framing,
+                "fill_gaps": self.fill_gaps, "shift": low.tolist(), "scale": span.tolist(),
+                "example": example}
+
+    def column_names(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """The raw file's names of the date, the value and the further input columns."""
+        return {"date_column": "date", "value_column": "value", "date_format": None,
+                "input_columns": [str(c) for c in frame.columns[2:]]}
+
+    def date_text(self, date: pd.Timestamp) -> str:
+        return day(date)
 
     def _values(self, frame: pd.DataFrame) -> np.ndarray:
         """Length x columns floats: the value, then any further input columns."""

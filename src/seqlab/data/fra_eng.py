@@ -83,4 +83,5 @@ class FraEng:
             self.name, pairs, path, max_pairs=self.max_pairs, max_length=self.max_length,
             source_level=self.source_level, target_level=self.target_level,
             test_fraction=self.test_fraction, val_fraction=self.val_fraction, seed=self.seed,
-            provenance={"fra-eng.zip": FRA_ENG.checksum})
+            provenance={"fra-eng.zip": FRA_ENG.checksum}, tokenize=True,
+            lowercase=self.lowercase)

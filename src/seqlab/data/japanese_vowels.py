@@ -18,6 +18,7 @@ import numpy as np
 from seqlab.config import require_int, require_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
+from seqlab.data.raw_inputs import step_rows
 from seqlab.data.sktime_data import VOWELS_FILE
 from seqlab.errors import DataError
 
@@ -75,6 +76,8 @@ class JapaneseVowels:
                 input_size=int(values.shape[2]), output_size=len(classes),
                 steps=int(values.shape[1]), variable_length=True,
                 classes=[f"speaker {c}" for c in classes],
+                raw=step_rows([f"dim_{i}" for i in range(values.shape[2])], mean, std,
+                              values[splits["test"][:2]], lengths[splits["test"][:2]]),
             ),
         )
 

@@ -3,7 +3,8 @@
 Every preprocessed dataset folder holds arrays.npz and meta.json; `Meta` is what the
 JSON may say, written once here and checked whenever a folder is loaded. A dataset kind
 fills it in `preprocess`; training reads the sizes, task and archetype; evaluation reads
-the scaler, classes, vocabularies and dates to interpret predictions.
+the scaler, classes, vocabularies and dates to interpret predictions; `seqlab.predict`
+reads `raw` to turn a user's raw inputs into arrays as preprocessing did.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Meta:
     source_vocab: list[str] | None = None  # token inputs: their vocabulary ...
     source_level: str | None = None  # ... and its level
     model_args: dict[str, int] = field(default_factory=dict)  # more sizes a net takes
+    # How raw inputs, in the dataset's own terms, become `inputs` (seqlab.predict.inputs):
+    # their `format`, the settings and fitted values preprocessing used, and an `example`.
+    raw: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)  # versions of data generators
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.config import require_choice, require_int, require_number
-from seqlab.data.forecast import FILLS, GAP_FILLS, read_series
+from seqlab.data.forecast import FILLS, GAP_FILLS, day, read_series
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import DataError
@@ -99,5 +99,11 @@ class StepForecast:
                 output_size=1, steps=self.steps, variable_length=True,
                 scaler={"min": low, "max": high}, seasonal_period=self.seasonal_period,
                 dates=frame["date"].dt.strftime("%Y-%m-%d").tolist(),
+                # A forecast at every row read; the example is the series' last chunk.
+                raw={"format": "series", "date_column": "date", "value_column": "value",
+                     "date_format": None, "input_columns": [], "window": None,
+                     "fill_gaps": self.fill_gaps, "shift": [low], "scale": [high - low],
+                     "example": {"date": [day(d) for d in frame["date"].iloc[-self.steps:]],
+                                 "value": values[-self.steps:].tolist()}},
             ),
         )

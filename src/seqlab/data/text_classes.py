@@ -167,6 +167,9 @@ class TextClasses:
                 variable_length=True, classes=[str(c) for c in classes],
                 source_vocab=vocab.tokens, source_level="word",
                 model_args={"token_inputs": True, "pad_id": vocab.pad_id},
+                raw={"format": "texts", "column": column, "max_tokens": self.max_tokens,
+                     "keep": self.keep,
+                     "example": {column: [texts[int(r)] for r in np.sort(test_part)[:2]]}},
             ),
         )
 

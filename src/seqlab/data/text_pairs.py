@@ -48,10 +48,13 @@ def generation_meta(name: str, archetype: str, vocab: Vocab, target_lengths: np.
 
 def text_pairs(name: str, sources: Sequence[str], targets: Sequence[str],
                splits: dict[str, np.ndarray], source_level: str, target_level: str,
-               provenance: dict[str, str]) -> ProcessedData:
+               provenance: dict[str, str], tokenize: bool = False, lowercase: bool = False
+               ) -> ProcessedData:
     """Source and target texts as padded token ids, vocabularies built on the train rows.
 
-    Text in, text out: the many-to-many (encoder-decoder) archetype.
+    Text in, text out: the many-to-many (encoder-decoder) archetype. `tokenize` and
+    `lowercase` say how the sources were normalised from raw text (fra_eng.tokenize), so
+    that a raw sentence given to the trained model is normalised the same way.
     """
     source_vocab = Vocab.from_texts([sources[i] for i in splits["train"]], source_level)
     inputs, lengths = source_vocab.encode_all(sources)
@@ -63,5 +66,8 @@ def text_pairs(name: str, sources: Sequence[str], targets: Sequence[str],
             name, "many_to_many", target_vocab, target_lengths, input_size=len(source_vocab),
             steps=inputs.shape[1], source_vocab=source_vocab.tokens,
             source_level=source_level, variable_length=True, provenance=provenance,
+            raw={"format": "sources", "column": "text", "tokenize": tokenize,
+                 "lowercase": lowercase,
+                 "example": {"text": [sources[int(i)] for i in splits["test"][:2]]}},
         ),
     )

@@ -66,8 +66,9 @@ def blocks(text: str) -> list[tuple[int, list[str]]]:
     return found
 
 
-def read_conllu(path: Path) -> list[Sentence]:
-    """The words and UPOS tags of every sentence of a CoNLL-U file (parsed by conllu)."""
+def read_conllu(path: Path, tagged: bool = True) -> list[Sentence]:
+    """The words and UPOS tags of every sentence of a CoNLL-U file (parsed by conllu);
+    with `tagged` false (words to tag), a word may lack its tag."""
     from conllu import parse_token_and_metadata
     from conllu.exceptions import ParseException
     from conllu.parser import DEFAULT_FIELDS, parse_line
@@ -90,7 +91,7 @@ def read_conllu(path: Path) -> list[Sentence]:
                             ) from None
         # Ranges (1-2) and empty nodes (8.1) have tuple ids: they are not words.
         words = [(t, n) for t, n in zip(tokens, numbers, strict=True) if isinstance(t["id"], int)]
-        for token, number in words:
+        for token, number in words if tagged else ():
             if token.get("upos") in (None, "", "_"):
                 raise DataError(f"{path}: line {number} has no UPOS tag (column 4); tag "
                                 "every word")
@@ -149,6 +150,9 @@ def tagging_data(name: str, parts: dict[str, list[Sentence]], files: Mapping[str
                   output_size=len(classes), steps=steps, variable_length=True,
                   classes=classes, source_vocab=vocab.tokens, source_level="word",
                   model_args={"token_inputs": True, "pad_id": vocab.pad_id},
+                  raw={"format": "sentences", "lowercase": lowercase,
+                       "example": {"sentence": [" ".join(words)
+                                                for words, _, _ in parts["test"][:2]]}},
                   provenance=provenance),
     )
 

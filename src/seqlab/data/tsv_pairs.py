@@ -53,7 +53,8 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
 def pairs_dataset(name: str, pairs: list[tuple[str, str]], where: Path, *, max_pairs: int | None,
                   max_length: int | None, source_level: str, target_level: str,
                   test_fraction: float, val_fraction: float, seed: int,
-                  provenance: dict[str, str]) -> ProcessedData:
+                  provenance: dict[str, str], tokenize: bool = False, lowercase: bool = False
+                  ) -> ProcessedData:
     """Filter by length, draw a subset, split by source sentence and encode (text_pairs)."""
     if max_length is not None:
         pairs = [(s, t) for s, t in pairs if len(split(s, source_level)) <= max_length
@@ -74,7 +75,7 @@ def pairs_dataset(name: str, pairs: list[tuple[str, str]], where: Path, *, max_p
     splits = {part: np.flatnonzero(np.isin(group_of, rows)).astype(np.int64)
               for part, rows in group_splits.items()}
     return text_pairs(name, sources, [t for _, t in pairs], splits, source_level,
-                      target_level, provenance)
+                      target_level, provenance, tokenize=tokenize, lowercase=lowercase)
 
 
 def check_pair_settings(spec: object) -> None:
@@ -120,4 +121,5 @@ class TsvPairs:
             self.name, pairs, path, max_pairs=self.max_pairs, max_length=self.max_length,
             source_level=self.source_level, target_level=self.target_level,
             test_fraction=self.test_fraction, val_fraction=self.val_fraction, seed=self.seed,
-            provenance={})  # the file itself is versioned by DVC (data/raw/<source>/)
+            provenance={},  # the file itself is versioned by DVC (data/raw/<source>/)
+            lowercase=self.lowercase)

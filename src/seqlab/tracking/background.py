@@ -20,7 +20,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from omegaconf import DictConfig
 
 from seqlab import timing
@@ -192,9 +191,8 @@ class BackgroundRun:
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         self._call("log_artifacts", folder, artifact_path)
 
-    def log_model(self, model_dir: Path, meta_path: Path, example_inputs: Any) -> None:
-        # As an array: a tensor would travel through shared memory, set up for nothing.
-        self._call("log_model", model_dir, meta_path, np.asarray(example_inputs))
+    def log_model(self, model_dir: Path) -> None:
+        self._call("log_model", model_dir)
 
     def flush(self) -> None:
         self._call("flush")

@@ -15,7 +15,15 @@ from urllib.parse import urlsplit, urlunsplit
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab import timing
-from seqlab.layout import CONFIG_FILE, DIFF_FILE, MODEL_FILE, RUN_FILE, Layout, project_root
+from seqlab.layout import (
+    CONFIG_FILE,
+    DIFF_FILE,
+    META_FILE,
+    MODEL_FILE,
+    RUN_FILE,
+    Layout,
+    project_root,
+)
 from seqlab.sweeps.parent import sweep_tags
 from seqlab.tracking import lineage
 from seqlab.tracking.store import Tracking, fluent_uri, init_store
@@ -247,43 +255,43 @@ class TrackedRun:
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifacts(self.run_id, str(folder), artifact_path)
 
-    def log_model(self, model_dir: Path, meta_path: Path, example_inputs: Any) -> None:
+    def log_model(self, model_dir: Path) -> None:
         """Log the trained net as an MLflow model from code (seqlab/tracking/served_model.py)
-        with the model folder's weights and config and the data's meta.json as plain files:
-        nothing is pickled, and loading it runs no code but seqlab's."""
+        with the model folder's weights, config and data meta as plain files: nothing is
+        pickled, and loading it runs no code but seqlab's and the user's own modules (the
+        folder's code/, logged beside seqlab's). It answers raw inputs, as
+        `python -m seqlab.predict` does; its input example is the data's raw example."""
         from importlib.metadata import version
 
         import mlflow
-        import numpy as np
-        from mlflow.types import ParamSchema, ParamSpec
 
         import seqlab
-        from seqlab.data.meta import Meta
+        from seqlab.predict.inputs import example
+        from seqlab.predict.trained import CODE_DIR
         from seqlab.tracking import served_model
 
         # MLflow loads the model back to check it; its download bars are noise in logs.
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
-        model_dir, meta_path = Path(model_dir), Path(meta_path)
+        model_dir = Path(model_dir)
         artifacts = {served_model.WEIGHTS: str(model_dir / MODEL_FILE),
                      served_model.CONFIG: str(model_dir / CONFIG_FILE),
-                     served_model.META: str(meta_path)}
+                     served_model.META: str(model_dir / META_FILE)}
         # The signature's outputs come from the served model itself, as loading will build it.
         served = served_model.ServedNet()
-        context = mlflow.pyfunc.PythonModelContext(artifacts, None)
-        served.load_context(context)
-        inputs = np.asarray(example_inputs)
-        signature = mlflow.models.infer_signature(inputs, served.predict(context, inputs))
-        if Meta.from_json(json.loads(meta_path.read_text()), str(meta_path)).variable_length:
-            # Padded inputs take their lengths as a param; [] counts every step as real.
-            signature.params = ParamSchema([ParamSpec("lengths", "long", [], (-1,))])
+        served.load_context(mlflow.pyfunc.PythonModelContext(artifacts, None))
+        raw = example(served.model.meta)
+        signature = served_model.signature(raw, served.model.predict(raw))
+        code = [str(Path(seqlab.__file__).parent)]
+        if (model_dir / CODE_DIR).is_dir():
+            code += [str(p) for p in sorted((model_dir / CODE_DIR).iterdir())]
         requirements = [f"{p}=={version(p)}" for p in ("torch", "numpy", "pandas",
                                                        "omegaconf", "hydra-core")]
         with fluent_uri(self.uri), mlflow.start_run(run_id=self.run_id):
             mlflow.pyfunc.log_model(
                 name="model", python_model=served_model.__file__, artifacts=artifacts,
-                code_paths=[str(Path(seqlab.__file__).parent)], signature=signature,
-                input_example=inputs, pip_requirements=requirements,
+                code_paths=code, signature=signature, input_example=raw,
+                pip_requirements=requirements,
             )
         # Leaving start_run ended the run as FINISHED; it goes on until its lifetime ends.
         self.client.update_run(self.run_id, status="RUNNING")

@@ -4,61 +4,70 @@ MLflow logs this file as the model ("models from code") beside three plain artif
 the state dict (model.pt), the resolved run config (config.yaml) and the dataset's
 meta.json. Loading runs this file, which rebuilds the net from them with the seqlab
 source logged beside it: no pickle to trust, and no warning from MLflow about one.
+
+It answers raw inputs with answers in the user's terms, exactly as `python -m
+seqlab.predict` does (both are seqlab.predict.trained.TrainedModel): a table in the
+dataset's own columns in (a dated series, texts, sentences, pixel levels), a table of
+forecasts, labels, tags or texts out. A bad input is a 400 answer with one line saying
+what is wrong (MLflow's invalid-parameter error), never NaN in the body.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
+import pandas as pd
 
 # The names the artifacts are logged under (keys of context.artifacts).
 WEIGHTS, CONFIG, META = "weights", "config", "meta"
 
 
-def load_net(weights: Path, config: Path, meta: Path) -> Any:
-    """The net of config.yaml sized by meta.json, with the weights of model.pt, in eval mode."""
-    import torch
-    from omegaconf import OmegaConf
+def signature(example: pd.DataFrame, answers: pd.DataFrame) -> Any:
+    """Named columns in and out; numbers as doubles, so whole numbers are taken too, and
+    an optional `id` column that the answers keep."""
+    from mlflow.models import infer_signature
+    from mlflow.types import ColSpec, Schema
 
-    from seqlab.data.meta import Meta
-    from seqlab.models import net_for_data
+    from seqlab.predict.inputs import ID
 
-    cfg = OmegaConf.load(config)
-    net = net_for_data(cfg.model, Meta.from_json(json.loads(Path(meta).read_text()), str(meta)))
-    # weights_only: the state dict is tensors only; refuse anything that would run code.
-    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return net.eval()
+    example = example.copy()
+    numeric = example.select_dtypes("number").columns
+    example[numeric] = example[numeric].astype("float64")
+    found = infer_signature(example, answers)
+    if ID not in example.columns:
+        found.inputs = Schema([*found.inputs.inputs, ColSpec("string", ID, required=False)])
+    return found
 
 
 class ServedNet(mlflow.pyfunc.PythonModel):
-    """Predict with the net: inputs (N x T x F, or token ids N x T) -> its outputs.
-
-    The logged tensor signature makes MLflow turn a DataFrame (as `mlflow models serve`
-    passes, one row per input) into that array before `predict` sees it. Padded inputs
-    (meta.variable_length) may come with `params={"lengths": [...]}`; without them every
-    step counts as real.
-    """
+    """Raw inputs (a DataFrame of the dataset's columns) -> answers (a DataFrame)."""
 
     def load_context(self, context: Any) -> None:
+        from seqlab.predict.trained import ModelFiles, TrainedModel
+
         files = context.artifacts
-        self.net = load_net(files[WEIGHTS], files[CONFIG], files[META])
+        weights = Path(files[WEIGHTS])
+        # The user's own modules: MLflow's copy of the code paths (artifacts/../code), or
+        # the model folder's code/ while the model is being logged.
+        code = next((d for d in (weights.parents[1] / "code", weights.parent / "code")
+                     if d.is_dir()), None)
+        self.model = TrainedModel(ModelFiles(weights, Path(files[CONFIG]), Path(files[META]),
+                                             code))
 
-    def predict(self, context: Any, model_input: np.ndarray,
-                params: dict[str, Any] | None = None) -> np.ndarray:
-        import torch
+    def predict(self, context: Any, model_input: pd.DataFrame,
+                params: dict[str, Any] | None = None) -> pd.DataFrame:
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-        inputs = np.asarray(model_input)
-        if np.issubdtype(inputs.dtype, np.floating):
-            inputs = inputs.astype(np.float32)  # JSON and pandas give float64; weights are 32
-        lengths = (params or {}).get("lengths")
-        lengths = None if lengths is None or len(lengths) == 0 else torch.as_tensor(lengths)
-        with torch.no_grad():
-            outputs = self.net(torch.from_numpy(inputs), lengths)
-        return outputs.numpy()
+        from seqlab.errors import SeqlabError
+        from seqlab.predict.inputs import Place
+
+        try:
+            return self.model.predict(pd.DataFrame(model_input), Place("request"))
+        except SeqlabError as error:
+            raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
 
 
 mlflow.models.set_model(ServedNet())

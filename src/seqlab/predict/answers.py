@@ -1,0 +1,60 @@
+"""The net's outputs as answers in the user's terms, one function per task.
+
+Each takes the net's outputs row by row (one tensor per input), the encoded inputs (their
+keys: id, date, sentence and token) and the dataset's meta, and returns a table: class
+names with their probability, forecasts in the series' original units, a tag per word,
+decoded text. The task registry (seqlab.tasks) names each task's function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from seqlab.data.meta import Meta
+from seqlab.data.vocab import Vocab
+from seqlab.predict.inputs import Encoded
+
+
+def _with(keys: pd.DataFrame, **columns: object) -> pd.DataFrame:
+    table = keys.reset_index(drop=True).copy()
+    for name, values in columns.items():
+        table[name] = values
+    return table
+
+
+def _real(outputs: list[torch.Tensor], encoded: Encoded) -> torch.Tensor:
+    """Per-step outputs of every input's real steps, laid end to end."""
+    return torch.cat([row[: int(n)] for row, n in zip(outputs, encoded.lengths, strict=True)])
+
+
+def labels(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:
+    """Classification: `label` (the class name) and its `probability`."""
+    probabilities = torch.softmax(torch.stack(outputs).float(), dim=-1)
+    best = probabilities.max(dim=-1)
+    return _with(encoded.keys, label=[meta.classes[i] for i in best.indices.tolist()],
+                 probability=best.values.numpy().astype(np.float64))
+
+
+def forecasts(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:
+    """Regression: `forecast`, in the series' original units."""
+    return _with(encoded.keys, forecast=meta.unscale(torch.stack(outputs).numpy()))
+
+
+def tags(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:
+    """Tagging: a `tag` for every real step (word, frame, sample)."""
+    chosen = _real(outputs, encoded).argmax(dim=-1).tolist()
+    return _with(encoded.steps, tag=[meta.classes[i] for i in chosen])
+
+
+def step_forecasts(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta
+                   ) -> pd.DataFrame:
+    """Per-step regression: the `forecast` of the value after every row read."""
+    return _with(encoded.steps, forecast=meta.unscale(_real(outputs, encoded).numpy()))
+
+
+def texts(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:
+    """Generation: the generated tokens decoded as text, `output`."""
+    vocab = Vocab(meta.target_vocab, meta.target_level)
+    return _with(encoded.keys, output=[vocab.decode(row.tolist()) for row in outputs])

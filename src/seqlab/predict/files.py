@@ -1,0 +1,83 @@
+"""The `--input` file of `python -m seqlab.predict` as the table the model takes.
+
+- `.txt`: one text, sentence or source per line (blank lines skipped), for text models;
+- `.conllu`: the words of each sentence, for taggers (tags, if any, are ignored);
+- anything else: a CSV with a header line. For fixed-size numeric inputs (an image's
+  grey levels) the header may be left out when every row holds exactly the values.
+
+Each row remembers its line, so an error names the file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from seqlab.data.meta import Meta
+from seqlab.data.user_files import read_text
+from seqlab.errors import DataError
+from seqlab.predict.inputs import Place, columns
+
+TEXT_FORMATS = ("texts", "sentences", "sources")  # the formats a .txt file can feed
+
+
+def _lines(path: Path, meta: Meta) -> tuple[pd.DataFrame, Place]:
+    if meta.raw["format"] not in TEXT_FORMATS:
+        raise DataError(f"{path}: a .txt file holds text, but this model reads "
+                        f"{', '.join(columns(meta))}; give a CSV with those columns")
+    numbered = [(n, line.strip()) for n, line in enumerate(read_text(path).split("\n"),
+                                                             start=1) if line.strip()]
+    frame = pd.DataFrame({columns(meta)[0]: [text for _, text in numbered]})
+    return frame, Place(str(path), [n for n, _ in numbered])
+
+
+def _conllu(path: Path, meta: Meta) -> tuple[pd.DataFrame, Place]:
+    from seqlab.data.treebank import read_conllu
+
+    if meta.raw["format"] != "sentences":
+        raise DataError(f"{path}: a CoNLL-U file holds sentences to tag, but this model reads "
+                        f"{', '.join(columns(meta))}")
+    sentences = read_conllu(path, tagged=False)
+    frame = pd.DataFrame({"sentence": [" ".join(words) for words, _, _ in sentences]})
+    return frame, Place(str(path), [line for _, _, line in sentences])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv(path: Path, meta: Meta) -> tuple[pd.DataFrame, Place]:
+    text = read_text(path)
+    first = next(csv.reader([text.split("\n", 1)[0]]))
+    headerless = meta.raw["format"] == "values" and all(map(_is_number, first))
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            header=None if headerless else "infer")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataError(f"{path}: not a readable CSV ({' '.join(str(error).split())})"
+                        ) from None
+    if headerless:
+        needed = columns(meta)
+        if frame.shape[1] != len(needed):
+            raise DataError(f"{path}: line 1 has {frame.shape[1]} values, but this model reads "
+                            f"{len(needed)} per row ({needed[0]} ... {needed[-1]}); give "
+                            "exactly those, or a header line naming the columns")
+        frame.columns = needed
+        return frame, Place(str(path), range(1, len(frame) + 1))
+    return frame, Place(str(path))
+
+
+def read(path: Path, meta: Meta) -> tuple[pd.DataFrame, Place]:
+    """The raw inputs in `path` as a table for a model whose data is described by `meta`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"--input: no file {str(path)!r}")
+    reader = {".txt": _lines, ".conllu": _conllu}.get(path.suffix.lower(), _csv)
+    return reader(path, meta)

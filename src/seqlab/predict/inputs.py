@@ -1,0 +1,261 @@
+"""Raw inputs, in the dataset's own terms, as the arrays the net was trained on.
+
+A dataset's meta.json says in `raw` how its raw inputs look (`format`) and what
+preprocessing did to them: the scaler or vocabulary it fitted, the window, the lag order.
+Each format below reads a table of raw inputs (one request to the served model, or the
+file given to `python -m seqlab.predict`) and encodes it exactly as preprocessing did, so
+a prediction never depends on the user repeating the preprocessing by hand:
+
+- `series`: a dated series, oldest first, in its own columns (date, value, inputs);
+- `texts`: one text per row, to classify;
+- `sentences`: one sentence per row, words separated by spaces, to tag word by word;
+- `sources`: one source text per row (a sentence to translate, a date to normalise);
+- `values`: one fixed-size numeric input per row (an image's grey levels);
+- `sequences`: one row per step of numeric sequences, an `id` column telling them apart.
+
+An `id` column is carried into the answers. Every problem is one DataError naming the
+input, its line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seqlab.data.meta import Meta
+from seqlab.data.vocab import Vocab
+from seqlab.errors import DataError
+
+ID = "id"  # the column that names inputs (and groups the steps of a sequence)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where raw inputs come from, for errors: a file (rows are its lines) or a request."""
+
+    name: str
+    lines: Sequence[int] | None = None  # each row's line; None: row i is line i + 2 (a CSV)
+
+    def line(self, row: int) -> int:
+        return int(self.lines[row]) if self.lines is not None else row + 2
+
+    def at(self, row: int, column: str | None = None) -> str:
+        where = f"{self.name}: line {self.line(row)}"
+        return where if column is None else f"{where}, column {column!r}"
+
+
+@dataclass
+class Encoded:
+    """A table of raw inputs as the net's arrays, and what names each answer."""
+
+    inputs: np.ndarray  # N x T x F float32 values or N x T int64 token ids
+    lengths: np.ndarray  # N real steps
+    keys: pd.DataFrame  # one row per input: the columns its answer starts with
+    steps: pd.DataFrame | None = None  # one row per real step, for per-step answers
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], place: Place) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(repr, map(str, frame.columns))) or "none"
+        raise DataError(f"{place.name}: no column {missing[0]!r} (needed: "
+                        f"{', '.join(map(repr, columns))}); the columns found are {found}")
+    if frame.empty:
+        raise DataError(f"{place.name}: no rows to predict")
+
+
+def numbers(frame: pd.DataFrame, columns: Sequence[str], place: Place) -> np.ndarray:
+    """Rows x columns float64; an empty cell, a non-number or an infinity is an error."""
+    table = np.empty((len(frame), len(columns)))
+    for i, column in enumerate(columns):
+        cells = frame[column]
+        values = pd.to_numeric(cells.astype(str).str.strip() if cells.dtype == object
+                               else cells, errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(bad.argmax())
+            raise DataError(f"{place.at(row, column)}: {cells.iloc[row]!r} is not a finite "
+                            "number")
+        table[:, i] = values
+    return table
+
+
+def keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """The id column of the inputs (as given), or no column."""
+    return frame[[ID]].reset_index(drop=True) if ID in frame.columns else pd.DataFrame(
+        index=range(len(frame)))
+
+
+def scaled(values: np.ndarray, raw: dict[str, Any]) -> np.ndarray:
+    """Values as preprocessing scaled them: (value - shift) / scale, per column."""
+    shift, scale = np.asarray(raw["shift"]), np.asarray(raw["scale"])
+    return ((values - shift) / scale).astype(np.float32)
+
+
+def padded(rows: list[np.ndarray], pad: float | int, dtype: type) -> tuple[np.ndarray, ...]:
+    """Rows of different lengths as one N x T(...) array padded with `pad`, and lengths."""
+    lengths = np.array([len(r) for r in rows], dtype=np.int64)
+    shape = (len(rows), int(lengths.max()), *np.shape(rows[0])[1:])
+    out = np.full(shape, pad, dtype=dtype)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out, lengths
+
+
+# -- the formats ---------------------------------------------------------------------------
+
+def series(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """A series in its own columns, oldest first: the next value after its last row (a
+    window model reads the last `window` rows), or the next value after every row (a
+    per-step model). Answers are keyed by the date they forecast."""
+    from seqlab.data.csv_series import parse_dates
+    from seqlab.data.forecast import check_series, dates_after, day
+
+    raw = meta.raw
+    date_column, value_column = raw["date_column"], raw["value_column"]
+    value_columns = [value_column, *raw["input_columns"]]
+    require_columns(frame, [date_column, *value_columns], place)
+    window = raw["window"]
+    if window is not None and len(frame) < window:
+        raise DataError(f"{place.name}: {len(frame)} rows, but the model reads the last "
+                        f"{window}; give at least {window} rows of the series, oldest first")
+    dates = parse_dates(place.name, frame[date_column].astype(str), date_column,
+                        raw["date_format"], hint="write dates as the training data did "
+                        "(e.g. 2016-03-01)")
+    values = numbers(frame, value_columns, place)
+    table = pd.DataFrame({"date": dates, **{c: values[:, i] for i, c in
+                                            enumerate(value_columns)}})
+    check_series(place.name, table, "refuse")  # oldest first, one row per date, no gaps
+    try:
+        following = dates_after(dates, 1)
+    except DataError as error:
+        raise DataError(f"{place.name}: {error}") from None
+    inputs = scaled(values, raw)
+    if window is None:  # per step: a forecast of the date after each row
+        forecast_dates = [*dates.iloc[1:], *following]
+        return Encoded(inputs=inputs[None], lengths=np.array([len(inputs)]),
+                       keys=pd.DataFrame(index=[0]),
+                       steps=pd.DataFrame({"date": [day(d) for d in forecast_dates]}))
+    last = inputs[-window:]  # oldest first
+    if raw["lag_order"] == "newest_first":
+        last = last[::-1]
+    if raw["framing"] == "features":
+        last = last.reshape(1, -1)
+    return Encoded(inputs=np.ascontiguousarray(last)[None], lengths=np.array([len(last)]),
+                   keys=pd.DataFrame({"date": [day(following[0])]}))
+
+
+def texts(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """One text per row, lowercased words as in training (text_classes.words), cut to
+    `max_tokens`; unknown words are the unknown token."""
+    from seqlab.data.text_classes import encode, words
+
+    raw = meta.raw
+    column = raw["column"]
+    require_columns(frame, [column], place)
+    tokens = [words(str(text)) for text in frame[column]]
+    empty = [i for i, t in enumerate(tokens) if not t]
+    if empty:
+        raise DataError(f"{place.at(empty[0], column)}: no words to classify")
+    vocab = Vocab(meta.source_vocab, "word")
+    inputs, lengths = encode(tokens, vocab, raw["max_tokens"], raw["keep"])
+    return Encoded(inputs=inputs, lengths=lengths, keys=keys(frame))
+
+
+def sentences(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """One sentence per row, its words separated by spaces: a tag for every word."""
+    require_columns(frame, ["sentence"], place)
+    fold = str.lower if meta.raw["lowercase"] else str
+    vocab = Vocab(meta.source_vocab, "word")
+    words = [str(text).split() for text in frame["sentence"]]
+    empty = [i for i, w in enumerate(words) if not w]
+    if empty:
+        raise DataError(f"{place.at(empty[0], 'sentence')}: no words to tag")
+    ids = [np.array([vocab.index.get(fold(w), vocab.unk_id) for w in ws]) for ws in words]
+    inputs, lengths = padded(ids, vocab.pad_id, np.int64)
+    number = range(1, len(words) + 1)
+    steps = pd.DataFrame({"sentence": [n for n, ws in zip(number, words, strict=True)
+                                       for _ in ws],
+                          "token": [w for ws in words for w in ws]})
+    return Encoded(inputs=inputs, lengths=lengths, keys=pd.DataFrame({"sentence": list(number)}),
+                   steps=steps)
+
+
+def sources(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """One source text per row, normalised as the training sources were."""
+    from seqlab.data.fra_eng import tokenize
+
+    raw = meta.raw
+    column = raw["column"]
+    require_columns(frame, [column], place)
+    given = [str(text).strip() for text in frame[column]]
+    empty = [i for i, t in enumerate(given) if not t]
+    if empty:
+        raise DataError(f"{place.at(empty[0], column)}: empty text")
+    if raw["tokenize"]:
+        given = [tokenize(t, raw["lowercase"]) for t in given]
+    elif raw["lowercase"]:
+        given = [t.lower() for t in given]
+    inputs, lengths = Vocab(meta.source_vocab, meta.source_level).encode_all(given)
+    return Encoded(inputs=inputs, lengths=lengths, keys=keys(frame))
+
+
+def values(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """One input per row: its values (an image's grey levels, row by row) in `columns`."""
+    raw = meta.raw
+    require_columns(frame, raw["columns"], place)
+    table = scaled(numbers(frame, raw["columns"], place), raw)
+    inputs = table.reshape(len(frame), *raw["shape"])
+    return Encoded(inputs=inputs, lengths=np.full(len(frame), inputs.shape[1]),
+                   keys=keys(frame))
+
+
+def sequences(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """One row per step; rows with the same `id` are one sequence (in the order given);
+    without an `id` column the whole table is one sequence."""
+    raw = meta.raw
+    require_columns(frame, raw["columns"], place)
+    table = scaled(numbers(frame, raw["columns"], place), raw)
+    ids = frame[ID].astype(str).to_numpy() if ID in frame.columns else np.full(len(frame), "1")
+    order = list(dict.fromkeys(ids))
+    rows = [table[ids == name] for name in order]
+    inputs, lengths = padded(rows, 0.0, np.float32)
+    names = frame[ID].drop_duplicates().tolist() if ID in frame.columns else [1]
+    steps = pd.DataFrame({ID: [n for n, r in zip(names, rows, strict=True) for _ in r],
+                          "step": [s for r in rows for s in range(1, len(r) + 1)]})
+    return Encoded(inputs=inputs, lengths=lengths, keys=pd.DataFrame({ID: names}),
+                   steps=steps)
+
+
+FORMATS: dict[str, Callable[[pd.DataFrame, Meta, Place], Encoded]] = {
+    "series": series, "texts": texts, "sentences": sentences, "sources": sources,
+    "values": values, "sequences": sequences,
+}
+
+
+def encode(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """Raw inputs as the net's arrays, by the format the dataset declared."""
+    if not meta.raw:
+        raise DataError(f"{meta.name}: its meta.json says nothing about raw inputs (it was "
+                        "preprocessed by an older seqlab); train the model again to predict")
+    return FORMATS[meta.raw["format"]](frame.reset_index(drop=True), meta, place)
+
+
+def example(meta: Meta) -> pd.DataFrame:
+    """The raw example the dataset keeps (a few test inputs), as a table."""
+    return pd.DataFrame(meta.raw["example"])
+
+
+def columns(meta: Meta) -> list[str]:
+    """The columns a table of raw inputs needs (besides an optional `id`)."""
+    raw = meta.raw
+    return {
+        "series": lambda: [raw["date_column"], raw["value_column"], *raw["input_columns"]],
+        "texts": lambda: [raw["column"]], "sentences": lambda: ["sentence"],
+        "sources": lambda: [raw["column"]], "values": lambda: raw["columns"],
+        "sequences": lambda: raw["columns"],
+    }[raw["format"]]()

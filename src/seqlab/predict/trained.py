@@ -1,0 +1,196 @@
+"""A trained model, ready for raw inputs: found in a folder, an MLflow run or the registry.
+
+A model folder (`outputs/<date>/<time>/model/`, `models/<entry>/`, or the artifacts of a
+logged MLflow model) holds the weights (model.pt), the resolved run config (config.yaml),
+the data's meta.json and, when the net or the dataset kind is the user's own code, that
+code (code/). `TrainedModel` rebuilds the net from them and answers a table of raw inputs
+with a table of answers: the one implementation behind `python -m seqlab.predict` and the
+served MLflow model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from seqlab.errors import ConfigError, DataError
+from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE, RUN_MODEL_DIR
+from seqlab.predict.inputs import Place
+
+CODE_DIR = "code"  # the user's own modules, beside the weights
+BATCH_SIZE = 1024
+RUN_ID = re.compile(r"[0-9a-f]{32}")
+CHANGEABLE = "model.decoding."  # what --set may change: the weights fix everything else
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The files a trained model is rebuilt from."""
+
+    weights: Path
+    config: Path
+    meta: Path
+    code: Path | None = None  # a folder of the user's own modules, if any
+
+
+def own_code(cfg: DictConfig) -> list[Path]:
+    """The source of the user's own classes a run uses (a `_target_` outside seqlab): the
+    module's file, or its top-level package's folder."""
+    found = []
+    for node in (cfg.get("model"), cfg.get("dataset")):
+        target = node.get("_target_") if node is not None else None
+        if not target or target.startswith("seqlab."):
+            continue
+        top = target.split(".")[0]
+        spec = importlib.util.find_spec(top)
+        if spec is None or spec.origin in (None, "built-in", "frozen"):
+            continue
+        path = Path(spec.origin)
+        found.append(path.parent if path.name == "__init__.py" else path)
+    return list(dict.fromkeys(found))
+
+
+def copy_own_code(cfg: DictConfig, folder: Path) -> None:
+    """Keep the user's own modules in `folder`/code, so the model loads anywhere."""
+    for source in own_code(cfg):
+        target = Path(folder) / CODE_DIR / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+
+
+def folder_files(folder: Path) -> ModelFiles:
+    """The files of a model folder, or of a run's output folder (its model/ inside)."""
+    folder = Path(folder)
+    for candidate in (folder, folder / RUN_MODEL_DIR):
+        if (candidate / MODEL_FILE).is_file():
+            missing = [n for n in (CONFIG_FILE, META_FILE) if not (candidate / n).is_file()]
+            if missing:
+                raise DataError(f"{candidate} has no {missing[0]} (saved by an older seqlab); "
+                                "predict from its MLflow run id, or train it again")
+            code = candidate / CODE_DIR
+            return ModelFiles(candidate / MODEL_FILE, candidate / CONFIG_FILE,
+                              candidate / META_FILE, code if code.is_dir() else None)
+    raise DataError(f"{folder} holds no trained model ({MODEL_FILE}); give a run's output "
+                    "folder (outputs/<date>/<time>/), models/<entry>/, a run id or a model URI")
+
+
+def download(uri: str, into: Path) -> ModelFiles:
+    """A logged model's files, downloaded from the project's MLflow store."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from seqlab.config import compose, instantiate
+    from seqlab.tracking.run import redact_uri
+    from seqlab.tracking.store import fluent_uri, require_server
+
+    tracking = instantiate(compose([]).tracking, "tracking")
+    require_server(tracking)
+    store = tracking.resolved_uri()
+    try:
+        with fluent_uri(store):
+            folder = Path(mlflow.artifacts.download_artifacts(
+                artifact_uri=uri, dst_path=str(into), tracking_uri=store))
+    except (MlflowException, OSError) as error:
+        reason = " ".join(str(error).split())[:200].replace(store, redact_uri(store))
+        raise ConfigError(f"MODEL: no model {uri} in the MLflow store {redact_uri(store)} "
+                          f"({reason}); give a run id, runs:/<id>/model, "
+                          "models:/<name>@<alias> or a model folder") from None
+    found = {p.name: p for p in folder.rglob("*") if p.is_file() and CODE_DIR not in
+             p.relative_to(folder).parts[:1]}
+    missing = [n for n in (MODEL_FILE, CONFIG_FILE, META_FILE) if n not in found]
+    if missing:
+        raise DataError(f"MODEL: {uri} has no {missing[0]}; it was not logged by seqlab "
+                        "(or by an older version): train it again")
+    code = folder / CODE_DIR
+    return ModelFiles(found[MODEL_FILE], found[CONFIG_FILE], found[META_FILE],
+                      code if code.is_dir() else None)
+
+
+def locate(model: str, into: Path) -> ModelFiles:
+    """MODEL as a folder, an MLflow run id, or a runs:/ or models:/ URI (downloaded
+    into `into`)."""
+    if Path(model).is_dir():
+        return folder_files(Path(model))
+    if RUN_ID.fullmatch(model):
+        return download(f"runs:/{model}/model", into)
+    if model.startswith(("runs:/", "models:/")):
+        return download(model, into)
+    raise ConfigError(f"MODEL: {model!r} is not a model folder, an MLflow run id, or a "
+                      "runs:/<id>/model or models:/<name>@<alias> URI")
+
+
+def with_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
+    """The run config with `--set KEY=VALUE` changes to how the model decodes."""
+    import yaml
+
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.startswith(CHANGEABLE):
+            raise ConfigError(f"--set {item!r}: expected {CHANGEABLE}<key>=<value> (e.g. "
+                              "model.decoding.strategy=beam); the trained weights fix the rest")
+        parent, _, name = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent)
+        if node is None or name not in node:
+            known = ", ".join(node) if node is not None else "none (this model does not decode)"
+            raise ConfigError(f"--set {key}: no such key; {parent} has: {known}")
+        OmegaConf.update(cfg, key, yaml.safe_load(text), merge=False)
+    return cfg
+
+
+class TrainedModel:
+    """A trained net with its data's meta: raw inputs in, answers in the user's terms out."""
+
+    def __init__(self, files: ModelFiles, overrides: Sequence[str] = ()) -> None:
+        import json
+
+        import torch
+
+        from seqlab.data.meta import Meta
+        from seqlab.models import net_for_data
+        from seqlab.tasks import task_of
+
+        if files.code is not None and str(files.code) not in sys.path:
+            sys.path.append(str(files.code))  # after seqlab's own: the user's modules only
+        self.cfg = with_overrides(OmegaConf.load(files.config), overrides)
+        self.meta = Meta.from_json(json.loads(files.meta.read_text()), str(files.meta))
+        self.task = task_of(self.meta.task)
+        self.net = net_for_data(self.cfg.model, self.meta)
+        # weights_only: the state dict is tensors only; refuse anything that would run code.
+        self.net.load_state_dict(torch.load(files.weights, map_location="cpu",
+                                            weights_only=True))
+        self.net.eval()
+
+    def predict(self, frame: pd.DataFrame, place: Place | None = None) -> pd.DataFrame:
+        """Answers to a table of raw inputs (see seqlab.predict.inputs for its columns)."""
+        import torch
+
+        from seqlab.predict.inputs import encode
+
+        encoded = encode(frame, self.meta, place or Place("input"))
+        inputs = torch.from_numpy(encoded.inputs)
+        lengths = torch.from_numpy(encoded.lengths) if self.meta.variable_length else None
+        outputs: list[Any] = []
+        with torch.no_grad():
+            for i in range(0, len(inputs), BATCH_SIZE):
+                outputs.extend(self.net(inputs[i : i + BATCH_SIZE],
+                                        None if lengths is None else lengths[i : i + BATCH_SIZE]))
+        return self.task.answer(outputs, encoded, self.meta)
+
+
+def load(model: str, overrides: Sequence[str] = ()) -> TrainedModel:
+    """The trained model MODEL names (a folder, a run id, a model URI)."""
+    with tempfile.TemporaryDirectory(prefix="seqlab-model-") as tmp:
+        return TrainedModel(locate(model, Path(tmp)), overrides)
