@@ -38,13 +38,15 @@ class Place:
     """Where raw inputs come from, for errors: a file (rows are its lines) or a request."""
 
     name: str
-    lines: Sequence[int] | None = None  # each row's line; None: row i is line i + 2 (a CSV)
+    lines: Sequence[int] | None = None  # each row's line; None: row i is line i + first
+    first: int = 2  # a CSV's first row is its line 2, under the header
+    unit: str = "line"  # what a row is called: a file's line, a request's row
 
     def line(self, row: int) -> int:
-        return int(self.lines[row]) if self.lines is not None else row + 2
+        return int(self.lines[row]) if self.lines is not None else row + self.first
 
     def at(self, row: int, column: str | None = None) -> str:
-        where = f"{self.name}: line {self.line(row)}"
+        where = f"{self.name}: {self.unit} {self.line(row)}"
         return where if column is None else f"{where}, column {column!r}"
 
 

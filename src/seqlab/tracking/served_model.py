@@ -25,16 +25,13 @@ WEIGHTS, CONFIG, META = "weights", "config", "meta"
 
 
 def signature(example: pd.DataFrame, answers: pd.DataFrame) -> Any:
-    """Named columns in and out; numbers as doubles, so whole numbers are taken too, and
-    an optional `id` column that the answers keep."""
+    """Named columns in and out, typed as the data holds them (grey levels as whole
+    numbers, series values as decimals), and an optional `id` column the answers keep."""
     from mlflow.models import infer_signature
     from mlflow.types import ColSpec, Schema
 
     from seqlab.predict.inputs import ID
 
-    example = example.copy()
-    numeric = example.select_dtypes("number").columns
-    example[numeric] = example[numeric].astype("float64")
     found = infer_signature(example, answers)
     if ID not in example.columns:
         found.inputs = Schema([*found.inputs.inputs, ColSpec("string", ID, required=False)])
@@ -65,7 +62,7 @@ class ServedNet(mlflow.pyfunc.PythonModel):
         from seqlab.predict.inputs import Place
 
         try:
-            return self.model.predict(pd.DataFrame(model_input), Place("request"))
+            return self.model.predict(pd.DataFrame(model_input), Place("request", first=1, unit="row"))
         except SeqlabError as error:
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
 

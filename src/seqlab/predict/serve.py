@@ -1,0 +1,64 @@
+"""`python -m seqlab.predict.serve MODEL [--port PORT]` (`make serve`): the logged model of a
+run, or a registered one, served on 127.0.0.1 with the project's environment.
+
+It answers POST /invocations of raw inputs, as `python -m seqlab.predict` does, with
+MLflow's scoring server (`mlflow models serve --env-manager local`). The server needs
+the environment's programs (uvicorn) on PATH and the project's MLflow store: both are
+set here, so it works from a shell with no environment activated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from seqlab.predict.trained import RUN_ID
+
+DEFAULT_PORT = 5002
+
+
+def model_uri(model: str) -> str:
+    """MODEL as MLflow's model URI: a run id becomes runs:/<id>/model."""
+    from seqlab.errors import ConfigError
+
+    if RUN_ID.fullmatch(model):
+        return f"runs:/{model}/model"
+    if model.startswith(("runs:/", "models:/")):
+        return model
+    hint = (" (a model folder predicts with `python -m seqlab.predict`; the server takes "
+            "its MLflow run id, in the folder's run.json)") if Path(model).is_dir() else ""
+    raise ConfigError(f"MODEL: {model!r} is not an MLflow run id, runs:/<id>/model or "
+                      f"models:/<name>@<alias>{hint}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m seqlab.predict.serve",
+                                     description=__doc__.split("\n\n")[1])
+    parser.add_argument("model", metavar="MODEL",
+                        help="an MLflow run id, runs:/<id>/model or models:/<name>@<alias>")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
+    args = parser.parse_args(argv)
+
+    from seqlab.config import compose, instantiate
+    from seqlab.tracking.store import require_server
+
+    uri = model_uri(args.model)
+    tracking = instantiate(compose([]).tracking, "tracking")
+    require_server(tracking)
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking.resolved_uri(),
+           "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri,
+               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(args.port)]
+    print(f"serving {uri} on http://127.0.0.1:{args.port}/invocations", file=sys.stderr)
+    os.execve(sys.executable, command, env)  # the server replaces this process
+
+
+if __name__ == "__main__":
+    from seqlab.errors import run_cli
+
+    run_cli(main)
