@@ -162,21 +162,26 @@ def test_a_run_without_test_metrics_or_model_is_not_registered(tmp_path):
 
 
 def test_a_logged_model_has_a_serving_example_and_finishing_registers_it(tmp_path):
-    """finish() registers the run's real logged model; `mlflow models serve` answering it
-    is tests/test_tracking.py::test_logged_model_serves_over_http."""
+    """finish() registers the run's real logged model; `make serve` answering it is
+    tests/test_tracking.py::test_make_serve_answers_the_raw_example_with_labels."""
     import mlflow
+
+    from seqlab.config import instantiate
+    from seqlab.data.sources import fetch
 
     cfg = compose(["experiment=course_ex1"])
     data_dir = data_folder(tmp_path / "elec_equip")
-    meta = Meta.from_json(json.loads((data_dir / META_FILE).read_text()), "meta.json")
+    spec = instantiate(cfg.dataset, "dataset")
+    spec.preprocess(fetch("elec_equip", tmp_path / "raw")).save(data_dir / "real")
+    meta = Meta.from_json(json.loads((data_dir / "real" / META_FILE).read_text()), "meta.json")
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     torch.save(net_for_data(cfg.model, meta).state_dict(), model_dir / MODEL_FILE)
     (model_dir / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg))
-    inputs = torch.rand(2, 12, 1)
+    (model_dir / META_FILE).write_text((data_dir / "real" / META_FILE).read_text())
 
     run = TrackedRun.start(cfg, store(tmp_path), data_dir, "many_to_one")
-    run.log_model(model_dir, data_dir / META_FILE, inputs)
+    run.log_model(model_dir)
     run.log_metrics({"test/mse": 0.5})
     run.set_tags({"headline.metric": "test/mse", "headline.higher_is_better": "false"})
     run.finish()
@@ -187,7 +192,9 @@ def test_a_logged_model_has_a_serving_example_and_finishing_registers_it(tmp_pat
             f"runs:/{run.run_id}/model", dst_path=str(tmp_path / "download"),
             tracking_uri=run.uri))
         example = json.loads((folder / "serving_input_example.json").read_text())
-        assert torch.tensor(example["inputs"]).shape == inputs.shape
+        # The raw inputs of a forecast: the series' last 12 months in its own columns.
+        assert example["dataframe_split"]["columns"] == ["date", "value"]
+        assert len(example["dataframe_split"]["data"]) == 12
         version = run.client.get_model_version_by_alias("seqlab-many_to_one", "best-elec_equip")
         assert version.run_id == run.run_id
         registered = Path(mlflow.artifacts.download_artifacts(

@@ -47,7 +47,6 @@ class FitResult:
     net: nn.Module  # holding the kept weights
     history: list[dict[str, float]]  # one row of metrics per epoch
     kept: str  # which weights were kept, for the user: "best val/loss (epoch 4)", "last"
-    example_inputs: torch.Tensor  # a few training inputs (the logged model's signature)
     resumed_after: int = 0  # the epochs a resume point had already done
     world_size: int = 1  # the processes that trained it (DDP ranks)
     threads: int = 1  # torch threads in each process
@@ -124,7 +123,6 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
         timings = {action: (len(found), sum(found)) for action, found in recorded.items()}
         loop.profiler.describe()  # writes PROFILE_FILE into work_dir
     return FitResult(net=net, history=loop.history, kept=kept,
-                     example_inputs=data.splits["train"]["inputs"][:4],
                      resumed_after=resumed_after, world_size=fabric.world_size,
                      threads=threads, timings=timings)
 

@@ -8,13 +8,18 @@ decoded text. The task registry (seqlab.tasks) names each task's function.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 import torch
 
 from seqlab.data.meta import Meta
 from seqlab.data.vocab import Vocab
-from seqlab.predict.inputs import Encoded
+
+if TYPE_CHECKING:  # pandas: not imported by the evaluation, which reads this registry
+    import pandas as pd
+
+    from seqlab.predict.inputs import Encoded
 
 
 def _with(keys: pd.DataFrame, **columns: object) -> pd.DataFrame:

@@ -62,7 +62,8 @@ class ServedNet(mlflow.pyfunc.PythonModel):
         from seqlab.predict.inputs import Place
 
         try:
-            return self.model.predict(pd.DataFrame(model_input), Place("request", first=1, unit="row"))
+            rows = Place("request", first=1, unit="row")
+            return self.model.predict(pd.DataFrame(model_input), rows)
         except SeqlabError as error:
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
 
