@@ -7,8 +7,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -292,16 +290,6 @@ def test_a_model_of_the_users_own_code_predicts_from_another_folder(tmp_path, ru
                                               "MLFLOW_TRACKING_URI": f"sqlite:///{store}/mlflow.db"})
         assert done.returncode == 0, done.stderr
         assert done.stdout == expected.to_csv(index=False)
-    # MLflow's own loader, in a process where my_models is not importable but for the
-    # copy logged with the model.
-    script = ("import mlflow, pandas as pd, sys; "
-              f"m = mlflow.pyfunc.load_model('runs:/{t.result['mlflow_run_id']}/model'); "
-              f"rows = pd.read_csv({str(tmp_path / 'example.csv')!r}); "
-              "print(m.predict(rows).to_csv(index=False), end='')")
-    done = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, capture_output=True,
-                          text=True, env={**env, "MLFLOW_TRACKING_URI": f"sqlite:///{store}/mlflow.db"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout == expected.to_csv(index=False)
     meta = json.loads((t.out / "model" / META_FILE).read_text())
     assert meta["raw"]["format"] == "series"
     assert instantiate(t.cfg.dataset, "dataset").window == meta["raw"]["window"]
