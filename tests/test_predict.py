@@ -23,6 +23,7 @@ from seqlab.errors import DataError, run_cli
 from seqlab.layout import META_FILE, SERIES_FILE
 from seqlab.pipeline import load_model
 from seqlab.predict.__main__ import main
+from seqlab.predict.files import read
 from seqlab.predict.inputs import example
 from seqlab.predict.trained import TrainedModel, folder_files
 from seqlab.tasks import task_of
@@ -116,7 +117,7 @@ def test_per_step_forecasts_from_raw_chunks(trained):
     assert answers["date"].tolist() == [t.meta.dates[p] for p in positions[positions >= 0]]
 
 
-def test_classes_of_raw_pixel_levels(trained):
+def test_classes_of_raw_pixel_levels(trained, tmp_path):
     t = trained("experiment=course_ex2", *SMALL_NET)
     levels = np.rint(t.data.inputs[t.test_rows()].reshape(len(t.test_rows()), -1) * 16)
     frame = pd.DataFrame(levels.astype(int), columns=[f"pixel{i}" for i in range(64)])
@@ -126,6 +127,14 @@ def test_classes_of_raw_pixel_levels(trained):
     assert answer["id"].tolist() == frame["id"].tolist()
     assert answer["label"].tolist() == [t.meta.classes[c] for c in t.scored]
     assert ((answer["probability"] > 0) & (answer["probability"] <= 1)).all()
+    # The levels as the data holds them, one image a line, without a header line.
+    (tmp_path / "digits.csv").write_text("\n".join(",".join(map(str, r)) for r in
+                                                   levels.astype(int)) + "\n")
+    rows, place = read(tmp_path / "digits.csv", t.meta)
+    assert t.model.predict(rows, place)["label"].tolist() == answer["label"].tolist()
+    (tmp_path / "short.csv").write_text("0,1,2\n")
+    with pytest.raises(DataError, match="line 1 has 3 values, but this model reads 64"):
+        read(tmp_path / "short.csv", t.meta)
 
 
 def test_classes_of_raw_numeric_sequences(trained):
@@ -151,6 +160,10 @@ def test_classes_of_raw_texts(trained, tmp_path):
     answer = t.model.predict(pd.DataFrame({"text": texts + ["words never seen zzyzx"]}))
     assert answer["label"].tolist()[:-1] == [t.meta.classes[c] for c in t.scored]
     assert answer["label"].iloc[-1] in t.meta.classes  # unknown words: the unknown token
+    (tmp_path / "texts.txt").write_text("\n\n".join(texts) + "\n")  # blank lines skipped
+    rows, place = read(tmp_path / "texts.txt", t.meta)
+    assert t.model.predict(rows, place)["label"].tolist() == answer["label"].tolist()[:-1]
+    assert place.at(1) == f"{tmp_path / 'texts.txt'}: line 3"
 
 
 def test_tags_of_raw_sentences(trained, tmp_path):
@@ -166,6 +179,14 @@ def test_tags_of_raw_sentences(trained, tmp_path):
     assert list(answer.columns) == ["sentence", "token", "tag"]
     assert answer["token"].tolist() == [w for ws in words for w in ws]
     assert answer["tag"].tolist() == [t.meta.classes[c] for c in t.scored]
+    # The same sentences as CoNLL-U (no tags needed) and as a text file.
+    conllu = "\n".join("\n".join(f"{i}\t{w}" + "\t_" * 8 for i, w in enumerate(ws, 1)) + "\n"
+                       for ws in words)
+    (tmp_path / "words.conllu").write_text(conllu)
+    (tmp_path / "words.txt").write_text("\n".join(" ".join(ws) for ws in words))
+    for name in ("words.conllu", "words.txt"):
+        rows, place = read(tmp_path / name, t.meta)
+        assert t.model.predict(rows, place)["tag"].tolist() == answer["tag"].tolist()
 
 
 def test_tags_of_raw_frames(trained):

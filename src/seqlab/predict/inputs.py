@@ -242,8 +242,9 @@ FORMATS: dict[str, Callable[[pd.DataFrame, Meta, Place], Encoded]] = {
 def encode(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     """Raw inputs as the net's arrays, by the format the dataset declared."""
     if not meta.raw:
-        raise DataError(f"{meta.name}: its meta.json says nothing about raw inputs (it was "
-                        "preprocessed by an older seqlab); train the model again to predict")
+        raise DataError(f"{meta.name}: its meta.json has no `raw` (what raw inputs look "
+                        "like): preprocess and train again with this seqlab, or, for a "
+                        "dataset kind of your own, set Meta.raw (README: Adding a dataset)")
     return FORMATS[meta.raw["format"]](frame.reset_index(drop=True), meta, place)
 
 

@@ -280,8 +280,11 @@ class TrackedRun:
         # The signature's outputs come from the served model itself, as loading will build it.
         served = served_model.ServedNet()
         served.load_context(mlflow.pyfunc.PythonModelContext(artifacts, None))
-        raw = example(served.model.meta)
-        signature = served_model.signature(raw, served.model.predict(raw))
+        # A dataset kind of the user's own may not describe its raw inputs (Meta.raw): the
+        # model is logged all the same, without an example to check a signature against.
+        raw = example(served.model.meta) if served.model.meta.raw else None
+        signature = None if raw is None else served_model.signature(
+            raw, served.model.predict(raw))
         code = [str(Path(seqlab.__file__).parent)]
         if (model_dir / CODE_DIR).is_dir():
             code += [str(p) for p in sorted((model_dir / CODE_DIR).iterdir())]
