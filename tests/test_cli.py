@@ -151,3 +151,27 @@ def test_an_os_error_without_a_file_keeps_its_traceback():
     with pytest.raises(ConnectionResetError):
         run_cli(fails)
     assert run_cli(lambda: 3) == 3
+
+
+@pytest.mark.parametrize(("error", "line"), [
+    (OSError(errno.ENOSPC, "No space left on device", "/data/metrics.json"),
+     "cannot write /data/metrics.json: No space left on device"),
+    (OSError(errno.ENOSPC, "No space left on device"),
+     "cannot write in {out}: No space left on device; free some space or fix the folder's "
+     "access"),
+    (OSError(errno.EROFS, "Read-only file system"),
+     "cannot write in {out}: Read-only file system; free some space or fix the folder's access"),
+])
+def test_an_oserror_is_one_line_with_or_without_a_file_name(tmp_path, monkeypatch, capsys,
+                                                            error, line):
+    from seqlab import errors
+
+    monkeypatch.setattr(errors, "output_folder", [str(tmp_path / "out")])
+
+    def fails() -> None:
+        raise error
+
+    with pytest.raises(SystemExit) as exited:
+        run_cli(fails)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"seqlab: error: {line.format(out=tmp_path / 'out')}\n"

@@ -184,3 +184,34 @@ def test_an_evaluation_error_leaves_the_run_failed_with_its_reason(tmp_path, mon
         [client(tmp_path).get_experiment_by_name("many_to_one").experiment_id])
     assert found.info.status == "FAILED"
     assert found.data.tags["seqlab.error"] == "DataError: the test split is unreadable"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "random bytes"])
+def test_a_damaged_resume_point_is_one_line_that_never_advises_unsafe_loading(tmp_path,
+                                                                              damage):
+    from types import SimpleNamespace
+
+    import torch
+    from lightning_fabric import Fabric
+
+    from seqlab.errors import SeqlabError
+    from seqlab.fitting import resume
+
+    fabric = Fabric(accelerator="cpu", devices=1)
+    net = torch.nn.Linear(2, 1)
+    loop = SimpleNamespace(fabric=fabric, module=net,
+                           optimizer=torch.optim.SGD(net.parameters(), lr=0.1),
+                           load=lambda rest: None)
+    path = tmp_path / "run-x" / resume.RESUME_FILE
+    path.parent.mkdir()
+    fabric.save(path, {"module": net, "optimizer": loop.optimizer, "epoch": 3})
+    whole = path.read_bytes()
+    resume.load(loop, path)  # the whole file resumes
+    path.write_bytes({"truncated": whole[: len(whole) // 2], "empty": b"",
+                      "random bytes": bytes(range(256)) * 8}[damage])
+    with pytest.raises(SeqlabError) as caught:
+        resume.load(loop, path)
+    message = str(caught.value)
+    assert "\n" not in message and "weights_only" not in message
+    assert message.startswith(f"{path}: cannot resume from it (")
+    assert message.endswith(f"delete {path.parent} to train from the start")

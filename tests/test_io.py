@@ -113,3 +113,4 @@ def test_a_folder_another_run_is_writing_is_not_replaced(tmp_path):
     with atomic_dir(target) as tmp:  # once it has ended, the folder can be written again
         (tmp / "next").write_text("")
     assert (target / "next").exists()
+

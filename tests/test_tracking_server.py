@@ -318,6 +318,70 @@ def test_the_server_keeps_answering_while_a_job_is_killed_mid_run(served, projec
     assert client.get_run(fresh.info.run_id).data.metrics == {"x": 1.0}
 
 
+OUTAGE_LIMIT_S = 60  # from the server's stop to the job's one line
+
+
+def test_an_outage_mid_run_keeps_the_record_and_the_upload_lands_it(served, project):
+    """The server stops while a job trains: the job ends within a minute with one line
+    naming the store and its output folder, which holds the model, metrics and figures;
+    once the server is back, `python -m seqlab.tracking.upload` lands them as FINISHED."""
+    client = MlflowClient(served.url)
+    experiment_id = init_store(Tracking(uri=served.url), [EXPERIMENT])[EXPERIMENT]
+    # A password in the URI (ignored by this server) never reaches the console.
+    secret = served.url.replace("http://", "http://seqlab:s3cret@")
+    process = start_job(project, "outage", "tracking=server", f"tracking.uri={secret}",
+                        "optim.max_epochs=1500")
+    try:
+        deadline, run_id = time.monotonic() + 120, None
+        while time.monotonic() < deadline and process.poll() is None:
+            found = client.search_runs([experiment_id], f"tags.`seqlab.pid` = '{process.pid}'")
+            if found and client.get_metric_history(found[0].info.run_id, "train/loss"):
+                run_id = found[0].info.run_id
+                break
+            time.sleep(0.2)
+        assert run_id, f"the job logged no epoch: {process.poll()}"
+        assert server_command("stop", served.folder, served.port).returncode == 0
+        stopped = time.monotonic()
+        out_text, err = process.communicate(timeout=180)
+        elapsed = time.monotonic() - stopped
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        server_command("start", served.folder, served.port)  # for the tests after this one
+    out = project / "outputs" / "outage"
+    assert process.returncode == 2, err[-3000:]
+    assert elapsed < OUTAGE_LIMIT_S, f"{elapsed:.0f} s after the outage"
+    assert "Traceback" not in err, err[-3000:]
+    assert "s3cret" not in out_text + err, out_text + err
+    assert err.strip().splitlines()[-1] == (
+        f"seqlab: error: the MLflow store {secret.replace('s3cret', '***')} stopped answering "
+        + err.split("stopped answering ", 1)[1].split("; the run's record", 1)[0]
+        + f"; the run's record is kept in {out}: send it with `python -m "
+        f"seqlab.tracking.upload {out}` once the store answers again")
+    for kept in ("model/model.pt", "model/meta.json", "model/history.csv", "metrics.json"):
+        assert (out / kept).is_file(), kept
+    assert list((out / "figures").glob("*.png"))
+    assert client.get_run(run_id).info.status == "RUNNING"  # the store never heard the end
+
+    done = subprocess.run([sys.executable, "-m", "seqlab.tracking.upload", str(out)],
+                          cwd=REPO, env=job_env(project), capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == f"uploaded {out} to the same run: {run_id}"
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert run.data.metrics["test/mse"] == pytest.approx(metrics["test"]["test/mse"])
+    history = pd.read_csv(out / "model" / "history.csv")
+    points = client.get_metric_history(run_id, "train/loss")
+    assert sorted(p.step for p in points) == list(history["epoch"])  # each epoch once
+    with fluent_uri(served.url):
+        assert mlflow.search_logged_models(experiment_ids=[experiment_id],
+                                           filter_string=f"source_run_id = '{run_id}'",
+                                           output_format="list")
+
+
 def test_stop_stops_everything_and_says_so_when_nothing_runs(served):
     """The last test of the module: the fixture's own stop then finds nothing to stop."""
     mlflow_group = int((served.folder / "mlflow.pid").read_text())

@@ -27,6 +27,10 @@ class OutputBusy(SeqlabError):
     """An output another live run is writing."""
 
 
+class StoreOutage(SeqlabError):
+    """The MLflow store stopped answering; the run's record is kept on disk."""
+
+
 class TrainingDiverged(SeqlabError):
     """The loss stopped being a finite number."""
 
@@ -36,10 +40,18 @@ _WRITE_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EEX
                  errno.ENOTDIR, errno.EISDIR}
 
 
+# The folder a command writes its outputs in, once it knows it: an OSError that names no
+# file (a full disk seen by a write() deep in a library) is reported against it.
+output_folder: list[str] = []
+
+
 def describe_file_error(error: OSError) -> str:
     """'cannot write <file>: <reason>' (or read): a full or read-only disk, a denied access."""
-    name = os.fsdecode(error.filename) if isinstance(error.filename, bytes) else str(error.filename)
     reason = error.strerror or str(error)
+    if error.filename is None:
+        where = output_folder[-1] if output_folder else os.getcwd()
+        return f"cannot write in {where}: {reason}; free some space or fix the folder's access"
+    name = os.fsdecode(error.filename) if isinstance(error.filename, bytes) else str(error.filename)
     if error.errno in _WRITE_ERRNOS:
         verb = "write"
     elif error.errno == errno.ENOENT:
@@ -65,9 +77,9 @@ def run_cli(main: Callable[[], T]) -> T:
     """Run `main` and return its result, reporting a user's error as one line, exit status 2,
     and a stop asked by a signal as one line, exit status 128 + its number.
 
-    A user's error is a SeqlabError, or an OSError on a named file (a full or read-only
-    disk, a denied permission: the environment, not the code). Other OSErrors (no file
-    named) keep their traceback.
+    A user's error is a SeqlabError, or an OSError of the environment: a full or
+    read-only disk, a denied permission, on a named file or (none named) in the output
+    folder. Other OSErrors (a connection refused, say) keep their traceback.
     """
     from seqlab.signals import interruptible
 
@@ -77,6 +89,7 @@ def run_cli(main: Callable[[], T]) -> T:
         except SeqlabError as error:
             sys.exit(report(error))
         except OSError as error:
-            if error.filename is None:
+            if error.filename is None and error.errno not in _WRITE_ERRNOS | {errno.EACCES,
+                                                                                errno.EPERM}:
                 raise
             sys.exit(report(error))

@@ -262,6 +262,19 @@ def headline_summary(result: dict[str, Any]) -> dict[str, Any]:
                        f"{headline['baseline_name']} (one seed)"}
 
 
+def log_evaluation(run: TrackedRun, result: dict[str, Any], figures_dir: Path) -> None:
+    """Log an evaluation's metrics file content and figures to its run."""
+    baselines = {f"baseline/{name}/{k}": v
+                 for name, scores in result["baselines"].items() for k, v in scores.items()}
+    run.log_metrics({**result["test"], **baselines})
+    headline = result["headline"]  # what a sweep's parent ranks its children by
+    run.set_tags({"headline.metric": headline["metric"],
+                  "headline.higher_is_better": str(headline["higher_is_better"]).lower(),
+                  "headline.baseline": headline["baseline_name"]})
+    if Path(figures_dir).is_dir():
+        run.log_artifacts(Path(figures_dir), FIGURES_DIR)
+
+
 def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
            figures_dir: Path, run: TrackedRun | None, details_path: Path | None = None
            ) -> dict[str, Any]:
@@ -278,14 +291,7 @@ def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
             plt.close(figure)
     if run is not None:
         with timing.phase("tracking"):
-            baselines = {f"baseline/{name}/{k}": v
-                         for name, scores in result["baselines"].items() for k, v in scores.items()}
-            run.log_metrics({**result["test"], **baselines})
-            headline = result["headline"]  # what a sweep's parent ranks its children by
-            run.set_tags({"headline.metric": headline["metric"],
-                          "headline.higher_is_better": str(headline["higher_is_better"]).lower(),
-                          "headline.baseline": headline["baseline_name"]})
-            run.log_artifacts(Path(figures_dir), FIGURES_DIR)
+            log_evaluation(run, result, Path(figures_dir))
             result = {**result, "mlflow_run_id": run.run_id}
     if details_path is None:
         atomic_write_json(Path(metrics_path), result)
@@ -308,10 +314,12 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
     checkpoint, with the config it recorded. Returns the metrics file's content (empty
     in DDP's other ranks).
     """
+    from seqlab import errors
     from seqlab.errors import ConfigError
-    from seqlab.tracking.run import tracked_run
+    from seqlab.tracking.run import check_landed, tracked_run
     from seqlab.tracking.store import require_server
 
+    errors.output_folder.append(str(out_dir))  # where a nameless OSError is reported
     tracking = instantiate(cfg.tracking, "tracking")
     require_server(tracking)  # a tracking server that is down: one line, before any work
     from seqlab.fitting.resume import RESUME_FILE  # (imports Lightning: seconds)
@@ -335,7 +343,9 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
         if not is_global_zero():
             return {}
         result, evaluation = evaluate(out_dir / RUN_MODEL_DIR, data_dir)
-        return record(result, evaluation, out_dir / METRICS_FILE, out_dir / FIGURES_DIR, run)
+        result = record(result, evaluation, out_dir / METRICS_FILE, out_dir / FIGURES_DIR, run)
+        check_landed(run, out_dir)  # the record is on disk: one line if the store failed
+        return result
 
 
 def recorded_config(tracking: Any, run_id: str) -> DictConfig:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,16 @@ def load(loop: Any, path: Path) -> None:
         # weights_only: a checkpoint is a pickle; only tensors and plain values are read.
         rest = loop.fabric.load(path, state, weights_only=True)
         loop.load(rest)
-    except (KeyError, RuntimeError, ValueError, pickle.UnpicklingError) as error:
+    except (pickle.UnpicklingError, EOFError, OSError, zipfile.BadZipFile):
+        # Truncated, empty or random bytes. torch's own advice for a file it refuses is to
+        # load it with weights_only=False, which would run whatever a bad file holds.
+        raise SeqlabError(f"{path}: cannot resume from it (the file is damaged or not a "
+                          f"resume point); delete {path.parent} to train from the start"
+                          ) from None
+    except (KeyError, RuntimeError, ValueError) as error:  # another net's, an older seqlab's
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise SeqlabError(f"{path}: cannot resume from it ({reason}); delete "
+        if "weights_only" in reason:
+            reason = "not a resume point this seqlab wrote"
+        raise SeqlabError(f"{path}: cannot resume from it ({reason[:200]}); delete "
                           f"{path.parent} to train from the start") from None
 

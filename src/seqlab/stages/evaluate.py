@@ -22,6 +22,7 @@ def main() -> None:
     cfg = entry_config(load(layout.root), args.entry)
 
     from seqlab.tracking.background import open_run
+    from seqlab.tracking.run import check_landed
 
     model_dir, data_dir = layout.model(args.entry), layout.data.processed(cfg.dataset.name)
     # First, before torch: a child process imports MLflow while this one scores the model.
@@ -35,6 +36,7 @@ def main() -> None:
         result = record(result, evaluation, layout.metrics(args.entry),
                         layout.plots(args.entry) / FIGURES_DIR, run,
                         details_path=layout.details(args.entry))
+        check_landed(run, model_dir)  # the metrics are on disk: one line if the store failed
     h = result["headline"]
     print(f"evaluated {args.entry}: {h['metric']} {h['value']:.4f} "
           f"({h['baseline_name']} baseline {h['baseline']:.4f})")

@@ -26,6 +26,7 @@ def main() -> None:
     layout = project()
     cfg = entry_config(load(layout.root), args.entry)
     from seqlab.tracking.background import fork_tracker, training_run
+    from seqlab.tracking.run import check_landed
 
     # Before torch: a child process imports MLflow while this one imports Lightning.
     tracking = instantiate(cfg.tracking, "tracking")
@@ -57,7 +58,8 @@ def main() -> None:
             resume_dir.mkdir(parents=True, exist_ok=True)
             run.save(resume_dir)
         result = train(cfg, data_dir, model_dir, run, resume_dir)
-    write_history_plot(model_dir, layout.plots(args.entry))
+        write_history_plot(model_dir, layout.plots(args.entry))
+        check_landed(run, model_dir)  # the model is on disk: one line if the store failed
     last = result.history[-1] if result.history else {}
     shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "epoch")
     resumed = f"; resumed after epoch {result.resumed_after}" if result.resumed_after else ""

@@ -83,7 +83,7 @@ def _serve(conn: Connection, stage_end: Connection, tracking: Tracking) -> None:
                 answer: tuple[bool, Any] = (True, (run.run_id, run.experiment))
             elif name == "report_epochs":
                 report = report or run.epoch_reporter()
-                answer = (True, report(*args))
+                answer = (True, report(*args) if report else None)
             else:
                 answer = (True, getattr(run, name)(*args))
         except Exception as error:
@@ -196,6 +196,9 @@ class BackgroundRun:
 
     def flush(self) -> None:
         self._call("flush")
+
+    def down(self) -> str | None:
+        return self._call("down") if not self._closed else None
 
     def finish(self, status: str = "FINISHED") -> None:
         try:

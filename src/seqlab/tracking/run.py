@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from omegaconf import DictConfig, OmegaConf
@@ -114,11 +117,55 @@ def log_inputs(client: Any, run_id: str, inputs: list[Any], attempts: int = 3) -
             time.sleep(0.2 * (attempt + 1))
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+# What MLflow's logging thread and urllib3 print of each retry and each failed batch
+# (several lines apiece, with the URI's password): survives_outage says it in one line.
+QUIET = ("urllib3.connectionpool", "mlflow.utils.async_logging.async_logging_queue")
+# How a store's failure reads in an error's text, and what seqlab says of it.
+FAILURES = (("Connection refused", "connection refused"), ("Max retries exceeded", "no answer"),
+            ("timed out", "no answer in time"), ("Connection aborted", "connection lost"),
+            ("OperationalError", "its database failed"))
+
+
+def outage_reason(error: Exception, uri: str) -> str:
+    """A store's failure in a few words, with no password in them."""
+    text = " ".join(str(error).split())
+    for found, said in FAILURES:
+        if found in text:
+            return said
+    return (text[:160] or type(error).__name__).replace(uri, redact_uri(uri))
+
+
+def survives_outage(method: F) -> F:
+    """A call to the store that must never cost the run its result: if the store fails
+    (a server that stopped answering, a database gone), the run notes why, says so in one
+    line, and skips every later call; its caller ends with `StoreOutage` once the record
+    is safe on disk (see `outage`)."""
+
+    @functools.wraps(method)
+    def guarded(self: TrackedRun, *args: Any, **kwargs: Any) -> Any:
+        if self.outage is not None:
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as error:  # MLflow, requests and SQLAlchemy raise many types
+            self.outage = outage_reason(error, self.uri)
+            print(f"seqlab: the MLflow store {redact_uri(self.uri)} failed "
+                  f"({self.outage}); training goes on, nothing more is sent to it",
+                  file=sys.stderr)
+            return None
+
+    return guarded  # type: ignore[return-value]
+
+
 class TrackedRun:
     """A handle on one MLflow run, named in the model folder's run.json.
 
     run.json holds the run's id only: whoever reopens the run finds the store from its
     own tracking config, so a copy of the project logs to its own store.
+
+    Every call after the run exists survives an outage of the store (`survives_outage`):
+    the training and its record on disk go on, and `down()` tells why the store failed.
     """
 
     def __init__(self, tracking: Tracking, run_id: str, experiment: str) -> None:
@@ -127,6 +174,17 @@ class TrackedRun:
         self.tracking, self.run_id, self.experiment = tracking, run_id, experiment
         self.uri = tracking.resolved_uri()
         self.client = MlflowClient(tracking_uri=self.uri)
+        self.outage: str | None = None  # why the store failed, once it has
+        for name in QUIET:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        if urlsplit(self.uri).password:
+            # MLflow prints "View run ... at: <the URI, password and all>" as runs end:
+            # console lines end up in CI and DVC logs.
+            os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+
+    def down(self) -> str | None:
+        """Why the store stopped answering this run, or None while it answers."""
+        return self.outage
 
     @classmethod
     def start(cls, cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str
@@ -193,16 +251,19 @@ class TrackedRun:
         info = {"run_id": self.run_id, "experiment": self.experiment}
         (Path(model_dir) / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
 
+    @survives_outage
     def set_tags(self, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
 
         # One call: each is a transaction on the store.
         self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
+    @survives_outage
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
 
-    def epoch_reporter(self) -> Callable[[list[dict[str, float]]], None]:
+    @survives_outage
+    def epoch_reporter(self) -> Callable[[list[dict[str, float]]], None] | None:
         """A function that logs the history's epochs the run does not hold yet, each once,
         at step = its epoch.
 
@@ -219,20 +280,29 @@ class TrackedRun:
         os.environ.setdefault("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", "1")
         points = self.client.get_metric_history(self.run_id, "train/loss")
         done = max((point.step for point in points), default=0)
+        sent: list[Any] = []  # the batches not known to have landed (RunOperations)
 
-        def report(history: list[dict[str, float]]) -> None:
+        @survives_outage
+        def report(self: TrackedRun, history: list[dict[str, float]]) -> None:
             nonlocal done
+            # A batch the store refused fails in MLflow's logging thread, not here: its
+            # future says so at the next epoch (wait() raises it), and the outage starts.
+            for batch in [b for b in sent if all(f.done() for f in b._operation_futures)]:
+                sent.remove(batch)
+                batch.wait()
             now = int(time.time() * 1000)
             for row in history:
                 epoch = int(row["epoch"])
                 if epoch > done:
                     metrics = [Metric(k, float(v), now, epoch) for k, v in row.items()
                                if k != "epoch"]
-                    self.client.log_batch(self.run_id, metrics=metrics, synchronous=False)
+                    sent.append(self.client.log_batch(self.run_id, metrics=metrics,
+                                                      synchronous=False))
                     done = epoch
 
-        return report
+        return functools.partial(report, self)
 
+    @survives_outage
     def flush(self) -> None:
         """Wait for this run's asynchronous logging to land.
 
@@ -245,6 +315,7 @@ class TrackedRun:
         with fluent_uri(self.uri):  # the same cached store the client logs through
             mlflow.flush_async_logging()
 
+    @survives_outage
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         from mlflow.entities import Metric
 
@@ -252,9 +323,11 @@ class TrackedRun:
         batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
         self.client.log_batch(self.run_id, metrics=batch)
 
+    @survives_outage
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifacts(self.run_id, str(folder), artifact_path)
 
+    @survives_outage
     def log_model(self, model_dir: Path) -> None:
         """Log the trained net as an MLflow model from code (seqlab/tracking/served_model.py)
         with the model folder's weights, config and data meta as plain files: nothing is
@@ -338,6 +411,7 @@ class TrackedRun:
             raise
         self.finish(done)
 
+    @survives_outage
     def finish(self, status: str = "FINISHED") -> None:
         """End the run as `status`; a FINISHED run with its test metrics and a logged model
         then competes for its dataset's best model in the registry (tracking/registry.py)."""
@@ -348,6 +422,19 @@ class TrackedRun:
                 from seqlab.tracking.registry import promote_if_best
 
                 promote_if_best(self.tracking, self.run_id)
+
+
+def check_landed(run: Any, kept: Path) -> None:
+    """Once a run's record is safe in `kept`: StoreOutage, one line naming the store and
+    the folder, if the store stopped answering meanwhile (see survives_outage)."""
+    from seqlab.errors import StoreOutage
+
+    reason = run.down() if run is not None else None
+    if reason:
+        raise StoreOutage(
+            f"the MLflow store {redact_uri(run.tracking.resolved_uri())} stopped answering "
+            f"({reason[:160]}); the run's record is kept in {kept}: send it with `python -m "
+            f"seqlab.tracking.upload {kept}` once the store answers again")
 
 
 def _alive(pid: int) -> bool:
@@ -385,11 +472,22 @@ def tracked_run(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: 
     if not tracking.enabled or not is_global_zero():
         yield None
         return
+    from seqlab.errors import ConfigError, SeqlabError
+
     with timing.phase("tracking"):
-        mark_dead_runs_killed(tracking)
-        if resume_id:
-            run = TrackedRun.reopen(tracking, resume_id)
-        else:
-            run = TrackedRun.start(cfg, tracking, data_dir, archetype)
+        try:
+            mark_dead_runs_killed(tracking)
+            if resume_id:
+                run = TrackedRun.reopen(tracking, resume_id)
+            else:
+                run = TrackedRun.start(cfg, tracking, data_dir, archetype)
+        except SeqlabError:
+            raise
+        except Exception as error:  # the store failed before the run existed: no work lost
+            store = redact_uri(tracking.resolved_uri())
+            reason = " ".join(str(error).split())[:200]
+            raise ConfigError(f"tracking.uri: the MLflow store {store} did not open the run "
+                              f"({reason}); start it when the store answers, or set "
+                              "tracking.enabled=false") from None
     with run.lifetime(done):
         yield run

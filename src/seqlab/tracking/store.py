@@ -20,6 +20,15 @@ URI_VARIABLE = "MLFLOW_TRACKING_URI"
 # child processes), so read later it could be MLflow's echo of another run's store.
 USER_URI = os.environ.get(URI_VARIABLE) or None
 PROBE_TIMEOUT_S = 3.0  # MLflow's own client retries a dead server for minutes
+# MLflow's client waits out a store that stopped answering for about 12 minutes (7 retries
+# with doubling waits, 120 s a request). A run's record stays on disk whatever the store
+# does, so seqlab gives up within a minute: 3 attempts of at most 15 s, 1 s and 2 s apart.
+# The user's own settings win; child processes inherit these.
+BOUNDED_WAITS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                 "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
+for _name, _value in BOUNDED_WAITS.items():
+    os.environ.setdefault(_name, _value)
 # The experiment tag that records an experiment's kind: model training, not GenAI. The
 # UI's experiment-type selector writes it too; MLflow 3.17's UI itself follows the
 # GenAI | Model training switch of its sidebar (see the README's "Compare in MLflow").
