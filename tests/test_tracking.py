@@ -232,3 +232,30 @@ def test_flushing_a_run_lands_its_epochs_and_touches_no_other_store(tmp_path, mo
     points = MlflowClient(run.uri).get_metric_history(run.run_id, "train/loss")
     assert sorted((p.step, p.value) for p in points) == [(1, 0.5), (2, 0.25)]
     assert list(elsewhere.iterdir()) == []
+
+
+def test_upload_to_a_store_that_lost_the_run_makes_a_new_one_with_its_tags(logged, tmp_path):
+    """A store reset (here: another, empty store): the kept record becomes a new FINISHED
+    run with the same config and lineage tags, its metrics, epochs and model."""
+    import shutil
+    import sys
+
+    _, uri, out, _ = logged
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    new_store = f"sqlite:///{tmp_path}/new.db"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": new_store, "SEQLAB_ROOT": str(tmp_path),
+           "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "seqlab.tracking.upload", str(copy)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith(f"uploaded {copy} to a new run (the store had lost the old one): ")
+    run_id = last.rsplit(" ", 1)[1]
+    client = MlflowClient(new_store)
+    run, old = client.get_run(run_id), MlflowClient(uri).get_run(logged[0])
+    assert run.info.status == "FINISHED"
+    for tag in ("dataset", "archetype", "model", "seed", "data.sha256", "entry"):
+        assert run.data.tags[tag] == old.data.tags[tag], tag
+    assert run.data.metrics["test/acc"] == old.data.metrics["test/acc"]
+    assert json.loads((copy / "model" / "run.json").read_text())["run_id"] == run_id
