@@ -147,6 +147,19 @@ def test_the_progress_bar_is_one_bar_over_every_step_of_the_run(tmp_path, prepar
     assert "Epoch 0" not in drawn  # Lightning's per-epoch bar is not drawn
 
 
+def test_off_a_terminal_each_epoch_is_a_line(tmp_path, prepared, capsys):
+    """A DVC log or CI job (stderr not a terminal): no bar, a line per epoch."""
+    from seqlab.fitting.fit import fit
+
+    cfg = tiny(*SMALL, "optim.max_epochs=3", "callbacks=last")
+    cfg.trainer.progress_bar = "auto"  # capsys' stderr is not a terminal
+    fit(cfg, prepared(cfg), tmp_path)
+    lines = capsys.readouterr().err.splitlines()
+    shown = [line for line in lines if line.startswith("epoch ")]
+    assert shown[0].startswith("epoch 1/3: train/loss ") and shown[-1].startswith("epoch 3/3: ")
+    assert shown[-1].endswith(" s)") and not [line for line in lines if "step/s" in line]
+
+
 def test_early_stopping_stops(tmp_path, prepared):
     from seqlab.fitting.fit import fit
 

@@ -31,7 +31,7 @@ from seqlab.fitting import resume
 from seqlab.fitting.batches import SequenceData, TensorBatches
 from seqlab.fitting.callbacks import KeepBest
 from seqlab.fitting.loop import Loop
-from seqlab.fitting.progress import RunBar
+from seqlab.fitting.progress import EpochLines, RunBar
 from seqlab.fitting.ranks import StopTogether, wait_at_exit
 from seqlab.fitting.settings import TrainerSettings
 from seqlab.fitting.supervised import SupervisedModule
@@ -96,6 +96,8 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
                                             settings.checkpoint_every_minutes))
     if settings.show_progress() and fabric.is_global_zero:
         callbacks.append(RunBar())
+    elif settings.progress_bar == "auto" and fabric.is_global_zero:  # not on a terminal
+        callbacks.append(EpochLines())
     callbacks.append(StopTogether())  # DDP: a SIGTERM stops every rank, without a hang
     train, val = _batches(settings, data, fabric, optim.batch_size, cfg.seed)
     epochs = 1 if settings.fast_dev_run else optim.max_epochs

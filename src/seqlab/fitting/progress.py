@@ -9,6 +9,7 @@ its losses are shown at the next redraw.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from tqdm import tqdm
@@ -42,3 +43,29 @@ class RunBar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class EpochLines:
+    """A loop callback for output that is not a terminal (a DVC log, a CI job): a line
+    per epoch with its losses and metrics and the time since the start, at most one every
+    LINE_EVERY_S (hundreds of short epochs would flood a log), the last epoch always."""
+
+    LINE_EVERY_S = 2.0
+
+    def __init__(self) -> None:
+        self.started = self.shown = 0.0
+
+    def on_train_start(self, loop: Any) -> None:
+        self.started = time.monotonic()
+        self.shown = -self.LINE_EVERY_S  # the first epoch is shown
+
+    def on_epoch_end(self, loop: Any, row: dict[str, float]) -> None:
+        now = time.monotonic()
+        last = loop.epoch >= loop.max_epochs or loop.should_stop
+        if now - self.shown < self.LINE_EVERY_S and not last:
+            return
+        self.shown = now
+        values = ", ".join(f"{name} {value:.4g}" for name, value in row.items()
+                           if name != "epoch")
+        print(f"epoch {loop.epoch}/{loop.max_epochs}: {values} ({now - self.started:.1f} s)",
+              file=sys.stderr, flush=True)
