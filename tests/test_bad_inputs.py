@@ -8,6 +8,8 @@ proved for a few of them in tests/test_cli.py.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,6 +46,9 @@ CONFIGS = [
     ["experiment=normalise_dates", "dataset.start=2020-13-01"],
     ["experiment=video_frames", "dataset.occlusion_size=9"],
     ["callbacks.model_checkpoint=3"],
+    # Names become folders and aliases: never a path.
+    ["dataset.name=../../../../tmp/escaped"], ["dataset.name=a/b"], ["dataset.name='my data'"],
+    ["dataset.name=.."], ["+entry=x/../y"],
 ]
 
 
@@ -52,6 +57,25 @@ def test_a_bad_config_is_one_line_before_any_work(overrides):
     with pytest.raises(SeqlabError) as caught:
         validate(compose(overrides))
     assert "\n" not in str(caught.value) and str(caught.value)
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("../../../../tmp/escaped", "dataset.name: '../../../../tmp/escaped' is not a name"),
+    ("my data", "dataset.name: 'my data' is not a name"),
+])
+def test_a_name_that_is_a_path_is_refused_naming_the_key(name, message):
+    with pytest.raises(SeqlabError, match=message):
+        validate(compose([f"dataset.name='{name}'"]))
+
+
+def test_registry_aliases_of_different_names_differ():
+    from seqlab.tracking.registry import best_alias
+
+    names = ["my.data", "my-data", "my_data", "digits_pixels", "a.b.c", "a-b.c"]
+    aliases = [best_alias(n) for n in names]
+    assert len(set(aliases)) == len(names)
+    assert best_alias("digits_pixels") == "best-digits_pixels"  # existing aliases kept
+    assert all(re.fullmatch(r"[\w-]+", a) for a in aliases)
 
 
 def monthly(values, dates=None) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -108,6 +109,17 @@ def instantiate(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
         raise ConfigError(f"{key}: {first}") from None
 
 
+NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def require_name(key: str, value: Any) -> None:
+    """A name that becomes a folder, a DVC stage and a registry alias: letters, digits,
+    `.`, `_` and `-`, never a path (a `..` would reach outside the project)."""
+    if not isinstance(value, str) or not NAME.fullmatch(value) or ".." in value:
+        raise ConfigError(f"{key}: {value!r} is not a name; use letters, digits, '.', '_' "
+                          "and '-' (no '/', no '..', no spaces)")
+
+
 def validate(cfg: DictConfig) -> None:
     """Check a composed run config before any work; raises ConfigError."""
     unknown = sorted(set(cfg.keys()) - set(TOP_LEVEL_KEYS) - {"hydra"})
@@ -123,6 +135,9 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"{required[0]}: required (`???` in its config); give it, e.g. "
                           f"{required[0]}=<value>")
     require_int("seed", cfg.seed, minimum=0, maximum=MAX_SEED)
+    require_name("dataset.name", cfg.dataset.get("name"))
+    if cfg.get("entry") is not None:
+        require_name("entry", cfg.entry)
     check_archetype(cfg.archetype, instantiate(cfg.dataset, "dataset"))
     for section in ("optim", "trainer", "tracking"):
         instantiate(cfg[section], section)

@@ -9,6 +9,7 @@ scale (an MSE on one series says nothing of one on another).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import sys
@@ -24,9 +25,13 @@ def registered_name(archetype: str) -> str:
 
 
 def best_alias(dataset: str) -> str:
-    """`best-<dataset>`, with what an alias may not hold (anything but letters, digits,
-    _ and -) replaced by -."""
-    return "best-" + re.sub(r"[^\w-]", "-", dataset)
+    """`best-<dataset>`. An alias holds letters, digits, _ and - only: a name with other
+    characters (a `.`) has them replaced by - and a hash of the name added, so that
+    `my.data` and `my-data` never share (and replace each other's) best model."""
+    alias = re.sub(r"[^\w-]", "-", dataset)
+    if alias != dataset:
+        alias += "-" + hashlib.sha256(dataset.encode()).hexdigest()[:8]
+    return "best-" + alias
 
 
 def beats(value: float, holder: float | None, higher_is_better: bool) -> bool:
