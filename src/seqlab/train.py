@@ -48,17 +48,24 @@ def main(cfg: DictConfig) -> float | None:
     return headline["value"]  # what a sweeper (Optuna) would optimise
 
 
-def single_run_overrides(args: list[str]) -> list[str] | None:
-    """`args` if they are only `key=value` overrides of one run, else None.
+SWEEP_KEYS = ("hydra.mode", "hydra/sweeper", "hydra.sweeper")  # hydra.* that make a sweep
 
-    Flags (--help, --cfg, -m, ...), deletions (~key) and hydra.* keys, which can turn a
-    run into a sweep, are left to Hydra alone.
+
+def single_run_overrides(args: list[str]) -> list[str] | None:
+    """The `key=value` overrides of one run in `args` (Hydra's own hydra.* settings, such
+    as hydra.run.dir or a launcher, left out: Hydra checks those), else None.
+
+    Flags (--help, --cfg, -m, ...), deletions (~key) and the hydra.* keys that turn a run
+    into a sweep leave the whole command to Hydra.
     """
+    kept = []
     for arg in args:
         key = arg.split("=", 1)[0].lstrip("+~")
-        if arg.startswith("-") or "=" not in arg or key.startswith("hydra"):
+        if arg.startswith("-") or "=" not in arg or key.startswith(SWEEP_KEYS):
             return None
-    return args
+        if not key.startswith("hydra"):
+            kept.append(arg)
+    return kept
 
 
 def check_overrides(args: list[str]) -> None:
