@@ -205,3 +205,25 @@ def test_extract_writes_only_the_kept_members_but_checks_them_all(tmp_path):
     bad = tar_with(tmp_path, "bad.tar.gz", link)
     with pytest.raises(DataError, match="unsafe to extract"):  # skipped, yet refused
         extract(bad, tmp_path / "out2", keep=lambda name: "/unsup/" not in name)
+
+
+def test_without_network_a_dataset_names_every_missing_file_and_its_url(tmp_path):
+    """One line, whole: every file still missing (a file placed by hand is not), each with
+    its URL, and the folder where files placed by hand are used."""
+    import socket
+
+    from seqlab.data.downloads import download_all
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    remotes = [Remote(f"http://127.0.0.1:{port}/{name}", sha256(CONTENT))
+               for name in ("train.conllu", "dev.conllu", "test.conllu")]
+    (tmp_path / "dev.conllu").write_bytes(CONTENT)  # placed by hand: checked and used
+    with pytest.raises(DataError) as caught:
+        download_all("ud_toy", remotes, tmp_path)
+    assert str(caught.value) == (
+        f"ud_toy: cannot download http://127.0.0.1:{port}/train.conllu (connection refused); "
+        f"without network, place its 2 missing files in {tmp_path}: train.conllu (from "
+        f"http://127.0.0.1:{port}/train.conllu), test.conllu (from "
+        f"http://127.0.0.1:{port}/test.conllu)")

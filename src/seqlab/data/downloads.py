@@ -103,6 +103,23 @@ def _pin(name: str, target: Path, pin: Path) -> Path:
     return target
 
 
+class Offline(DataError):
+    """A download the network refused; says where a file placed by hand is picked up."""
+
+    def __init__(self, name: str, url: str, reason: str, target: Path) -> None:
+        super().__init__(f"{name}: cannot download {url} ({reason}); without network, place "
+                         f"the file at {target}")
+        self.name, self.url, self.reason = name, url, reason
+
+
+# How a failed request reads, and what the one line says of it (requests' own text runs
+# to several hundred characters of nested exception reprs).
+NETWORK_FAILURES = (("Connection refused", "connection refused"),
+                    ("Name or service not known", "unknown host"),
+                    ("Temporary failure in name resolution", "no name resolution"),
+                    ("timed out", "timed out"), ("Network is unreachable", "no network"))
+
+
 def _fetch(name: str, url: str, path: Path, target: Path) -> None:
     """Download `url` to `path`; a network failure is one line naming where a file placed
     by hand (`target`) is picked up."""
@@ -113,9 +130,24 @@ def _fetch(name: str, url: str, path: Path, target: Path) -> None:
     try:
         downloader(url, str(path), None)
     except requests.RequestException as error:
-        reason = " ".join(str(error).split())[:200]
-        raise DataError(f"{name}: cannot download {url} ({reason}); without network, place "
-                        f"the file at {target}") from None
+        text = " ".join(str(error).split())
+        reason = next((said for found, said in NETWORK_FAILURES if found in text),
+                      type(error).__name__)
+        raise Offline(name, url, reason, target) from None
+
+
+def download_all(name: str, remotes: list[Remote], folder: Path) -> list[Path]:
+    """download() each of a dataset's files; without network, one line naming every file
+    still missing, each with its URL, and the folder where files placed by hand are used."""
+    try:
+        return [download(name, remote, folder) for remote in remotes]
+    except Offline as offline:
+        missing = [r for r in remotes if not (Path(folder) / r.file_name).is_file()]
+        raise DataError(
+            f"{name}: cannot download {offline.url} ({offline.reason}); without network, "
+            f"place its {len(missing)} missing file{'s' if len(missing) > 1 else ''} in "
+            f"{folder}: " + ", ".join(f"{r.file_name} (from {r.url})" for r in missing)
+        ) from None
 
 
 def extract(archive: Path, folder: Path, keep: Callable[[str], bool] | None = None) -> Path:

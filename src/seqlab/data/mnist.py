@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.data.downloads import Remote, download
+from seqlab.data.downloads import Remote, download_all
 from seqlab.data.processed import write_npz
 from seqlab.errors import DataError
 from seqlab.layout import IMAGES_FILE
@@ -75,9 +75,10 @@ def read_part(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndar
 
 def mnist(downloads: Path) -> dict[str, np.ndarray]:
     """The four files downloaded into `downloads` (once) as images.npz's arrays."""
-    parts = [read_part(download("mnist", images, downloads), download("mnist", labels, downloads))
-             for images, labels in ((TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS))]
-    (train_images, train_labels), (test_images, test_labels) = parts
+    files = download_all("mnist", [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS],
+                         downloads)
+    (train_images, train_labels), (test_images, test_labels) = (
+        read_part(files[0], files[1]), read_part(files[2], files[3]))
     return {
         "images": np.concatenate([train_images, test_images]),
         "labels": np.concatenate([train_labels, test_labels]),

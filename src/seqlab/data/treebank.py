@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.config import require_choice, require_int
-from seqlab.data.downloads import Remote, download
+from seqlab.data.downloads import Remote, download_all
 from seqlab.data.meta import Meta
 from seqlab.data.processed import SPLITS, ProcessedData
 from seqlab.data.user_files import read_text
@@ -41,8 +41,9 @@ Sentence = tuple[list[str], list[str], int]
 def writer(source: str) -> Callable[[Path, Path], None]:
     """The fetch of a treebank: its official train/dev/test files, copied unchanged."""
     def write(folder: Path, downloads: Path) -> None:
-        for remote in TREEBANKS[source].values():
-            shutil.copyfile(download(source, remote, downloads), Path(folder) / remote.file_name)
+        remotes = list(TREEBANKS[source].values())
+        for remote, path in zip(remotes, download_all(source, remotes, downloads), strict=True):
+            shutil.copyfile(path, Path(folder) / remote.file_name)
     return write
 
 

@@ -245,6 +245,9 @@ def encode(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
         raise DataError(f"{meta.name}: its meta.json has no `raw` (what raw inputs look "
                         "like): preprocess and train again with this seqlab, or, for a "
                         "dataset kind of your own, set Meta.raw (README: Adding a dataset)")
+    if meta.raw.get("format") not in FORMATS:
+        raise DataError(f"{meta.name}: meta.json's raw format {meta.raw.get('format')!r} is "
+                        f"not one of: {', '.join(FORMATS)}")
     return FORMATS[meta.raw["format"]](frame.reset_index(drop=True), meta, place)
 
 
