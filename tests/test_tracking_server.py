@@ -288,20 +288,25 @@ def test_eight_jobs_at_once_on_the_server_lose_nothing(served, project, tmp_path
     print(f"\n{JOBS} jobs at once on the server: {elapsed:.1f} s")
 
 
+def first_epoch_logged(client: MlflowClient, experiment_id: str,
+                       process: subprocess.Popen) -> str:
+    """The id of a job's run, once the run holds its first epoch."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        found = client.search_runs([experiment_id], f"tags.`seqlab.pid` = '{process.pid}'")
+        if found and client.get_metric_history(found[0].info.run_id, "train/loss"):
+            return found[0].info.run_id
+        time.sleep(0.2)
+    raise AssertionError(f"the job logged no epoch: {process.poll()}")
+
+
 def test_the_server_keeps_answering_while_a_job_is_killed_mid_run(served, project):
     client = MlflowClient(served.url)
     experiment_id = init_store(Tracking(uri=served.url), [EXPERIMENT])[EXPERIMENT]
     process = start_job(project, "killed", "tracking=server", f"tracking.uri={served.url}",
                         "optim.max_epochs=100000", "tracking.log_model=false")
     try:
-        deadline, run_id = time.monotonic() + 120, None
-        while time.monotonic() < deadline and process.poll() is None:
-            found = client.search_runs([experiment_id], f"tags.`seqlab.pid` = '{process.pid}'")
-            if found and client.get_metric_history(found[0].info.run_id, "train/loss"):
-                run_id = found[0].info.run_id
-                break
-            time.sleep(0.2)
-        assert run_id, f"the job logged no epoch: {process.poll()}"
+        run_id = first_epoch_logged(client, experiment_id, process)
         process.send_signal(signal.SIGKILL)  # mid-run: no handler, no goodbye
         process.communicate(timeout=30)
     finally:
@@ -332,14 +337,7 @@ def test_an_outage_mid_run_keeps_the_record_and_the_upload_lands_it(served, proj
     process = start_job(project, "outage", "tracking=server", f"tracking.uri={secret}",
                         "optim.max_epochs=1500")
     try:
-        deadline, run_id = time.monotonic() + 120, None
-        while time.monotonic() < deadline and process.poll() is None:
-            found = client.search_runs([experiment_id], f"tags.`seqlab.pid` = '{process.pid}'")
-            if found and client.get_metric_history(found[0].info.run_id, "train/loss"):
-                run_id = found[0].info.run_id
-                break
-            time.sleep(0.2)
-        assert run_id, f"the job logged no epoch: {process.poll()}"
+        run_id = first_epoch_logged(client, experiment_id, process)
         assert server_command("stop", served.folder, served.port).returncode == 0
         stopped = time.monotonic()
         out_text, err = process.communicate(timeout=180)
