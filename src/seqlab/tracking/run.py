@@ -177,10 +177,6 @@ class TrackedRun:
         self.outage: str | None = None  # why the store failed, once it has
         for name in QUIET:
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-        if urlsplit(self.uri).password:
-            # MLflow prints "View run ... at: <the URI, password and all>" as runs end:
-            # console lines end up in CI and DVC logs.
-            os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
 
     def down(self) -> str | None:
         """Why the store stopped answering this run, or None while it answers."""

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from seqlab.layout import project_root
 
@@ -62,6 +63,10 @@ class Tracking:
         if uri.startswith(SQLITE):
             path = Path(uri[len(SQLITE):])
             return SQLITE + str(path if path.is_absolute() else project_root() / path)
+        if urlsplit(uri).password:
+            # MLflow prints "View run ... at: <the URI, password and all>" as runs end:
+            # console lines end up in CI and DVC logs.
+            os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         return uri
 
     def recorded_uri(self) -> str:
