@@ -35,7 +35,8 @@ def model_uri(model: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m seqlab.predict.serve",
-                                     description=__doc__.split("\n\n")[1])
+                                     description="Serve a logged model on 127.0.0.1: POST "
+                                                 "raw inputs to /invocations (make serve).")
     parser.add_argument("model", metavar="MODEL",
                         help="an MLflow run id, runs:/<id>/model or models:/<name>@<alias>")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,

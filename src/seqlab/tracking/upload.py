@@ -115,7 +115,8 @@ def upload(folder: Path) -> tuple[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m seqlab.tracking.upload",
-                                     description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+                                     description="Send a run's record kept on disk (after a "
+                                                 "tracking outage) to its MLflow store.")
     parser.add_argument("folder", type=Path, metavar="FOLDER",
                         help="a run's output folder (outputs/<date>/<time>/) or models/<entry>/")
     args = parser.parse_args()
