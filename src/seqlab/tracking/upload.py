@@ -104,11 +104,11 @@ def upload(folder: Path) -> tuple[str, str]:
         report(pd.read_csv(history).to_dict("records"))  # only the epochs it lacks
     if metrics is not None:
         log_evaluation(run, json.loads(metrics.read_text()), figures)
-    if run.outage is None and not has_model(run):
+    if run.down() is None and not has_model(run):
         run.log_model(model_dir)
     run.finish("FINISHED" if metrics is not None else "SCHEDULED")
-    if run.outage is not None:
-        raise DataError(f"the MLflow store failed again ({run.outage[:160]}); nothing is "
+    if run.down() is not None:
+        raise DataError(f"the MLflow store failed again ({run.down()}); nothing is "
                         f"lost: run this command again later")
     return run.run_id, what
 
