@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -180,3 +182,52 @@ def test_an_oserror_is_one_line_with_or_without_a_file_name(tmp_path, monkeypatc
         run_cli(fails)
     assert exited.value.code == 2
     assert capsys.readouterr().err == f"seqlab: error: {line.format(out=tmp_path / 'out')}\n"
+
+
+def test_a_command_that_fails_before_any_work_leaves_no_output_folder(tmp_path):
+    out = tmp_path / "outputs" / "2026-01-02" / "10-00-00"
+    done = run_module("seqlab.train", "dataset=csv_series", f"dataset.path={tmp_path}/no.csv",
+                      "tracking.enabled=false", f"hydra.run.dir={out}")
+    assert _one_error_line(done).startswith("seqlab: error: dataset.path: no file")
+    assert not (tmp_path / "outputs" / "2026-01-02").exists()  # nor its empty date folder
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB filesystem of its own (tmpfs: mounting needs root, which CI machines have)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        message = f"cannot mount a small filesystem: {done.stderr.strip()}"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def _leave_free(disk, free: int) -> None:
+    (disk / "fill").unlink(missing_ok=True)
+    (disk / "fill").write_bytes(bytes(max(shutil.disk_usage(disk).free - free, 0)))
+
+
+def test_a_full_disk_is_one_line_at_every_write_of_a_run(small_disk):
+    """Fill the run's disk so that it runs out at the config record, then a third and two
+    thirds into what a whole run writes: each time one line naming the disk's trouble."""
+    def train(out):
+        return run_module("seqlab.train", "experiment=course_ex1", "optim.max_epochs=1",
+                          "tracking.enabled=false", "trainer.progress_bar=false",
+                          f"hydra.run.dir={out}", env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+    whole = train(small_disk / "whole")
+    assert whole.returncode == 0, whole.stderr
+    size = sum(p.stat().st_size for p in (small_disk / "whole").rglob("*") if p.is_file())
+    shutil.rmtree(small_disk / "whole")
+    for free in (0, size // 3, 2 * size // 3):
+        _leave_free(small_disk, free)
+        out = small_disk / f"free-{free}"
+        line = _one_error_line(train(out))
+        assert line.startswith(f"seqlab: error: cannot write {out}"), line
+        assert "No space left on device" in line, line
+        if free == 0:  # nothing written: no folder left behind
+            assert not out.exists()

@@ -51,7 +51,9 @@ def describe_file_error(error: OSError) -> str:
     if error.filename is None:
         where = output_folder[-1] if output_folder else os.getcwd()
         return f"cannot write in {where}: {reason}; free some space or fix the folder's access"
-    name = os.fsdecode(error.filename) if isinstance(error.filename, bytes) else str(error.filename)
+    # A copy or rename that fails for want of space names its source first, its target second.
+    named = error.filename2 if error.filename2 and error.errno in _WRITE_ERRNOS else error.filename
+    name = os.fsdecode(named) if isinstance(named, bytes) else str(named)
     if error.errno in _WRITE_ERRNOS:
         verb = "write"
     elif error.errno == errno.ENOENT:

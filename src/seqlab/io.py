@@ -67,6 +67,13 @@ def _replacing(target: Path) -> Iterator[Path]:
             if not path.is_symlink() and (path.is_file() or path.is_dir()):
                 _fsync(path)
         _fsync(tmp)
+    except OSError as error:  # name the file the user will look for, not the temporary one
+        shutil.rmtree(tmp, ignore_errors=True)
+        for attribute in ("filename", "filename2"):
+            name = getattr(error, attribute)
+            if isinstance(name, str) and name.startswith(f"{tmp}{os.sep}"):
+                setattr(error, attribute, str(target / Path(name).relative_to(tmp)))
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -83,7 +90,7 @@ def atomic_write_text(target: Path, text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w") as handle:
+        with naming(target), os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
             os.fchmod(handle.fileno(), 0o666 & ~_umask())
@@ -97,3 +104,28 @@ def atomic_write_text(target: Path, text: str) -> None:
 
 def atomic_write_json(target: Path, data: Any) -> None:
     atomic_write_text(target, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def torch_save(obj: Any, target: Path) -> None:
+    """torch.save, with a full disk an OSError naming `target` (torch's own writer reports
+    it as "RuntimeError: basic_ios::clear: iostream error")."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with naming(target):
+        Path(target).write_bytes(buffer.getbuffer())
+
+
+@contextmanager
+def naming(target: Path) -> Iterator[None]:
+    """An OSError inside names `target` when it names no file: a write() on a full disk
+    does not say which file it was for, and a one-line error should."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is None:
+            error.filename = str(target)
+        raise

@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqlab import timing
 from seqlab.config import instantiate, validate
 from seqlab.data.processed import ProcessedData
-from seqlab.io import atomic_dir, atomic_write_json, atomic_write_text
+from seqlab.io import atomic_dir, atomic_write_json, atomic_write_text, naming, torch_save
 from seqlab.layout import (
     CONFIG_FILE,
     FIGURES_DIR,
@@ -141,8 +141,6 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
     With `resume_dir`, checkpoints are kept there while training (and training continues
     from one found there); the folder is removed once the model is saved.
     """
-    import torch
-
     from seqlab.fitting.fit import fit
     from seqlab.predict.trained import copy_own_code
     from seqlab.sweeps.pruning import reporter
@@ -174,7 +172,7 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
             import pandas as pd  # after the last step: its import is 0.3 s of start-up
 
             net = result.net.cpu().eval()
-            torch.save(net.state_dict(), tmp / MODEL_FILE)
+            torch_save(net.state_dict(), tmp / MODEL_FILE)
             (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg))
             # What prediction needs besides: the data's meta (scaler, vocabulary, raw
             # format) and the user's own modules, so the folder predicts on its own.
@@ -287,7 +285,8 @@ def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
 
     with atomic_dir(Path(figures_dir)) as tmp:
         for stem, figure in evaluation.figures.items():
-            figure.savefig(tmp / f"{stem}.png", dpi=100)
+            with naming(tmp / f"{stem}.png"):  # a full disk: one line naming the figure
+                figure.savefig(tmp / f"{stem}.png", dpi=100)
             plt.close(figure)
     if run is not None:
         with timing.phase("tracking"):

@@ -9,6 +9,7 @@ The work is seqlab.pipeline's; Lightning is imported only when a run trains, so
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import hydra
@@ -22,22 +23,31 @@ def main(cfg: DictConfig) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from seqlab import errors
     from seqlab.config import instantiate
     from seqlab.pipeline import run_experiment
+    from seqlab.run_folder import removed_if_left_empty, write_record
     from seqlab.sweeps.jobs import job_resources
 
     def run() -> dict | None:
         from seqlab.sweeps.pruning import Pruned
 
-        with job_resources(cfg) as shares:  # a parallel sweep job's cores and GPU
-            if HydraConfig.get().mode == RunMode.MULTIRUN:  # no DDP in a sweep's job
-                instantiate(cfg.trainer, "trainer").require_one_process()
-            try:
-                return run_experiment(cfg, Path(HydraConfig.get().runtime.output_dir),
-                                      tags=shares)
-            except Pruned as verdict:  # a search trial the study stopped: not an error
-                print(f"seqlab: {verdict}", file=sys.stderr)
-                return None
+        hydra_cfg = HydraConfig.get()
+        out_dir = Path(hydra_cfg.runtime.output_dir)
+        sweep = hydra_cfg.mode == RunMode.MULTIRUN
+        errors.output_folder.append(str(out_dir))  # where a nameless OSError is reported
+        # A single run that fails before leaving anything leaves no folder either (a sweep
+        # keeps its jobs' numbered folders).
+        with nullcontext() if sweep else removed_if_left_empty(out_dir):
+            write_record(out_dir, cfg, hydra_cfg)
+            with job_resources(cfg) as shares:  # a parallel sweep job's cores and GPU
+                if sweep:  # no DDP in a sweep's job
+                    instantiate(cfg.trainer, "trainer").require_one_process()
+                try:
+                    return run_experiment(cfg, out_dir, tags=shares)
+                except Pruned as verdict:  # a search trial the study stopped: not an error
+                    print(f"seqlab: {verdict}", file=sys.stderr)
+                    return None
 
     result = run_cli(run)
     if not result:

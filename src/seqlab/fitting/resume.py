@@ -18,6 +18,7 @@ from typing import Any
 
 from seqlab.config import require_int, require_number
 from seqlab.errors import SeqlabError
+from seqlab.io import naming
 
 RESUME_FILE = "last.ckpt"
 
@@ -45,7 +46,8 @@ class ResumePoint:
         if not loop.fabric.broadcast(self._due(loop.epoch), src=0):
             return
         partial = self.path.with_name(f".{RESUME_FILE}.partial")
-        loop.fabric.save(partial, loop.state())  # every rank takes part; rank zero writes
+        with naming(partial):  # a full disk: one line naming the file
+            loop.fabric.save(partial, loop.state())  # every rank takes part; rank zero writes
         if loop.fabric.is_global_zero:
             os.replace(partial, self.path)
         self._last_save = time.monotonic()

@@ -17,6 +17,7 @@ matplotlib.use("Agg")  # written to files; no display on servers or in CI
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from seqlab.io import naming  # noqa: E402
 from seqlab.report.entries import Entry  # noqa: E402
 from seqlab.report.verdicts import Group  # noqa: E402
 
@@ -25,7 +26,8 @@ PANEL = (4.5, 3.5)  # inches per panel
 
 def save(fig: Figure, path: Path) -> None:
     # No software version in the file: a new matplotlib alone does not change the output.
-    fig.savefig(path, dpi=100, metadata={"Software": None})
+    with naming(path):  # a full disk: one line naming the figure
+        fig.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(fig)
 
 
