@@ -161,3 +161,16 @@ def test_meta_json_is_checked_on_load(tmp_path):
         meta_file.write_text(json.dumps(broken))
         with pytest.raises(DataError, match=message):
             ProcessedData.load(tmp_path / "d")
+
+
+def test_an_entry_that_sets_tracking_is_refused_not_ignored(tmp_path, monkeypatch):
+    """Every entry shares the pipeline's store: a per-entry `tracking` would be dropped."""
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "pipeline.yaml").write_text(
+        "entries:\n  a: [experiment=course_ex1, tracking=server]\n")
+    monkeypatch.setenv("SEQLAB_ROOT", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"^entries\.a: sets tracking, which is the "
+                                          r"pipeline's .* python -m seqlab.params tracking="):
+        params.generate()
+    (tmp_path / "conf" / "pipeline.yaml").write_text("entries:\n  a: [experiment=course_ex1]\n")
+    assert params.generate(["tracking=server"])["tracking"]["uri"] == "http://127.0.0.1:5001"

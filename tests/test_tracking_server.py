@@ -289,11 +289,13 @@ def test_eight_jobs_at_once_on_the_server_lose_nothing(served, project, tmp_path
 
 
 def first_epoch_logged(client: MlflowClient, experiment_id: str,
-                       process: subprocess.Popen) -> str:
-    """The id of a job's run, once the run holds its first epoch."""
+                       process: subprocess.Popen, tag: str = "seqlab.pid",
+                       value: str | None = None) -> str:
+    """The id of a job's run (its tag `tag` is `value`, by default the job's pid), once
+    the run holds its first epoch."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        found = client.search_runs([experiment_id], f"tags.`seqlab.pid` = '{process.pid}'")
+        found = client.search_runs([experiment_id], f"tags.`{tag}` = '{value or process.pid}'")
         if found and client.get_metric_history(found[0].info.run_id, "train/loss"):
             return found[0].info.run_id
         time.sleep(0.2)
@@ -326,47 +328,101 @@ def test_the_server_keeps_answering_while_a_job_is_killed_mid_run(served, projec
 OUTAGE_LIMIT_S = 60  # from the server's stop to the job's one line
 
 
-def test_an_outage_mid_run_keeps_the_record_and_the_upload_lands_it(served, project):
-    """The server stops while a job trains: the job ends within a minute with one line
-    naming the store and its output folder, which holds the model, metrics and figures;
-    once the server is back, `python -m seqlab.tracking.upload` lands them as FINISHED."""
+def kept_line(store: str, kept: Path, then: str = "") -> str:
+    """The one line a run ends with when its store stops answering (reason left as {})."""
+    return (f"seqlab: error: the MLflow store {store} stopped answering ({{}}); the run's "
+            f"record is kept in {kept}: send it with `python -m seqlab.tracking.upload "
+            f"{kept}` once the store answers again{then}")
+
+
+def ends_with_kept_line(err: str, line: str) -> None:
+    last = err.strip().splitlines()[-1] if err.strip() else ""
+    reason = last.split("stopped answering (", 1)[-1].split("); the run's record", 1)[0]
+    assert last == line.format(reason), err[-3000:]
+
+
+def stage_project(folder: Path, tracking: list[str]) -> Path:
+    """A copy of the project whose pipeline is one course_ex1 entry, `outage`, tracked
+    with `tracking` (params.yaml generated as `python -m seqlab.params` does)."""
+    from seqlab.params import generate, write
+    from tests.conftest import copy_project
+
+    root = copy_project(folder)
+    (root / "conf" / "pipeline.yaml").write_text(
+        "entries:\n  outage: [experiment=course_ex1, optim.max_epochs=2000, "
+        "trainer.progress_bar=false]\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEQLAB_ROOT", str(root))
+        write(generate(tracking), root)
+    return root
+
+
+def test_an_outage_mid_run_keeps_the_record_and_the_upload_lands_it(served, project,
+                                                                    tmp_path):
+    """The server stops while a job trains, and while `dvc repro` trains an entry: each
+    ends within a minute with one line naming the store and the folder that keeps the
+    model, metrics and figures; once the server is back, `python -m seqlab.tracking.upload`
+    lands them (the job's run FINISHED, the stage's SCHEDULED for the evaluate stage) and
+    `dvc commit` keeps the stage's outputs without training again."""
     client = MlflowClient(served.url)
     experiment_id = init_store(Tracking(uri=served.url), [EXPERIMENT])[EXPERIMENT]
     # A password in the URI (ignored by this server) never reaches the console.
     secret = served.url.replace("http://", "http://seqlab:s3cret@")
+    shown = secret.replace("s3cret", "***")
+    stages = stage_project(tmp_path / "stages", ["tracking=server", f"tracking.uri={secret}"])
+    bin_dir = Path(sys.executable).parent
+    stage_env = {**job_env(stages), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    del stage_env["SEQLAB_ROOT"]  # the copy is the project
+    dvc = subprocess.Popen([str(bin_dir / "dvc"), "repro", "train@outage"], cwd=stages,
+                           env=stage_env, text=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
     process = start_job(project, "outage", "tracking=server", f"tracking.uri={secret}",
                         "optim.max_epochs=1500")
     try:
         run_id = first_epoch_logged(client, experiment_id, process)
+        stage_run_id = first_epoch_logged(client, experiment_id, dvc, "entry", "outage")
+        logged = len(client.get_metric_history(run_id, "train/loss"))
         assert server_command("stop", served.folder, served.port).returncode == 0
         stopped = time.monotonic()
         out_text, err = process.communicate(timeout=180)
         elapsed = time.monotonic() - stopped
+        dvc_log, _ = dvc.communicate(timeout=180)
+        dvc_elapsed = time.monotonic() - stopped
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        for started in (process, dvc):
+            if started.poll() is None:
+                started.kill()
+                started.communicate()
         server_command("start", served.folder, served.port)  # for the tests after this one
+
     out = project / "outputs" / "outage"
-    assert process.returncode == 2, err[-3000:]
+    assert process.returncode == 2, f"{logged} epochs logged at the stop: {err[-3000:]}"
     assert elapsed < OUTAGE_LIMIT_S, f"{elapsed:.0f} s after the outage"
     assert "Traceback" not in err, err[-3000:]
     assert "s3cret" not in out_text + err, out_text + err
-    assert err.strip().splitlines()[-1] == (
-        f"seqlab: error: the MLflow store {secret.replace('s3cret', '***')} stopped answering "
-        + err.split("stopped answering ", 1)[1].split("; the run's record", 1)[0]
-        + f"; the run's record is kept in {out}: send it with `python -m "
-        f"seqlab.tracking.upload {out}` once the store answers again")
+    ends_with_kept_line(err, kept_line(shown, out))
     for kept in ("model/model.pt", "model/meta.json", "model/history.csv", "metrics.json"):
         assert (out / kept).is_file(), kept
     assert list((out / "figures").glob("*.png"))
     assert client.get_run(run_id).info.status == "RUNNING"  # the store never heard the end
 
-    done = subprocess.run([sys.executable, "-m", "seqlab.tracking.upload", str(out)],
-                          cwd=REPO, env=job_env(project), capture_output=True, text=True,
-                          timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().splitlines()[-1] == f"uploaded {out} to the same run: {run_id}"
+    # The DVC stage: the same, with DVC's own line after seqlab's.
+    model_dir = stages / "models" / "outage"
+    assert dvc.returncode != 0 and dvc_elapsed < OUTAGE_LIMIT_S, dvc_log[-3000:]
+    assert "Traceback" not in dvc_log and "s3cret" not in dvc_log, dvc_log[-3000:]
+    ours = [line for line in dvc_log.splitlines() if line.startswith("seqlab: error:")]
+    ends_with_kept_line("\n".join(ours), kept_line(
+        shown, model_dir, ", then `dvc commit -f train@outage` keeps it without running again"))
+    assert (model_dir / "model.pt").is_file()
+    assert (stages / "plots" / "outage" / "history.csv").is_file()
+
+    def upload(folder: Path, cwd: Path, env: dict) -> str:
+        done = subprocess.run([sys.executable, "-m", "seqlab.tracking.upload", str(folder)],
+                              cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.strip().splitlines()[-1]
+
+    assert upload(out, REPO, job_env(project)) == f"uploaded {out} to the same run: {run_id}"
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     metrics = json.loads((out / "metrics.json").read_text())
@@ -378,6 +434,19 @@ def test_an_outage_mid_run_keeps_the_record_and_the_upload_lands_it(served, proj
         assert mlflow.search_logged_models(experiment_ids=[experiment_id],
                                            filter_string=f"source_run_id = '{run_id}'",
                                            output_format="list")
+
+    assert upload(model_dir, stages, stage_env) == (
+        f"uploaded {model_dir} to the same run: {stage_run_id}")
+    assert client.get_run(stage_run_id).info.status == "SCHEDULED"  # evaluate@ finishes it
+    history = pd.read_csv(model_dir / "history.csv")
+    points = client.get_metric_history(stage_run_id, "train/loss")
+    assert sorted(p.step for p in points) == list(history["epoch"])
+    dvc_cmd = [str(bin_dir / "dvc")]
+    subprocess.run([*dvc_cmd, "commit", "-f", "train@outage"], cwd=stages, env=stage_env,
+                   check=True, capture_output=True)
+    status = subprocess.run([*dvc_cmd, "status", "train@outage"], cwd=stages, env=stage_env,
+                            capture_output=True, text=True, check=True)
+    assert "up to date" in status.stdout, status.stdout
 
 
 def test_stop_stops_everything_and_says_so_when_nothing_runs(served):

@@ -57,6 +57,7 @@ def generate(
     entries: dict[str, Any] = {}
     # An entry with `seeds=N` is N entries, `<name>` and `<name>-seed<k>` (the report
     # groups them): DVC runs each seed as a stage of its own.
+    tracking = OmegaConf.to_container(compose(list(overrides)).tracking, resolve=True)
     for name, entry_overrides in pipeline_entries(pipeline.entries).items():
         if only and name not in only:
             continue
@@ -64,7 +65,12 @@ def generate(
         validate(cfg)
         plain = OmegaConf.to_container(cfg, resolve=True)
         dataset = plain.pop("dataset")
-        plain.pop("tracking")
+        if plain.pop("tracking") != tracking:  # one store for the pipeline: said, not dropped
+            raise ConfigError(
+                f"entries.{name}: sets tracking, which is the pipeline's (every entry shares "
+                f"one store); remove it from the entry and give it to every entry at once: "
+                f"python -m seqlab.params tracking=server ..."
+            )
         key = dataset["name"]
         if datasets.setdefault(key, dataset) != dataset:
             raise ConfigError(
@@ -72,7 +78,6 @@ def generate(
                 f"give one of them its own dataset.name (entry {name!r})"
             )
         entries[name] = {**plain, "dataset": key}
-    tracking = OmegaConf.to_container(compose(list(overrides)).tracking, resolve=True)
     return {
         "sources": source_reads(datasets),
         "datasets": datasets,

@@ -36,7 +36,8 @@ def main() -> None:
         result = record(result, evaluation, layout.metrics(args.entry),
                         layout.plots(args.entry) / FIGURES_DIR, run,
                         details_path=layout.details(args.entry))
-        check_landed(run, model_dir)  # the metrics are on disk: one line if the store failed
+        # The metrics are on disk: one line if the store failed.
+        check_landed(run, model_dir, f"evaluate@{args.entry}")
     h = result["headline"]
     print(f"evaluated {args.entry}: {h['metric']} {h['value']:.4f} "
           f"({h['baseline_name']} baseline {h['baseline']:.4f})")

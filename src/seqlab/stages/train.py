@@ -59,7 +59,8 @@ def main() -> None:
             run.save(resume_dir)
         result = train(cfg, data_dir, model_dir, run, resume_dir)
         write_history_plot(model_dir, layout.plots(args.entry))
-        check_landed(run, model_dir)  # the model is on disk: one line if the store failed
+        # The model is on disk: one line if the store failed.
+        check_landed(run, model_dir, f"train@{args.entry}")
     last = result.history[-1] if result.history else {}
     shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "epoch")
     resumed = f"; resumed after epoch {result.resumed_after}" if result.resumed_after else ""

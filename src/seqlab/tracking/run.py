@@ -420,17 +420,21 @@ class TrackedRun:
                 promote_if_best(self.tracking, self.run_id)
 
 
-def check_landed(run: Any, kept: Path) -> None:
+def check_landed(run: Any, kept: Path, stage: str | None = None) -> None:
     """Once a run's record is safe in `kept`: StoreOutage, one line naming the store and
-    the folder, if the store stopped answering meanwhile (see survives_outage)."""
+    the folder, if the store stopped answering meanwhile (see survives_outage). A DVC
+    `stage` failed for it, though its outputs are whole: the line says how to keep them."""
     from seqlab.errors import StoreOutage
 
     reason = run.down() if run is not None else None
     if reason:
+        # DVC deletes a failed stage's outputs when it runs it again; `dvc commit` records
+        # them as they are instead.
+        keep = f", then `dvc commit -f {stage}` keeps it without running again" if stage else ""
         raise StoreOutage(
             f"the MLflow store {redact_uri(run.tracking.resolved_uri())} stopped answering "
             f"({reason[:160]}); the run's record is kept in {kept}: send it with `python -m "
-            f"seqlab.tracking.upload {kept}` once the store answers again")
+            f"seqlab.tracking.upload {kept}` once the store answers again{keep}")
 
 
 def _alive(pid: int) -> bool:
