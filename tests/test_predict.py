@@ -269,6 +269,32 @@ def test_bad_inputs_are_one_line_naming_file_line_and_column(course_ex1_run, tmp
     assert re.search(message, err), err
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_the_served_model_refuses_non_finite_values_in_one_line(course_ex1_run, bad):
+    """What `mlflow models serve` answers with a 400 (MLflow's invalid-parameter error):
+    never NaN in a 200 body, which is not JSON."""
+    from types import SimpleNamespace
+
+    from mlflow.exceptions import MlflowException
+
+    from seqlab.tracking.served_model import CONFIG, META, WEIGHTS, ServedNet
+
+    model = course_ex1_run / "model"
+    served = ServedNet()
+    served.load_context(SimpleNamespace(artifacts={
+        WEIGHTS: str(model / "model.pt"), CONFIG: str(model / "config.yaml"),
+        META: str(model / META_FILE)}))
+    rows = pd.DataFrame({"date": MONTHS, "value": [float(i) for i in range(12)]})
+    assert np.isfinite(served.predict(None, rows)["forecast"]).all()
+    rows.loc[4, "value"] = bad
+    with pytest.raises(MlflowException) as refused:
+        served.predict(None, rows)
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    message = refused.value.message
+    assert "\n" not in message and "row 5, column 'value'" in message, message
+    assert "is not a finite number" in message, message
+
+
 OWN_MODEL = '''
 import torch
 from torch import nn
