@@ -169,8 +169,8 @@ def test_an_entry_that_sets_tracking_is_refused_not_ignored(tmp_path, monkeypatc
     (tmp_path / "conf" / "pipeline.yaml").write_text(
         "entries:\n  a: [experiment=course_ex1, tracking=server]\n")
     monkeypatch.setenv("SEQLAB_ROOT", str(tmp_path))
-    with pytest.raises(ConfigError, match=r"^entries\.a: sets tracking, which is the "
-                                          r"pipeline's .* python -m seqlab.params tracking="):
+    with pytest.raises(ConfigError, match=r"^entries\.a: sets tracking\.uri, but tracking is "
+                                          r"the pipeline's .* python -m seqlab.params tracking"):
         params.generate()
     (tmp_path / "conf" / "pipeline.yaml").write_text("entries:\n  a: [experiment=course_ex1]\n")
     assert params.generate(["tracking=server"])["tracking"]["uri"] == "http://127.0.0.1:5001"

@@ -259,3 +259,24 @@ def test_upload_to_a_store_that_lost_the_run_makes_a_new_one_with_its_tags(logge
         assert run.data.tags[tag] == old.data.tags[tag], tag
     assert run.data.metrics["test/acc"] == old.data.metrics["test/acc"]
     assert json.loads((copy / "model" / "run.json").read_text())["run_id"] == run_id
+
+
+def test_a_background_run_answers_each_call_with_its_own_answer(tmp_path, monkeypatch):
+    """The DVC stages' tracker (a forked child): a call's answer is never dropped, however
+    fast the child answers. It was: a non-blocking read after sending could take the
+    answer and the call then returned None, so a store outage went unsaid (down() None)."""
+    from seqlab.tracking.background import BackgroundRun, training_run
+
+    monkeypatch.chdir(tmp_path)
+    # The child is forked with this class: its run reports an outage from the start.
+    monkeypatch.setattr(TrackedRun, "down", lambda self: "the store went away")
+    cfg = compose(["experiment=course_ex1"])
+    data_dir = data_folder(tmp_path / "elec_equip", course_ex1_meta())
+    tracker = BackgroundRun(store(tmp_path))
+    with training_run(tracker, cfg, tracker.tracking, data_dir, "many_to_one") as run:
+        run.flush()  # opened, and the child idle: every answer from here on comes at once
+        answers = []
+        for _ in range(200):
+            answers.append(run.down())
+            run.set_tags({"x": "1"})  # an answer nobody waits for, in between
+        assert answers == ["the store went away"] * 200

@@ -65,11 +65,14 @@ def generate(
         validate(cfg)
         plain = OmegaConf.to_container(cfg, resolve=True)
         dataset = plain.pop("dataset")
-        if plain.pop("tracking") != tracking:  # one store for the pipeline: said, not dropped
+        own = plain.pop("tracking")
+        if own != tracking:  # one store for the pipeline: said, not silently dropped
+            keys = ", ".join(f"tracking.{k}" for k in sorted(set(own) | set(tracking))
+                             if own.get(k) != tracking.get(k))
             raise ConfigError(
-                f"entries.{name}: sets tracking, which is the pipeline's (every entry shares "
-                f"one store); remove it from the entry and give it to every entry at once: "
-                f"python -m seqlab.params tracking=server ..."
+                f"entries.{name}: sets {keys}, but tracking is the pipeline's (every entry "
+                f"shares it); remove it from the entry and give it to every entry at once: "
+                f"python -m seqlab.params tracking...=..."
             )
         key = dataset["name"]
         if datasets.setdefault(key, dataset) != dataset:

@@ -145,17 +145,22 @@ class BackgroundRun:
             raise error
         return value
 
-    def _post(self, name: str, *args: Any) -> None:
+    def _send(self, name: str, *args: Any) -> bool:
         if self._closed:
-            return
+            return False
         self._conn.send((name, args))
         self._pending.append(name)
-        self._read(block=False)
+        return True
+
+    def _post(self, name: str, *args: Any) -> None:
+        if self._send(name, *args):
+            self._read(block=False)  # errors of earlier calls surface here
 
     def _call(self, name: str, *args: Any) -> Any:
+        """The answer to this call: read once every answer before it is in (a non-blocking
+        read in between could take this call's answer too and drop it)."""
         with timing.phase("tracking"):  # here: the wait for the child
-            self._post(name, *args)
-            return self._read(block=True)
+            return self._read(block=True) if self._send(name, *args) else None
 
     def open(self, how: str, *args: Any) -> BackgroundRun:
         """Open the run in the child: "load" (model_dir, tracking) or "training" (cfg,
