@@ -100,14 +100,17 @@ def test_cells_of_one_dataset_are_one_filter_away(tmp_path):
 
 def finished_run(tracking: Tracking, experiment_id: str, dataset: str, metric: str,
                  value: float, higher_is_better: bool) -> str:
-    """A run as record() and finish() leave it, with a logged model record (no files)."""
+    """A run as record() and finish() leave it, with a logged model record (no files).
+    Its test score ranks the runs the other way round: the registry must not read it."""
     from mlflow.entities import LoggedModelOutput
 
     client = tracking.client()
     run_id = client.create_run(experiment_id, tags={
-        "archetype": "many_to_one", "dataset": dataset, "headline.metric": metric,
-        "headline.higher_is_better": str(higher_is_better).lower()}).info.run_id
+        "archetype": "many_to_one", "dataset": dataset, "selection.metric": metric,
+        "selection.higher_is_better": str(higher_is_better).lower(),
+        "headline.metric": "test/score", "headline.higher_is_better": "true"}).info.run_id
     client.log_metric(run_id, metric, value)
+    client.log_metric(run_id, "test/score", -value if higher_is_better else value)
     model = client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
     client.log_outputs(run_id, [LoggedModelOutput(model.model_id, 0)])
     client.set_terminated(run_id, "FINISHED")
@@ -115,8 +118,8 @@ def finished_run(tracking: Tracking, experiment_id: str, dataset: str, metric: s
 
 
 @pytest.mark.parametrize(("metric", "higher_is_better", "first", "worse", "better"), [
-    ("test/acc", True, 0.80, 0.70, 0.90),
-    ("test/mse", False, 0.30, 0.40, 0.20),
+    ("selected/val/acc", True, 0.80, 0.70, 0.90),
+    ("selected/val/mse", False, 0.30, 0.40, 0.20),
 ])
 def test_the_best_alias_moves_only_to_a_better_run(tmp_path, metric, higher_is_better,
                                                    first, worse, better):
@@ -145,16 +148,17 @@ def test_the_best_alias_moves_only_to_a_better_run(tmp_path, metric, higher_is_b
     assert len(client.search_model_versions(f"name = '{name}'")) == 3  # losers not registered
 
 
-def test_a_run_without_test_metrics_or_model_is_not_registered(tmp_path):
+def test_a_run_without_a_selection_metric_or_model_is_not_registered(tmp_path):
     tracking = store(tmp_path)
     experiment = init_store(tracking, ["many_to_one"])["many_to_one"]
     client = tracking.client()
     no_metrics = client.create_run(experiment, tags={"archetype": "many_to_one",
                                                      "dataset": "elec_equip"}).info.run_id
     no_model = client.create_run(experiment, tags={
-        "archetype": "many_to_one", "dataset": "elec_equip", "headline.metric": "test/mse",
-        "headline.higher_is_better": "false"}).info.run_id
-    client.log_metric(no_model, "test/mse", 0.1)
+        "archetype": "many_to_one", "dataset": "elec_equip",
+        "selection.metric": "selected/val/mse", "selection.higher_is_better": "false"}
+    ).info.run_id
+    client.log_metric(no_model, "selected/val/mse", 0.1)
 
     assert promote_if_best(tracking, no_metrics) is None
     assert promote_if_best(tracking, no_model) is None
@@ -182,8 +186,9 @@ def test_a_logged_model_has_a_serving_example_and_finishing_registers_it(tmp_pat
 
     run = TrackedRun.start(cfg, store(tmp_path), data_dir, "many_to_one")
     run.log_model(model_dir)
-    run.log_metrics({"test/mse": 0.5})
-    run.set_tags({"headline.metric": "test/mse", "headline.higher_is_better": "false"})
+    run.log_metrics({"test/mse": 0.5, "selected/val/mse": 0.4})
+    run.set_tags({"headline.metric": "test/mse", "headline.higher_is_better": "false",
+                  "selection.metric": "selected/val/mse", "selection.higher_is_better": "false"})
     run.finish()
 
     # MLflow 3 finds a run's logged model through the process-wide URI, whatever the call says

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import optuna
+import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -50,10 +51,15 @@ def test_an_interrupted_study_runs_only_its_missing_trials(tmp_path):
     assert_best_on_parent(tmp_path, tmp_path / "first", study)
     assert study.direction.name == "MAXIMIZE"  # the headline, acc
     assert states(study) == ["COMPLETE", "COMPLETE"]
-    for trial in study.trials:  # each value is its run's headline
-        metrics = json.loads((tmp_path / "first" / str(trial.number) / "metrics.json")
-                             .read_text())
-        assert trial.value == pytest.approx(metrics["headline"]["value"])
+    for trial in study.trials:  # each value is its run's best validation headline
+        out = tmp_path / "first" / str(trial.number)
+        metrics = json.loads((out / "metrics.json").read_text())
+        selection = metrics["selection"]
+        history = pd.read_csv(out / "model" / "history.csv").set_index("epoch")
+        assert selection["metric"] == "val/acc"  # what kept the weights, too
+        assert trial.value == history.loc[selection["epoch"], "val/acc"] == \
+            history["val/acc"].max()
+        assert trial.value not in metrics["test"].values()  # no test metric is read
         assert set(trial.params) == {"model.cell", "model.hidden_size", "optim.lr"}
         assert trial.params["model.cell"] in ("rnn", "lstm", "gru")
         assert metrics["cell"] == trial.params["model.cell"]
@@ -71,7 +77,8 @@ def test_an_interrupted_study_runs_only_its_missing_trials(tmp_path):
     assert len(study.trials) == 5
     best = OmegaConf.load(tmp_path / "third" / sweeper.RESULTS_FILE)
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    assert best.best_acc == max(t.value for t in complete) == study.best_value
+    assert best.objective == "val/acc"
+    assert best.best_value == max(t.value for t in complete) == study.best_value
     assert best.best_params == study.best_params
 
 
@@ -85,7 +92,7 @@ def assert_best_on_parent(tmp_path: Path, sweep_dir: Path, study: optuna.Study) 
     run_id = parent_id(sweep_dir)
     parent = client.get_run(run_id).data
     assert parent.params == {f"best.{k}": str(v) for k, v in study.best_params.items()}
-    assert parent.metrics["best.acc"] == pytest.approx(study.best_value)
+    assert parent.metrics["best.val/acc"] == pytest.approx(study.best_value)
     plots = {Path(a.path).name for a in client.list_artifacts(run_id, "optuna")}
     assert plots == {"optimization_history.png", "param_importances.png",
                      "intermediate_values.png"}

@@ -48,8 +48,13 @@ def test_a_sweep_is_one_parent_run_with_a_child_per_job(tmp_path, launcher):
     for child in children:
         assert child.info.status == "FINISHED" and "test/mse" in child.data.metrics
         assert len(client.get_metric_history(child.info.run_id, "train/loss")) == 2
-    best = min(children, key=lambda c: c.data.metrics["test/mse"])
+    # course_ex1 has no validation split: each child chose its weights, and the parent
+    # its best child, by the training loss; the test score is reported, never compared.
+    selected = "selected/train/loss"
+    assert {c.data.tags["selection.metric"] for c in children} == {selected}
+    best = min(children, key=lambda c: c.data.metrics[selected])
     assert parent.data.tags["sweep.best_child"] == best.info.run_id
+    assert parent.data.metrics[f"best/{selected}"] == best.data.metrics[selected]
     assert parent.data.metrics["best/test/mse"] == pytest.approx(best.data.metrics["test/mse"])
     table = client.download_artifacts(parent.info.run_id, "sweep.csv", str(tmp_path))
     assert len(Path(table).read_text().strip().splitlines()) == 4  # a header, three jobs
@@ -121,3 +126,23 @@ def test_dvc_experiments_from_one_commit_share_a_parent_run(tmp_path, run, monke
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
     assert sorted(c.data.tags["dvc.experiment"] for c in children) == ["exp-one", "exp-two"]
+
+
+def test_the_best_child_is_chosen_by_validation_when_test_disagrees():
+    """Three finished children whose validation and test rankings disagree (and a failed
+    one with the best test score): validation picks, whatever test says."""
+    import pandas as pd
+
+    from seqlab.sweeps.parent import best_child
+
+    def child(job, selected, test, status="FINISHED"):
+        return {"job": job, "run_id": f"r{job}", "overrides": f"seed={job}", "status": status,
+                "metric": "test/acc", "value": test, "higher_is_better": True,
+                "baseline": 0.5, "selection": "selected/val/acc", "selected": selected,
+                "selection_higher_is_better": True}
+
+    table = pd.DataFrame([child(0, 0.80, 0.95), child(1, 0.90, 0.70), child(2, 0.85, 0.99),
+                          child(3, 0.99, 1.00, status="FAILED")])
+    assert best_child(table)["run_id"] == "r1"
+    lower = table.assign(selection="selected/val/mse", selection_higher_is_better=False)
+    assert best_child(lower)["run_id"] == "r0"

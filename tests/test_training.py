@@ -110,7 +110,8 @@ def test_the_checkpointed_epoch_is_the_one_saved_and_evaluated(tmp_path, prepare
     from seqlab.data.processed import ProcessedData
     from seqlab.pipeline import load_model, train
 
-    cfg = tiny(*SMALL, "optim.max_epochs=6", "callbacks.model_checkpoint.mode=max")
+    cfg = tiny(*SMALL, "optim.max_epochs=6", "callbacks.model_checkpoint.monitor=val/loss",
+               "callbacks.model_checkpoint.mode=max")
     data_dir = prepared(cfg)
     result = train(cfg, data_dir, tmp_path / "model")
     losses = [row["val/loss"] for row in result.history]
@@ -170,10 +171,38 @@ def test_early_stopping_stops(tmp_path, prepared):
     assert len(result.history) == 3
 
 
-def test_early_stopping_without_validation_split_is_one_clear_error(tmp_path, prepared):
+def test_the_kept_epoch_is_the_best_validation_headline_not_the_lowest_loss(tmp_path,
+                                                                            prepared):
+    """monitor auto: val/acc for classes; the selection record says what chose and its
+    value, which a search optimises (`validation`)."""
     from seqlab.fitting.fit import fit
 
-    cfg = tiny("experiment=course_ex1", "callbacks=early_stopping")
+    cfg = tiny(*SMALL, "optim.max_epochs=6")
+    result = fit(cfg, prepared(cfg), tmp_path)
+    accuracies = [row["val/acc"] for row in result.history]
+    best = int(np.argmax(accuracies))  # the first of equals, as KeepBest keeps it
+    assert result.selection == {"metric": "val/acc", "value": accuracies[best],
+                                "epoch": best + 1, "higher_is_better": True,
+                                "validation": accuracies[best]}
+    assert result.kept.startswith("best val/acc") and f"epoch {best + 1})" in result.kept
+
+
+def test_without_a_validation_split_auto_watches_the_training_loss_and_says_so(
+        tmp_path, prepared, capsys):
+    from seqlab.fitting.fit import fit
+
+    cfg = tiny("experiment=course_ex1", "callbacks=early_stopping", "optim.max_epochs=3")
+    result = fit(cfg, prepared(cfg), tmp_path)
+    assert capsys.readouterr().err.count("seqlab: no validation split: callbacks."
+                                         "model_checkpoint, callbacks.early_stopping watch "
+                                         "train/loss; set dataset.val_fraction above 0 to "
+                                         "choose by val/mse") == 1
+    losses = [row["train/loss"] for row in result.history]
+    assert result.selection["metric"] == "train/loss" and result.selection["validation"] is None
+    assert result.selection["value"] == min(losses)
+    # A validation metric named outright still needs the split.
+    cfg = tiny("experiment=course_ex1", "callbacks=early_stopping",
+               "callbacks.early_stopping.monitor=val/loss")
     with pytest.raises(ConfigError, match="callbacks.early_stopping: watches val/loss but "
                        "the dataset has no validation split"):
         fit(cfg, prepared(cfg), tmp_path)
@@ -271,7 +300,8 @@ def test_a_resumed_fit_keeps_the_same_best_epoch_and_history_as_an_uninterrupted
     one chosen before the interruption, weights and all."""
     from seqlab.fitting.fit import fit
 
-    settings = [*SMALL, "callbacks.model_checkpoint.mode=max",
+    settings = [*SMALL, "callbacks.model_checkpoint.monitor=val/loss",
+                "callbacks.model_checkpoint.mode=max",
                 "trainer.checkpoint_every_n_epochs=1", "trainer.checkpoint_every_minutes=null"]
     whole = fit(tiny(*settings, "optim.max_epochs=4"), prepared(tiny(*SMALL)), tmp_path / "a")
     resume_dir = tmp_path / "resume"

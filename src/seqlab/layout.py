@@ -22,6 +22,7 @@ RUN_MODEL_DIR = "model"
 MODEL_FILE = "model.pt"  # the network's state dict
 CONFIG_FILE = "config.yaml"  # the resolved run config
 HISTORY_FILE = "history.csv"  # per-epoch metrics
+SELECTION_FILE = "selection.json"  # what chose the kept weights: a validation metric's value
 RUN_FILE = "run.json"  # the MLflow run the model belongs to
 PROFILE_FILE = "profile.txt"  # Lightning's profiler report (debug=profile)
 DIFF_FILE = "git_diff.patch"  # in a dirty run: the uncommitted changes it was made with

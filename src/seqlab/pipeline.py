@@ -32,6 +32,7 @@ from seqlab.layout import (
     MODEL_FILE,
     PROFILE_FILE,
     RUN_MODEL_DIR,
+    SELECTION_FILE,
     DataFolders,
     project,
 )
@@ -179,6 +180,8 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
             shutil.copyfile(Path(data_dir) / META_FILE, tmp / META_FILE)
             copy_own_code(cfg, tmp)
             pd.DataFrame(result.history).to_csv(tmp / HISTORY_FILE, index=False)
+            if result.selection is not None:
+                (tmp / SELECTION_FILE).write_text(json.dumps(result.selection) + "\n")
         if run:
             with timing.phase("tracking"):
                 run.flush()
@@ -245,7 +248,16 @@ def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluatio
         "test": {f"test/{k}": v for k, v in evaluation.test.items()},
         "baselines": evaluation.baselines,
     }
+    selection = Path(model_dir) / SELECTION_FILE
+    if selection.is_file():  # what chose: reported beside the test scores it never read
+        result["selection"] = json.loads(selection.read_text())
     return result, evaluation
+
+
+def selection_metric(selection: dict[str, Any]) -> str:
+    """The run's metric holding the kept epoch's value of what chose it (`selected/val/acc`):
+    a search's objective, a sweep's best child and the registry's alias compare it."""
+    return f"selected/{selection['metric']}"
 
 
 def headline_summary(result: dict[str, Any]) -> dict[str, Any]:
@@ -264,8 +276,15 @@ def log_evaluation(run: TrackedRun, result: dict[str, Any], figures_dir: Path) -
     """Log an evaluation's metrics file content and figures to its run."""
     baselines = {f"baseline/{name}/{k}": v
                  for name, scores in result["baselines"].items() for k, v in scores.items()}
-    run.log_metrics({**result["test"], **baselines})
-    headline = result["headline"]  # what a sweep's parent ranks its children by
+    selected = {}
+    if "selection" in result:  # what a sweep's parent and the registry choose by
+        selection = result["selection"]
+        selected = {selection_metric(selection): selection["value"]}
+        run.set_tags({"selection.metric": selection_metric(selection),
+                      "selection.higher_is_better": str(selection["higher_is_better"]).lower(),
+                      "selection.epoch": str(selection["epoch"])})
+    run.log_metrics({**result["test"], **baselines, **selected})
+    headline = result["headline"]  # reported: what the run scored on the test split
     run.set_tags({"headline.metric": headline["metric"],
                   "headline.higher_is_better": str(headline["higher_is_better"]).lower(),
                   "headline.baseline": headline["baseline_name"]})

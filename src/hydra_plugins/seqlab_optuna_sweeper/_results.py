@@ -21,9 +21,10 @@ log = logging.getLogger(__name__)
 PLOTS_DIR = "optuna"  # the plots' folder among the parent run's artifacts
 
 
-def summarise(study: optuna.Study, headline: str, storage: str, config: DictConfig,
+def summarise(study: optuna.Study, objective: str, storage: str, config: DictConfig,
               path: Path) -> None:
-    """Log the study's best trial, write it to `path` and give it to the parent run."""
+    """Log the study's best trial, write it to `path` and give it to the parent run
+    (`objective`: the validation metric the trials' values are, e.g. val/acc)."""
     states = [t.state for t in study.get_trials(deepcopy=False)]
     counts = ", ".join(f"{states.count(s)} {s.name.lower()}" for s in TrialState
                        if states.count(s))
@@ -31,18 +32,18 @@ def summarise(study: optuna.Study, headline: str, storage: str, config: DictConf
         log.warning(f"Study {study.study_name!r}: no trial completed ({counts or 'none run'})")
         return
     best = study.best_trial
-    log.info(f"Study {study.study_name!r} ({counts}): best {headline} = {best.value:.4f}, "
+    log.info(f"Study {study.study_name!r} ({counts}): best {objective} = {best.value:.4f}, "
              f"trial {best.number} with {best.params}")
     OmegaConf.save(OmegaConf.create({
         "study": study.study_name, "storage": storage, "direction": study.direction.name,
-        "best_trial": best.number, f"best_{headline}": best.value,
+        "best_trial": best.number, "objective": objective, "best_value": best.value,
         "best_params": best.params,
     }), path)
-    log_to_parent(study, headline, config)
+    log_to_parent(study, objective, config)
 
 
-def log_to_parent(study: optuna.Study, headline: str, config: DictConfig) -> None:
-    """Params `best.<key>`, the metric `best.<headline>` and the plots, on the parent run."""
+def log_to_parent(study: optuna.Study, objective: str, config: DictConfig) -> None:
+    """Params `best.<key>`, the metric `best.<objective>` and the plots, on the parent run."""
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.exceptions import MlflowException
@@ -59,7 +60,7 @@ def log_to_parent(study: optuna.Study, headline: str, config: DictConfig) -> Non
     try:
         client.log_batch(
             run_id,
-            metrics=[Metric(f"best.{headline}", best.value, int(time.time() * 1000), 0)],
+            metrics=[Metric(f"best.{objective}", best.value, int(time.time() * 1000), 0)],
             params=[Param(f"best.{key}", str(value)) for key, value in best.params.items()],
             tags=[RunTag("optuna.study", study.study_name),
                   RunTag("optuna.direction", study.direction.name.lower()),

@@ -3,7 +3,8 @@
 Each trial is one job of the launcher (in this process, or in joblib's workers), given
 the sampled values as overrides and `trial={study,storage,number}`, through which the
 job reports its epochs for pruning (seqlab.sweeps.pruning). Its objective is what the
-job returns: `seqlab.train` returns the run's headline metric.
+job returns: `seqlab.train` returns its headline on the validation split at the kept
+epoch (val/acc, val/mse); the test split is never read by the search.
 
 The study lives in a database (sqlite:///<project root>/optuna.db unless `storage` says
 otherwise) under `study_name`, so a sweep is resumable: `n_trials` is the study's total,
@@ -87,7 +88,7 @@ class OptunaSweeper(Sweeper):
 
         done = len(counted(study))
         todo, batch = max(0, self.n_trials - done), self._batch_size()
-        log.info(f"Optuna study {study.study_name!r} ({direction} {headline}) in {storage}: "
+        log.info(f"Optuna study {study.study_name!r} ({direction} val/{headline}) in {storage}: "
                  f"{done} of {self.n_trials} trials done, {todo} to run, {batch} at a time")
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -97,7 +98,8 @@ class OptunaSweeper(Sweeper):
             trials = [study.ask(space.distributions) for _ in range(min(batch, todo))]
             returns.append(self._run(study, storage, space, trials))
             todo -= len(trials)
-        _results.summarise(study, headline, storage, self.config, sweep_dir / RESULTS_FILE)
+        _results.summarise(study, f"val/{headline}", storage, self.config,
+                           sweep_dir / RESULTS_FILE)
         return returns
 
     def _run(self, study: Study, storage: str, space: SearchSpace, trials: list[Any]

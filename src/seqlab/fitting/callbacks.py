@@ -1,6 +1,6 @@
 """What conf/callbacks can ask of a training: keep the best epoch's weights, stop early.
 
-Each watches one metric of the epoch's history row (`monitor`, e.g. val/loss) and acts
+Each watches one metric of the epoch's history row (`monitor`, e.g. val/acc) and acts
 at the end of each epoch that has it (validation runs every optim.val_every_n_epochs).
 The loop (seqlab.fitting.loop) calls `on_epoch_end(loop, row)`; `state_dict` and
 `load_state_dict` carry a callback's state through a resume point.
@@ -14,19 +14,37 @@ from typing import Any
 import torch
 
 from seqlab.config import require_choice, require_int, require_number
+from seqlab.errors import ConfigError
 
 MODES = ("min", "max")
+AUTO = "auto"  # monitor and mode: the task's headline on validation (seqlab.fitting.fit)
+HIGHER_IS_BETTER = ("acc", "token_acc", "exact")  # epoch metrics a mode auto maximises
 
 
 class Monitor:
-    """Tracks the best value of `monitor` so far, lower (`mode: min`) or higher."""
+    """Tracks the best value of `monitor` so far, lower (`mode: min`) or higher.
 
-    def __init__(self, monitor: str, mode: str = "min", min_delta: float = 0.0) -> None:
-        require_choice("mode", mode, MODES)
+    `monitor: auto` (the default) is the task's headline on the validation split, e.g.
+    val/acc (max) or val/mse (min), and the training loss when there is no validation
+    split; the fit sets it (`choose`) once it knows the data.
+    """
+
+    def __init__(self, monitor: str = AUTO, mode: str = AUTO, min_delta: float = 0.0) -> None:
+        require_choice("mode", mode, (*MODES, AUTO))
         require_number("min_delta", min_delta, 0)
+        if monitor == AUTO and mode != AUTO:
+            raise ConfigError(f"mode: {mode!r} needs a monitor (e.g. monitor: val/loss); "
+                              "monitor auto has its own direction")
+        if mode == AUTO and monitor != AUTO:  # accuracies up, losses and errors down
+            mode = "max" if monitor.rsplit("/", 1)[-1] in HIGHER_IS_BETTER else "min"
         self.monitor, self.mode, self.min_delta = monitor, mode, min_delta
         self.best: float | None = None
         self.best_epoch = 0
+
+    def choose(self, monitor: str, mode: str) -> None:
+        """What `auto` watches for this data."""
+        if self.monitor == AUTO:
+            self.monitor, self.mode = monitor, mode
 
     def improved(self, row: dict[str, float]) -> bool | None:
         """Whether this epoch's value beats the best (which it then becomes); None when
@@ -52,7 +70,7 @@ class KeepBest(Monitor):
     """Keep a copy of the weights of the epoch with the best `monitor` value; the run
     ends with those weights (`restore`). Kept in memory, never written beside the model."""
 
-    def __init__(self, monitor: str = "val/loss", mode: str = "min") -> None:
+    def __init__(self, monitor: str = AUTO, mode: str = AUTO) -> None:
         super().__init__(monitor, mode)
         self.weights: dict[str, torch.Tensor] | None = None
 
@@ -80,7 +98,7 @@ class EarlyStopping(Monitor):
     """Stop once `monitor` has not improved by more than `min_delta` for `patience`
     validation checks in a row."""
 
-    def __init__(self, monitor: str = "val/loss", mode: str = "min", patience: int = 3,
+    def __init__(self, monitor: str = AUTO, mode: str = AUTO, patience: int = 3,
                  min_delta: float = 0.0) -> None:
         super().__init__(monitor, mode, min_delta)
         require_int("patience", patience, minimum=1)

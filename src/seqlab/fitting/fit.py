@@ -29,7 +29,7 @@ from seqlab.config import instantiate
 from seqlab.errors import ConfigError
 from seqlab.fitting import resume
 from seqlab.fitting.batches import SequenceData, TensorBatches
-from seqlab.fitting.callbacks import KeepBest
+from seqlab.fitting.callbacks import AUTO, KeepBest
 from seqlab.fitting.loop import Loop
 from seqlab.fitting.progress import EpochLines, RunBar
 from seqlab.fitting.ranks import StopTogether, wait_at_exit
@@ -37,7 +37,7 @@ from seqlab.fitting.settings import TrainerSettings
 from seqlab.fitting.supervised import SupervisedModule
 from seqlab.layout import PROFILE_FILE
 from seqlab.models import net_for_data
-from seqlab.tasks import task_of
+from seqlab.tasks import Task, task_of
 
 EVAL_BATCH_SIZE = 1024  # validation batches: no gradients kept, so larger
 
@@ -46,7 +46,10 @@ EVAL_BATCH_SIZE = 1024  # validation batches: no gradients kept, so larger
 class FitResult:
     net: nn.Module  # holding the kept weights
     history: list[dict[str, float]]  # one row of metrics per epoch
-    kept: str  # which weights were kept, for the user: "best val/loss (epoch 4)", "last"
+    kept: str  # which weights were kept, for the user: "best val/acc (epoch 4)", "last"
+    # What chose them, and its value at the kept epoch: {metric, value, epoch,
+    # higher_is_better} (a search's objective, a sweep's best child, the registry's alias).
+    selection: dict[str, Any] | None = None
     resumed_after: int = 0  # the epochs a resume point had already done
     world_size: int = 1  # the processes that trained it (DDP ranks)
     threads: int = 1  # torch threads in each process
@@ -85,10 +88,14 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     net = net_for_data(cfg.model, data.meta)
     module = task.lightning_module()(net, task.loss, optim, data.meta)
     has_val = data.size("val") > 0
+    if cfg.get("trial") and not has_val:  # a search must not choose by test (nor train)
+        raise ConfigError("hparams_search: the dataset has no validation split to judge "
+                          "trials by; set dataset.val_fraction above 0")
     # In this order at each epoch's end: the resume point saves what the others did, after
     # the report (the tracker writes the run's id beside the first resume point).
     callbacks: list[Any] = [] if settings.fast_dev_run else _callbacks(
-        cfg.callbacks or {}, module, has_val, data.has_class_targets())
+        cfg.callbacks or {}, module, has_val, data.has_class_targets(), task,
+        say=fabric.is_global_zero)
     if report_epoch is not None and fabric.is_global_zero:
         callbacks.append(EpochReport(report_epoch))
     if resume_dir is not None and not settings.fast_dev_run:
@@ -118,13 +125,14 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
         threads = torch.get_num_threads()
     keeper = next((c for c in callbacks if isinstance(c, KeepBest)), None)
     kept = keeper.restore(net) if keeper is not None else "last epoch"
+    selection = _selection(keeper, loop.history, task)
     wait_at_exit(fabric)  # rank zero: for the ranks it started
     timings = None
     if loop.profiler is not None and fabric.is_global_zero:
         recorded = getattr(loop.profiler, "recorded_durations", {})  # the simple one's
         timings = {action: (len(found), sum(found)) for action, found in recorded.items()}
         loop.profiler.describe()  # writes PROFILE_FILE into work_dir
-    return FitResult(net=net, history=loop.history, kept=kept,
+    return FitResult(net=net, history=loop.history, kept=kept, selection=selection,
                      resumed_after=resumed_after, world_size=fabric.world_size,
                      threads=threads, timings=timings)
 
@@ -187,12 +195,48 @@ def _batches(settings: TrainerSettings, data: SequenceData, fabric: Any, batch_s
                                 limit=limit)
 
 
+def headline_monitor(task: Task, has_val: bool) -> tuple[str, str]:
+    """(monitor, mode) of `auto`: the task's headline on validation; the training loss
+    when the data has no validation split."""
+    if has_val:
+        return f"val/{task.headline}", "max" if task.higher_is_better else "min"
+    return "train/loss", "min"
+
+
+def _selection(keeper: KeepBest | None, history: list[dict[str, float]], task: Task
+               ) -> dict[str, Any] | None:
+    """What chose the kept weights and its value then: the keeper's monitor at its best
+    epoch, or (the last epoch's weights kept) the headline's validation metric, else the
+    training loss, of the last epoch. `validation` is the headline's validation value at
+    that epoch (None without a validation split): a search's objective."""
+    if not history:
+        return None
+    if keeper is not None and keeper.best is not None:
+        chosen = {"metric": keeper.monitor, "value": keeper.best, "epoch": keeper.best_epoch,
+                  "higher_is_better": keeper.mode == "max"}
+    else:
+        last = history[-1]
+        metric = f"val/{task.headline}" if f"val/{task.headline}" in last else "train/loss"
+        chosen = {"metric": metric, "value": last[metric], "epoch": int(last["epoch"]),
+                  "higher_is_better": task.higher_is_better if metric != "train/loss" else False}
+    row = next(r for r in history if int(r["epoch"]) == chosen["epoch"])
+    chosen["validation"] = row.get(f"val/{task.headline}")
+    return chosen
+
+
 def _callbacks(nodes: DictConfig | dict, module: SupervisedModule, has_val: bool,
-               classes: bool) -> list[Any]:
-    """Build conf/callbacks, checking that what each watches is logged for this data."""
-    callbacks = []
+               classes: bool, task: Task, say: bool = True) -> list[Any]:
+    """Build conf/callbacks, checking that what each watches is logged for this data
+    (`say`: print the info line of a fallback; DDP's rank zero alone does)."""
+    import sys
+
+    callbacks, chose = [], []
+    chosen = headline_monitor(task, has_val)
     for name, node in nodes.items():
         callback = instantiate(node, f"callbacks.{name}")
+        if getattr(callback, "monitor", None) == AUTO:
+            callback.choose(*chosen)
+            chose.append(f"callbacks.{name}")
         monitor = getattr(callback, "monitor", None)
         if monitor and monitor.startswith("val/") and not has_val:
             if isinstance(callback, KeepBest):
@@ -206,6 +250,9 @@ def _callbacks(nodes: DictConfig | dict, module: SupervisedModule, has_val: bool
                 raise ConfigError(f"callbacks.{name}.monitor: {monitor!r} is not logged for "
                                   f"this task; logged: {', '.join(logged)}")
         callbacks.append(callback)
+    if chose and not has_val and say:
+        print(f"seqlab: no validation split: {', '.join(chose)} watch train/loss; set "
+              f"dataset.val_fraction above 0 to choose by val/{task.headline}", file=sys.stderr)
     return callbacks
 
 

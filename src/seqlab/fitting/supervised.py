@@ -17,6 +17,7 @@ from torch import nn
 
 from seqlab.data.meta import Meta
 from seqlab.errors import TrainingDiverged
+from seqlab.fitting import losses
 from seqlab.fitting.settings import Optimization
 
 Batch = dict[str, torch.Tensor]
@@ -32,6 +33,8 @@ class SupervisedModule(pl.LightningModule):
                  optim: Optimization, meta: Meta) -> None:
         super().__init__()
         self.net, self.loss, self.optim = net, loss, optim
+        # Values trained on the MSE: the loss is the headline's {stage}/mse, under its name.
+        self.loss_is_mse = loss is losses.mse
         self.pass_lengths = meta.variable_length  # only then pack sequences
         # Per stage, each step's (count, mean loss, other counts) of the epoch so far.
         self._steps: dict[str, list[tuple]] = {}
@@ -55,13 +58,17 @@ class SupervisedModule(pl.LightningModule):
 
     def metric_names(self, stage: str, classes: bool) -> list[str]:
         """The epoch metrics this module reports for `stage`."""
-        return [f"{stage}/loss", *([f"{stage}/acc"] if classes else [])]
+        if classes:
+            return [f"{stage}/loss", f"{stage}/acc"]
+        return [f"{stage}/loss", *([f"{stage}/mse"] if self.loss_is_mse else [])]
 
     def epoch_metrics(self, stage: str, sums: torch.Tensor) -> dict[str, float]:
         """The metrics of an epoch's summed [loss x count, count, right]."""
         metrics = {f"{stage}/loss": float(sums[0] / sums[1])}
         if len(sums) > 2:
             metrics[f"{stage}/acc"] = float(sums[2] / sums[1])
+        elif self.loss_is_mse:
+            metrics[f"{stage}/mse"] = metrics[f"{stage}/loss"]
         return metrics
 
     def accumulate(self, stage: str, count: int | torch.Tensor, loss: torch.Tensor,

@@ -166,10 +166,12 @@ def finish_parent(config: Any) -> None:
         if results:
             client.log_text(run_id, render_markdown(summarise(results)), VERDICTS_FILE)
         best = best_child(table)
-        if best is not None:
+        if best is not None:  # chosen by validation; its test score is reported beside
             client.set_tag(run_id, "sweep.best_child", best["run_id"])
             client.set_tag(run_id, "sweep.best_overrides", best["overrides"])
-            client.log_metric(run_id, f"best/{best['metric']}", float(best["value"]))
+            client.log_metric(run_id, f"best/{best['selection']}", float(best["selected"]))
+            if best["value"] is not None and best["value"] == best["value"]:  # not NaN
+                client.log_metric(run_id, f"best/{best['metric']}", float(best["value"]))
     client.set_tag(run_id, "sweep.children", str(len(table)))
     failed = int((~table["status"].isin(["FINISHED", "PRUNED"])).sum()) if len(table) else 0
     client.set_terminated(run_id, "FINISHED" if not failed else "FAILED")
@@ -180,6 +182,7 @@ def child_row(run: Any) -> dict[str, Any]:
     tags, metrics = run.data.tags, run.data.metrics
     metric = tags.get("headline.metric", "")
     baseline = tags.get("headline.baseline", "")
+    selection = tags.get("selection.metric", "")
     # A search trial its study stopped ends with `Pruned` (seqlab.sweeps.pruning).
     pruned = tags.get("seqlab.error", "").startswith("Pruned")
     return {
@@ -189,14 +192,20 @@ def child_row(run: Any) -> dict[str, Any]:
         "metric": metric, "value": metrics.get(metric),
         "higher_is_better": tags.get("headline.higher_is_better") == "true",
         "baseline": metrics.get(f"baseline/{baseline}/{metric.split('/')[-1]}"),
+        # What chose the child's weights (a validation metric) and its value then.
+        "selection": selection, "selected": metrics.get(selection),
+        "selection_higher_is_better": tags.get("selection.higher_is_better") == "true",
     }
 
 
 def best_child(table: Any) -> dict[str, Any] | None:
-    """The finished child with the best headline value, in the headline's direction."""
-    done = table[(table["status"] == "FINISHED") & table["value"].notna()]
+    """The finished child with the best selection value (its validation headline at the
+    kept epoch), in that metric's direction; the test split decides nothing. Children
+    chose by one metric (the same task and callbacks): the first one's is compared."""
+    done = table[(table["status"] == "FINISHED") & table["selected"].notna()]
+    done = done[done["selection"] == done["selection"].iloc[0]] if len(done) else done
     if done.empty:
         return None
-    higher = bool(done["higher_is_better"].iloc[0])
-    index = done["value"].idxmax() if higher else done["value"].idxmin()
+    higher = bool(done["selection_higher_is_better"].iloc[0])
+    index = done["selected"].idxmax() if higher else done["selected"].idxmin()
     return done.loc[index].to_dict()

@@ -35,7 +35,7 @@ def best_alias(dataset: str) -> str:
 
 
 def beats(value: float, holder: float | None, higher_is_better: bool) -> bool:
-    """Whether a headline value takes the alias from the holder's (None: no holder, or
+    """Whether a selection value takes the alias from the holder's (None: no holder, or
     one with no such metric). A tie keeps the holder."""
     if not math.isfinite(value):
         return False
@@ -55,7 +55,7 @@ def logged_model(client: Any, run: Any) -> Any | None:
 
 
 def holder_value(client: Any, name: str, alias: str, metric: str) -> float | None:
-    """The headline metric of the run the alias points at; None with no such alias,
+    """The selection metric of the run the alias points at; None with no such alias,
     run or metric."""
     from mlflow.exceptions import MlflowException
 
@@ -68,8 +68,9 @@ def holder_value(client: Any, name: str, alias: str, metric: str) -> float | Non
 
 def promote_if_best(tracking: Tracking, run_id: str) -> int | None:
     """Register a finished run's model under `seqlab-<archetype>` and move its dataset's
-    `best-<dataset>` alias to it, when its headline metric (the tags `headline.metric`
-    and `headline.higher_is_better`, set with its test metrics) beats the holder's.
+    `best-<dataset>` alias to it, when its selection metric (the tags `selection.metric`
+    and `selection.higher_is_better`: its validation headline at the kept epoch, e.g.
+    `selected/val/acc`) beats the holder's. Test metrics are never compared.
 
     Returns the new version number; None when the run does not beat the holder, or has
     no test metrics or no logged model. A registry that fails is reported in one line
@@ -81,13 +82,14 @@ def promote_if_best(tracking: Tracking, run_id: str) -> int | None:
     try:
         run = client.get_run(run_id)
         tags, metrics = run.data.tags, run.data.metrics
-        metric = tags.get("headline.metric")
+        # Compared by what chose the run's weights (its validation headline), never test.
+        metric = tags.get("selection.metric")
         if not (metric in metrics and tags.get("archetype") and tags.get("dataset")):
             return None
         model = logged_model(client, run)
         if model is None:
             return None
-        value, higher = metrics[metric], tags.get("headline.higher_is_better") == "true"
+        value, higher = metrics[metric], tags.get("selection.higher_is_better") == "true"
         name, alias = registered_name(tags["archetype"]), best_alias(tags["dataset"])
         with store_lock(tracking):  # parallel jobs finishing at once compare in turn
             previous = holder_value(client, name, alias, metric)
@@ -101,7 +103,7 @@ def promote_if_best(tracking: Tracking, run_id: str) -> int | None:
             # SQL registry look the model up in the process's default store, not this one.
             version = client.create_model_version(
                 name, model.artifact_location, run_id=run_id, model_id=model.model_id,
-                tags={"dataset": tags["dataset"], "headline.metric": metric,
+                tags={"dataset": tags["dataset"], "selection.metric": metric,
                       metric: str(value)},
                 description=f"{metric} {value:.6g} on {tags['dataset']} ({run.info.run_name})")
             client.set_registered_model_alias(name, alias, version.version)
