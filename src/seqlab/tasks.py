@@ -49,7 +49,7 @@ TASKS: dict[str, Task] = {
     "classification": Task(
         module=SUPERVISED, loss=losses.cross_entropy, per_step=False,
         predict=predict.classes, metrics=metrics.classification,
-        baselines=baselines.majority, headline="acc", higher_is_better=True,
+        baselines=baselines.classes, headline="acc", higher_is_better=True,
         figures=(figures.confusion_matrix,), answer=answers.labels,
     ),
     # The next value of a series from a window of past values.
@@ -63,7 +63,7 @@ TASKS: dict[str, Task] = {
     "tagging": Task(
         module=PER_STEP, loss=losses.cross_entropy, per_step=True,
         predict=predict.step_classes, metrics=metrics.classification,
-        baselines=baselines.majority, headline="acc", higher_is_better=True,
+        baselines=baselines.tags, headline="acc", higher_is_better=True,
         figures=(figures.label_strips, figures.accuracy_by_run_position,
                  figures.confusion_matrix), answer=answers.tags,
     ),

@@ -1,13 +1,29 @@
-"""Trivial baselines every model is reported beside: their answers on the test split."""
+"""Baselines every model is reported beside: their answers on the test split.
+
+Each task has its trivial ones (the majority class, the naive forecast) and, where the
+data allow, one classical reference that learns from the training split alone: the
+per-word most frequent tag, bag-of-words logistic regression on token ids, 1-nearest-
+neighbour on numeric sequences, Holt-Winters exponential smoothing, a lookup of the
+training targets. A run's headline verdict is against the strongest of them
+(seqlab.evaluation.metrics.headline), named in the metrics file.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 
 import numpy as np
 
 from seqlab.data.processed import ProcessedData
 from seqlab.evaluation.predict import scored
+
+NN_TRAIN_ROWS = 20_000  # 1-NN compares with at most this many training rows (seeded pick)
+
+
+def token_inputs(data: ProcessedData) -> bool:
+    """Whether the inputs are token ids (text), not values."""
+    return data.inputs.ndim == 2 and np.issubdtype(data.inputs.dtype, np.integer)
 
 
 def majority(data: ProcessedData, per_step: bool) -> dict[str, np.ndarray]:
@@ -17,21 +33,142 @@ def majority(data: ProcessedData, per_step: bool) -> dict[str, np.ndarray]:
     return {"majority": np.full(len(test), np.bincount(train).argmax())}
 
 
+def classes(data: ProcessedData, per_step: bool = False) -> dict[str, np.ndarray]:
+    """Majority, and a classical classifier of whole sequences: bag-of-words logistic
+    regression for token inputs, 1-nearest-neighbour for numeric ones."""
+    found = majority(data, per_step)
+    if token_inputs(data):
+        found["bow_logistic"] = bag_of_words_logistic(data)
+    else:
+        found["nearest_neighbour"] = nearest_neighbour(data)
+    return found
+
+
+def tags(data: ProcessedData, per_step: bool = True) -> dict[str, np.ndarray]:
+    """Majority, and for token inputs each word's most frequent training tag (a word the
+    training split never had: the most frequent tag)."""
+    found = majority(data, per_step)
+    if token_inputs(data):
+        words = scored(data.inputs, data, "train", per_step)
+        train_tags = scored(data.targets, data, "train", per_step)
+        counts = np.zeros((max(data.meta.input_size, int(data.inputs.max()) + 1),
+                           int(data.targets.max()) + 1), dtype=np.int64)
+        np.add.at(counts, (words, train_tags), 1)
+        best = counts.argmax(axis=1)  # the first of equals, as bincount's argmax
+        best[counts.sum(axis=1) == 0] = found["majority"][0] if len(found["majority"]) else 0
+        found["per_word"] = best[scored(data.inputs, data, "test", per_step)]
+    return found
+
+
+def bag_of_words_logistic(data: ProcessedData) -> np.ndarray:
+    """scikit-learn's logistic regression on each text's word counts (padding left out)."""
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    def counts(split: str) -> csr_matrix:
+        rows = data.splits[split]
+        lengths = data.lengths[rows]
+        ids = data.inputs[rows]
+        mask = np.arange(ids.shape[1])[None, :] < lengths[:, None]
+        row_of = np.repeat(np.arange(len(rows)), lengths)
+        return csr_matrix((np.ones(mask.sum()), (row_of, ids[mask])),
+                          shape=(len(rows), max(data.meta.input_size, int(ids.max()) + 1)))
+
+    train, test = counts("train"), counts("test")
+    width = max(train.shape[1], test.shape[1])
+    train.resize(train.shape[0], width)
+    test.resize(test.shape[0], width)
+    model = LogisticRegression(max_iter=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter: the answers are what count
+        model.fit(train, data.targets[data.splits["train"]])
+    return model.predict(test)
+
+
+def nearest_neighbour(data: ProcessedData) -> np.ndarray:
+    """The class of the nearest training sequence (Euclidean, over every step of the
+    scaled values; padding is zeros), as the time-series literature's 1-NN baseline."""
+    rng = np.random.default_rng(0)
+    train_rows = data.splits["train"]
+    if len(train_rows) > NN_TRAIN_ROWS:
+        train_rows = np.sort(rng.choice(train_rows, NN_TRAIN_ROWS, replace=False))
+    train = data.inputs[train_rows].reshape(len(train_rows), -1).astype(np.float64)
+    test = data.inputs[data.splits["test"]].reshape(len(data.splits["test"]), -1)
+    train_sq = (train**2).sum(axis=1)
+    answers = []
+    for start in range(0, len(test), 1024):  # a block of distances at a time
+        block = test[start : start + 1024].astype(np.float64)
+        distances = train_sq[None, :] - 2 * block @ train.T
+        answers.append(data.targets[train_rows][distances.argmin(axis=1)])
+    return np.concatenate(answers) if answers else np.zeros(0, dtype=np.int64)
+
+
 def naive_forecasts(data: ProcessedData, per_step: bool) -> dict[str, np.ndarray]:
     """Each target predicted by the value one step before it (naive) and, for a seasonal
-    series, one season before it (seasonal naive); in scaled units."""
+    series, one season before it (seasonal naive); for a one-step series, Holt-Winters
+    exponential smoothing fitted on the training part; in scaled units."""
     positions = scored(data.extras["target_pos"], data, "test", per_step)
     series = data.extras["series"]
     answers = {"naive": series[positions - 1]}
     period = data.meta.seasonal_period or 1
     if period > 1:
         answers["seasonal_naive"] = series[positions - period]
+    if not per_step:
+        fitted = holt_winters(series, data, period)
+        if fitted is not None:
+            answers["holt_winters"] = fitted[positions]
     return answers
+
+
+def holt_winters(series: np.ndarray, data: ProcessedData, period: int) -> np.ndarray | None:
+    """One-step-ahead forecasts of every point of `series` by additive Holt-Winters
+    (statsmodels), its parameters fitted on the series up to the first test target only:
+    each forecast uses the values before it. None for a series too short to fit."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    values = np.asarray(series, dtype=np.float64).ravel()
+    if len(values) != len(series):  # several values a step: not one series
+        return None
+    first_test = int(np.min(data.extras["target_pos"][data.splits["test"]]))
+    train = values[:first_test]
+    seasonal = "add" if period > 1 and len(train) >= 2 * period + 2 else None
+    if len(train) < 10:
+        return None
+    options = {"trend": "add", "seasonal": seasonal,
+               "seasonal_periods": period if seasonal else None}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels' convergence and frequency notes
+        fitted = ExponentialSmoothing(train, initialization_method="estimated",
+                                      **options).fit()
+        params = fitted.params
+        known = {"initial_level": params["initial_level"],
+                 "initial_trend": params["initial_trend"]}
+        if seasonal:
+            known["initial_seasonal"] = params["initial_seasons"]
+        whole = ExponentialSmoothing(values, initialization_method="known", **known,
+                                     **options).fit(
+            smoothing_level=params["smoothing_level"], smoothing_trend=params["smoothing_trend"],
+            smoothing_seasonal=params["smoothing_seasonal"] if seasonal else None,
+            optimized=False)
+    return np.asarray(whole.fittedvalues, dtype=np.float32).reshape(-1, *series.shape[1:])
 
 
 def most_frequent_sequence(data: ProcessedData, per_step: bool = False
                            ) -> dict[str, list[np.ndarray]]:
-    """The training split's most frequent target sequence (first in row order among ties)."""
-    counts = Counter(tuple(row) for row in data.targets[data.splits["train"]])
+    """The training split's most frequent target sequence (first in row order among ties)
+    and, for token inputs, a lookup: the training target of the same input where the
+    training split had it (its most frequent), else the most frequent sequence."""
+    train_rows = data.splits["train"]
+    counts = Counter(tuple(row) for row in data.targets[train_rows])
     best = np.array(max(counts, key=lambda row: counts[row]), dtype=np.int64)
-    return {"most_frequent": [best] * len(data.splits["test"])}
+    found = {"most_frequent": [best] * len(data.splits["test"])}
+    if token_inputs(data):
+        seen: dict[tuple, Counter] = {}
+        for row in train_rows:
+            key = tuple(data.inputs[row, : data.lengths[row]])
+            seen.setdefault(key, Counter())[tuple(data.targets[row])] += 1
+        found["lookup"] = [
+            np.array(seen[key].most_common(1)[0][0], dtype=np.int64) if key in seen else best
+            for key in (tuple(data.inputs[row, : data.lengths[row]])
+                        for row in data.splits["test"])]
+    return found
