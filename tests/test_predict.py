@@ -166,11 +166,13 @@ def test_classes_of_raw_texts(trained, tmp_path):
     assert place.at(1) == f"{tmp_path / 'texts.txt'}: line 3"
 
 
-def test_tags_of_raw_sentences(trained, tmp_path):
+@pytest.mark.parametrize("chars", ["16", "null"], ids=["with characters", "words only"])
+def test_tags_of_raw_sentences(trained, tmp_path, chars):
     path = tmp_path / "tags.txt"
     path.write_text(token_tag_file())
     t = trained("experiment=pos_tagging", "dataset=tagged_text", f"dataset.path={path}",
-                "model.embed_size=8", *SMALL_NET)
+                f"dataset.chars_per_word={chars}", "model.embed_size=8", *SMALL_NET)
+    assert (t.data.inputs.ndim == 3) == (chars != "null")
     sentences = read_token_tag(path)
     spec = t.cfg.dataset
     test = split_rows(len(sentences), spec.test_fraction, spec.val_fraction, spec.seed)["test"]

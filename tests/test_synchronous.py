@@ -43,6 +43,27 @@ def test_padding_does_not_change_real_step_outputs(cell, bidirectional):
     torch.testing.assert_close(together[1], net(long)[0])
 
 
+def test_words_read_with_their_characters_ignore_padding_words_and_characters():
+    """Token inputs N x T x (1 + C): garbage in padded steps changes no real step's output,
+    and a word's padding characters (id 0) change nothing either."""
+    torch.manual_seed(0)
+    net = SynchronousRNN(20, 5, hidden_size=6, bidirectional=True, embed_size=4,
+                         token_inputs=True, char_vocab_size=12, chars_per_word=5,
+                         char_embed_size=3, char_channels=4).eval()
+    words = torch.randint(1, 20, (2, 7, 1))
+    chars = torch.randint(1, 12, (2, 7, 5))
+    chars[..., 3:] = 0  # words of three characters
+    inputs = torch.cat([words, chars], dim=-1)
+    short = inputs[:1, :4]
+    garbage = inputs.clone()
+    garbage[0, 4:] = 7  # padded steps of the short sentence
+    together = net(garbage, torch.tensor([4, 7]))
+    torch.testing.assert_close(together[0, :4], net(short)[0])
+    torch.testing.assert_close(together[1], net(inputs[1:])[0])
+    wider = torch.cat([inputs, torch.zeros(2, 7, 3, dtype=torch.long)], dim=-1)
+    torch.testing.assert_close(net(wider), net(inputs))  # more padding characters
+
+
 def tagging_module(net: torch.nn.Module, *overrides: str):
     """The tagging task's LightningModule for `net`, from the registry."""
     task = TASKS["tagging"]

@@ -136,6 +136,27 @@ def test_official_splits_token_inputs_and_train_only_vocabulary(raw):
     assert "That" in cased.meta.source_vocab
 
 
+def test_words_with_their_characters_lead_with_the_same_word_ids(raw):
+    char_ids = treebank.char_ids
+    words_only = ud_ewt().preprocess(raw)
+    data = ud_ewt("dataset.chars_per_word=6").preprocess(raw)
+    assert data.inputs.shape == (*words_only.inputs.shape, 7)
+    np.testing.assert_array_equal(data.inputs[..., 0], words_only.inputs)
+    alphabet = data.meta.raw["chars"]
+    assert data.meta.model_args == {"token_inputs": True, "pad_id": 0,
+                                    "char_vocab_size": len(alphabet) + 2, "chars_per_word": 6}
+    ids = {c: i for i, c in enumerate(alphabet, start=2)}
+    short, long = alphabet[:2], alphabet[:9]
+    assert char_ids(short, ids, 6) == [ids[short[0]], ids[short[1]], 0, 0, 0, 0]  # 0 pads
+    assert char_ids(long, ids, 6) == [ids[c] for c in long[:3] + long[-3:]]  # first, last
+    assert alphabet != alphabet.lower()  # case is kept
+    assert char_ids("é", {}, 2) == [1, 0]  # a character training never had
+    padded = np.arange(data.inputs.shape[1])[None, :] >= data.lengths[:, None]
+    assert (data.inputs[padded] == 0).all()
+    real = data.inputs[~padded]
+    assert (real[:, 1] > 0).all()  # every word has a first character
+
+
 def test_rare_words_become_unk_and_limits_thin_training_only(raw):
     data = ud_ewt("dataset.max_length=6", "dataset.max_train_sentences=20").preprocess(raw)
     train = data.splits["train"]

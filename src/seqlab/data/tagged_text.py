@@ -65,6 +65,7 @@ class TaggedText:
     test_fraction: float = 0.1  # of the sentences
     val_fraction: float = 0.1  # of the rest
     seed: int = 0  # of the split and the sample
+    chars_per_word: int | None = None  # each word's characters too (treebank.tagging_data)
 
     def __post_init__(self) -> None:
         require_choice("format", self.format, FORMATS)
@@ -86,4 +87,4 @@ class TaggedText:
             self.name, {split: [sentences[i] for i in rows[split]] for split in SPLITS},
             dict.fromkeys(SPLITS, path), lowercase=self.lowercase, min_count=self.min_count,
             max_length=self.max_length, max_train_sentences=self.max_train_sentences,
-            seed=self.seed, provenance={})
+            seed=self.seed, provenance={}, chars_per_word=self.chars_per_word)

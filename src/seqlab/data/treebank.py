@@ -102,11 +102,35 @@ def read_conllu(path: Path, tagged: bool = True) -> list[Sentence]:
     return sentences
 
 
+def char_ids(word: str, chars: Mapping[str, int], width: int) -> list[int]:
+    """The ids of a word's characters, as written (case kept), `width` of them: a longer
+    word keeps its first and last characters (its suffix tells most of its tag); 0 pads,
+    1 is a character training never had."""
+    if len(word) > width:
+        word = word[: width // 2] + word[len(word) - (width - width // 2):]
+    found = [chars.get(c, 1) for c in word]
+    return found + [0] * (width - len(found))
+
+
+def word_features(words: list[str], vocab: Vocab, fold: Callable[[str], str],
+                  chars: Mapping[str, int] | None, width: int) -> np.ndarray:
+    """A sentence's inputs: its word ids (T), or with `chars` T x (1 + width): each word's
+    id and then its characters' (char_ids)."""
+    ids = [vocab.index.get(fold(w), vocab.unk_id) for w in words]
+    if chars is None:
+        return np.array(ids, dtype=np.int64)
+    return np.array([[i, *char_ids(w, chars, width)] for i, w in zip(ids, words, strict=True)],
+                    dtype=np.int64).reshape(len(words), 1 + width)
+
+
 def tagging_data(name: str, parts: dict[str, list[Sentence]], files: Mapping[str, Path], *,
                  lowercase: bool, min_count: int, max_length: int | None,
                  max_train_sentences: int | None, seed: int,
-                 provenance: dict[str, str]) -> ProcessedData:
+                 provenance: dict[str, str], chars_per_word: int | None = None
+                 ) -> ProcessedData:
     """Word ids and tag ids, N x T, padded; rows are the train, val and test sentences.
+    With `chars_per_word`, the inputs are N x T x (1 + chars_per_word): each word's id,
+    then its characters' ids (word_features), for a net that reads how a word is written.
 
     The tags are those of the training sentences: a tag seen only in val or test is an
     error. `max_length` and `max_train_sentences` thin the training sentences only, so
@@ -135,12 +159,17 @@ def tagging_data(name: str, parts: dict[str, list[Sentence]], files: Mapping[str
     vocab = Vocab(sorted(w for w, c in counts.items() if c >= min_count), "word")
     rows = [*train, *parts.get("val", []), *parts["test"]]
     steps = max(len(words) for words, _, _ in rows)
-    inputs = np.full((len(rows), steps), vocab.pad_id, dtype=np.int64)
+    alphabet = sorted({c for words, _, _ in train for word in words for c in word})
+    chars = {c: i for i, c in enumerate(alphabet, start=2)} if chars_per_word else None
+    width = chars_per_word or 0
+    inputs = np.full((len(rows), steps, *((1 + width,) if chars else ())), vocab.pad_id,
+                     dtype=np.int64)
     targets = np.full((len(rows), steps), IGNORE, dtype=np.int64)
     tag_id = {tag: i for i, tag in enumerate(classes)}
     for row, (words, tags, _) in enumerate(rows):
-        inputs[row, : len(words)] = [vocab.index.get(fold(w), vocab.unk_id) for w in words]
+        inputs[row, : len(words)] = word_features(words, vocab, fold, chars, width)
         targets[row, : len(tags)] = [tag_id[t] for t in tags]
+    char_args = {"char_vocab_size": len(alphabet) + 2, "chars_per_word": width} if chars else {}
     bounds = np.cumsum([0, len(train), len(parts.get("val", [])), len(parts["test"])])
     return ProcessedData(
         inputs=inputs, targets=targets,
@@ -150,8 +179,9 @@ def tagging_data(name: str, parts: dict[str, list[Sentence]], files: Mapping[str
         meta=Meta(name=name, task="tagging", archetype="synchronous", input_size=len(vocab),
                   output_size=len(classes), steps=steps, variable_length=True,
                   classes=classes, source_vocab=vocab.tokens, source_level="word",
-                  model_args={"token_inputs": True, "pad_id": vocab.pad_id},
+                  model_args={"token_inputs": True, "pad_id": vocab.pad_id, **char_args},
                   raw={"format": "sentences", "lowercase": lowercase,
+                       **({"chars": "".join(alphabet)} if chars else {}),
                        "example": {"sentence": [" ".join(words)
                                                 for words, _, _ in parts["test"][:2]]}},
                   provenance=provenance),
@@ -161,7 +191,7 @@ def tagging_data(name: str, parts: dict[str, list[Sentence]], files: Mapping[str
 def check_tagging_settings(spec: object) -> None:
     """The settings every tagging dataset shares (see Treebank)."""
     require_int("min_count", spec.min_count, minimum=1)
-    for key in ("max_length", "max_train_sentences"):
+    for key in ("max_length", "max_train_sentences", "chars_per_word"):
         if getattr(spec, key) is not None:
             require_int(key, getattr(spec, key), minimum=1)
     require_int("seed", spec.seed, minimum=0)
@@ -178,6 +208,7 @@ class Treebank:
     max_length: int | None = None  # drop longer training sentences (words); null: none
     max_train_sentences: int | None = None  # a seeded sample of them; null: all
     seed: int = 0  # of the sample
+    chars_per_word: int | None = None  # each word's characters too (see tagging_data)
 
     def __post_init__(self) -> None:
         require_choice("source", self.source, TREEBANKS)
@@ -196,4 +227,5 @@ class Treebank:
             self.name, {split: read_conllu(path) for split, path in paths.items()},
             paths, lowercase=self.lowercase, min_count=self.min_count,
             max_length=self.max_length, max_train_sentences=self.max_train_sentences,
-            seed=self.seed, provenance={self.source: RELEASE})
+            seed=self.seed, provenance={self.source: RELEASE},
+            chars_per_word=self.chars_per_word)

@@ -23,7 +23,13 @@ NN_TRAIN_ROWS = 20_000  # 1-NN compares with at most this many training rows (se
 
 def token_inputs(data: ProcessedData) -> bool:
     """Whether the inputs are token ids (text), not values."""
-    return data.inputs.ndim == 2 and np.issubdtype(data.inputs.dtype, np.integer)
+    return np.issubdtype(data.inputs.dtype, np.integer) and (
+        data.inputs.ndim == 2 or bool(data.meta.model_args.get("token_inputs")))
+
+
+def word_ids(data: ProcessedData) -> np.ndarray:
+    """N x T token ids: words given with their characters (N x T x (1 + C)) lead with them."""
+    return data.inputs[..., 0] if data.inputs.ndim == 3 else data.inputs
 
 
 def majority(data: ProcessedData, per_step: bool) -> dict[str, np.ndarray]:
@@ -49,14 +55,15 @@ def tags(data: ProcessedData, per_step: bool = True) -> dict[str, np.ndarray]:
     training split never had: the most frequent tag)."""
     found = majority(data, per_step)
     if token_inputs(data):
-        words = scored(data.inputs, data, "train", per_step)
+        ids = word_ids(data)
+        words = scored(ids, data, "train", per_step)
         train_tags = scored(data.targets, data, "train", per_step)
-        counts = np.zeros((max(data.meta.input_size, int(data.inputs.max()) + 1),
+        counts = np.zeros((max(data.meta.input_size, int(ids.max()) + 1),
                            int(data.targets.max()) + 1), dtype=np.int64)
         np.add.at(counts, (words, train_tags), 1)
         best = counts.argmax(axis=1)  # the first of equals, as bincount's argmax
         best[counts.sum(axis=1) == 0] = found["majority"][0] if len(found["majority"]) else 0
-        found["per_word"] = best[scored(data.inputs, data, "test", per_step)]
+        found["per_word"] = best[scored(ids, data, "test", per_step)]
     return found
 
 

@@ -11,6 +11,30 @@ from seqlab.config import require_choice, require_int, require_number
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
+class CharWords(nn.Module):
+    """What each word looks like: its characters embedded, a 1-D convolution over them and
+    the maximum over the word (N x T x C character ids -> N x T x channels). A tagger
+    reads a word its vocabulary lacks from its suffix, capitals, digits and hyphens."""
+
+    def __init__(self, vocab_size: int, embed_size: int = 16, channels: int = 64,
+                 width: int = 3) -> None:
+        super().__init__()
+        for key, value in (("char_vocab_size", vocab_size), ("char_embed_size", embed_size),
+                           ("char_channels", channels), ("char_kernel", width)):
+            require_int(key, value, minimum=1)
+        self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=0)
+        self.conv = nn.Conv1d(embed_size, channels, width, padding=width // 2)
+        self.output_size = channels
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        rows, steps, width = chars.shape
+        flat = chars.reshape(rows * steps, width)
+        found = torch.relu(self.conv(self.embed(flat).transpose(1, 2)))  # words x ch x C
+        # The maximum over the word's own characters: a padding word (no character) is 0.
+        found = found.masked_fill((flat == 0).unsqueeze(1), 0.0).amax(dim=2)
+        return found.reshape(rows, steps, -1)
+
+
 class RecurrentEncoder(nn.Module):
     """An RNN, LSTM or GRU over a batch of sequences (N x T x F, batch first).
 
@@ -23,7 +47,7 @@ class RecurrentEncoder(nn.Module):
     def __init__(
         self, input_size: int, cell: str = "lstm", hidden_size: int = 32, num_layers: int = 1,
         bidirectional: bool = False, dropout: float = 0.0, embed_size: int | None = None,
-        pad_id: int = 0,
+        pad_id: int = 0, chars: CharWords | None = None,
     ) -> None:
         super().__init__()
         require_int("input_size", input_size, minimum=1)
@@ -32,6 +56,10 @@ class RecurrentEncoder(nn.Module):
             require_int("embed_size", embed_size, minimum=1)
             self.embed = nn.Embedding(input_size, embed_size, padding_idx=pad_id)
             input_size = embed_size
+        # Token inputs N x T x (1 + C): each word's id, then its characters (CharWords).
+        self.chars = chars
+        if chars is not None:
+            input_size += chars.output_size
         require_choice("cell", cell, CELLS)
         require_int("hidden_size", hidden_size, minimum=1)
         require_int("num_layers", num_layers, minimum=1)
@@ -46,7 +74,9 @@ class RecurrentEncoder(nn.Module):
     def forward(
         self, inputs: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
-        if self.embed is not None:
+        if self.chars is not None:
+            inputs = torch.cat([self.embed(inputs[..., 0]), self.chars(inputs[..., 1:])], -1)
+        elif self.embed is not None:
             inputs = self.embed(inputs)
         # Packing only pays when there is padding: a packed backward pass is several
         # times slower than a plain one, even over sequences that fill every step.

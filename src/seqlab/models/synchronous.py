@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.models.encoders import RecurrentEncoder
+from seqlab.models.encoders import CharWords, RecurrentEncoder
 from seqlab.models.feedforward import FeedForwardNet
 
 
@@ -25,12 +25,17 @@ class SynchronousRNN(nn.Module):
         self, input_size: int, output_size: int, cell: str = "lstm", hidden_size: int = 32,
         num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
         embed_size: int = 64, token_inputs: bool = False, pad_id: int = 0,
+        char_vocab_size: int | None = None, chars_per_word: int = 0,
+        char_embed_size: int = 16, char_channels: int = 64,
     ) -> None:
         super().__init__()
+        # A text dataset says its inputs are token ids, and whether each word's characters
+        # follow its id (meta.model_args: char_vocab_size, chars_per_word).
+        chars = (CharWords(char_vocab_size, char_embed_size, char_channels)
+                 if char_vocab_size else None)
         self.encoder = RecurrentEncoder(
             input_size, cell, hidden_size, num_layers, bidirectional, dropout,
-            # A text dataset says its inputs are token ids (meta.model_args).
-            embed_size if token_inputs else None, pad_id,
+            embed_size if token_inputs else None, pad_id, chars,
         )
         self.head = nn.Linear(self.encoder.output_size, output_size)
 

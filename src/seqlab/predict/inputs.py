@@ -171,13 +171,18 @@ def texts(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
 def sentences(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     """One sentence per row, its words separated by spaces: a tag for every word."""
     require_columns(frame, ["sentence"], place)
+    from seqlab.data.treebank import word_features
+
     fold = str.lower if meta.raw["lowercase"] else str
     vocab = Vocab(meta.source_vocab, "word")
     words = [str(text).split() for text in frame["sentence"]]
     empty = [i for i, w in enumerate(words) if not w]
     if empty:
         raise DataError(f"{place.at(empty[0], 'sentence')}: no words to tag")
-    ids = [np.array([vocab.index.get(fold(w), vocab.unk_id) for w in ws]) for ws in words]
+    chars = meta.raw.get("chars")  # words read with their characters, as in training
+    alphabet = {c: i for i, c in enumerate(chars, start=2)} if chars else None
+    width = meta.model_args.get("chars_per_word", 0)
+    ids = [word_features(ws, vocab, fold, alphabet, width) for ws in words]
     inputs, lengths = padded(ids, vocab.pad_id, np.int64)
     number = range(1, len(words) + 1)
     steps = pd.DataFrame({"sentence": [n for n, ws in zip(number, words, strict=True)
