@@ -95,16 +95,22 @@ def test_metrics_files_have_the_headline_shape(project):
         headline = metrics["headline"]
         assert set(headline) == {"metric", "value", "higher_is_better", "baseline",
                                  "baseline_name"}
+        baselines = metrics["baselines"]
         if entry.startswith("course_ex1"):
-            # The headline baseline is the strongest: on elec_equip, seasonal naive.
-            baselines = metrics["baselines"]
-            assert set(baselines) == {"naive", "seasonal_naive"}
+            # The headline baseline is the strongest: on elec_equip, Holt-Winters.
+            assert set(baselines) == {"naive", "seasonal_naive", "holt_winters"}
             assert headline["metric"] == "test/mse"
-            assert headline["baseline_name"] == "seasonal_naive"
+            assert headline["baseline_name"] == "holt_winters"
             assert headline["baseline"] == min(b["mse"] for b in baselines.values())
             assert "test/mse_original" in metrics["test"]
-        else:
-            assert headline["metric"] == "test/acc" and headline["baseline_name"] == "majority"
+            # No validation split (as in the course): the training loss chose the weights.
+            assert metrics["selection"]["metric"] == "train/loss"
+        else:  # digits: 1-NN on the 64 pixel steps is the strongest
+            assert set(baselines) == {"majority", "nearest_neighbour"}
+            assert headline["metric"] == "test/acc"
+            assert headline["baseline_name"] == "nearest_neighbour"
+            assert metrics["selection"]["metric"] == "val/acc"
+        assert summary["verdict"].endswith(f"{headline['baseline_name']} (one seed)")
     table = dvc(root, "metrics", "show").stdout  # a table that fits a terminal
     assert max(map(len, table.splitlines())) <= 120, table
     assert "verdict" in table
