@@ -1,8 +1,9 @@
 """Fit a network on a preprocessed dataset: Lightning Fabric and seqlab's loop.
 
 The callbacks come from conf/callbacks (each a `_target_`, seqlab.fitting.callbacks);
-the weights kept are the best on validation when a KeepBest watches a validation metric
-and the data has a validation split, else the last epoch's. With a `resume_dir`, resume
+the weights kept are those of the epoch with the best validation headline (`monitor:
+auto`; the lowest training loss without a validation split), and the fit returns what
+chose them (FitResult.selection); the test split is never read here. With a `resume_dir`, resume
 points are saved there (outside the model's temporary folder) and one found there is
 continued.
 
