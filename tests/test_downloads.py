@@ -165,7 +165,8 @@ def test_course_ex1_retail_trains_from_the_fetched_csv(server, tmp_path, monkeyp
     result = run(tiny("experiment=course_ex1_retail", "optim.max_epochs=3"), tmp_path / "run")
     assert server.requests == [f"/{name}"]
     assert result["dataset"] == "retail_sales" and result["headline"]["metric"] == "test/mse"
-    assert set(result["baselines"]) == {"naive", "seasonal_naive"}
+    assert set(result["baselines"]) == {"naive", "seasonal_naive", "holt_winters"}
+    assert result["selection"]["metric"] == "val/mse"  # the preset keeps a validation split
 
 
 def test_a_file_that_is_not_a_cansim_table_is_one_line(tmp_path):
