@@ -40,7 +40,8 @@ def test_config_error_is_one_line_and_exit_2():
     done = run_module("seqlab.train", "experiment=course_ex2", "model.cell=lstmm")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert lines == ["seqlab: error: model.cell: 'lstmm' is not one of: rnn, lstm, gru"]
+    assert lines == ["seqlab: error: model.cell: 'lstmm' is not one of: rnn, lstm, gru, "
+                     "transformer, tcn"]
     assert "Traceback" not in done.stdout + done.stderr
 
 

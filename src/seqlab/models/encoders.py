@@ -50,16 +50,9 @@ class RecurrentEncoder(nn.Module):
         pad_id: int = 0, chars: CharWords | None = None,
     ) -> None:
         super().__init__()
-        require_int("input_size", input_size, minimum=1)
-        self.embed = None
-        if embed_size is not None:
-            require_int("embed_size", embed_size, minimum=1)
-            self.embed = nn.Embedding(input_size, embed_size, padding_idx=pad_id)
-            input_size = embed_size
         # Token inputs N x T x (1 + C): each word's id, then its characters (CharWords).
+        self.embed, input_size = token_layers(input_size, embed_size, pad_id, chars)
         self.chars = chars
-        if chars is not None:
-            input_size += chars.output_size
         require_choice("cell", cell, CELLS)
         require_int("hidden_size", hidden_size, minimum=1)
         require_int("num_layers", num_layers, minimum=1)
@@ -74,10 +67,7 @@ class RecurrentEncoder(nn.Module):
     def forward(
         self, inputs: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
-        if self.chars is not None:
-            inputs = torch.cat([self.embed(inputs[..., 0]), self.chars(inputs[..., 1:])], -1)
-        elif self.embed is not None:
-            inputs = self.embed(inputs)
+        inputs = step_features(inputs, self.embed, self.chars)
         # Packing only pays when there is padding: a packed backward pass is several
         # times slower than a plain one, even over sequences that fill every step.
         if lengths is None or bool((lengths >= inputs.shape[1]).all()):
@@ -88,6 +78,26 @@ class RecurrentEncoder(nn.Module):
         outputs, state = self.rnn(packed)
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=inputs.shape[1])
         return outputs, state
+
+
+def token_layers(input_size: int, embed_size: int | None, pad_id: int,
+                 chars: CharWords | None) -> tuple[nn.Embedding | None, int]:
+    """The embedding of token inputs (None for values) and the features a step then has."""
+    require_int("input_size", input_size, minimum=1)
+    if embed_size is None:
+        return None, input_size
+    require_int("embed_size", embed_size, minimum=1)
+    embed = nn.Embedding(input_size, embed_size, padding_idx=pad_id)
+    return embed, embed_size + (chars.output_size if chars is not None else 0)
+
+
+def step_features(inputs: torch.Tensor, embed: nn.Embedding | None,
+                  chars: CharWords | None) -> torch.Tensor:
+    """N x T x F features: values as given, token ids embedded, words with their
+    characters (N x T x (1 + C)) as the word's embedding beside CharWords'."""
+    if chars is not None:
+        return torch.cat([embed(inputs[..., 0]), chars(inputs[..., 1:])], -1)
+    return embed(inputs) if embed is not None else inputs
 
 
 def real_steps(lengths: torch.Tensor, steps: int) -> torch.Tensor:
@@ -102,3 +112,29 @@ def last_step(outputs: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tens
         return outputs[:, -1]
     index = (lengths.to(outputs.device) - 1).view(-1, 1, 1).expand(-1, 1, outputs.shape[2])
     return outputs.gather(1, index).squeeze(1)
+
+
+# Every encoder an archetype can read its inputs with: `model.cell`.
+ENCODER_CELLS = (*CELLS, "transformer", "tcn")
+
+
+def sequence_encoder(input_size: int, cell: str = "lstm", hidden_size: int = 32,
+                     num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
+                     embed_size: int | None = None, pad_id: int = 0,
+                     chars: CharWords | None = None, heads: int = 4, kernel_size: int = 3,
+                     steps: int = 1) -> nn.Module:
+    """The encoder of `cell`: recurrent (rnn, lstm, gru) or not (transformer, tcn; see
+    seqlab.models.nonrecurrent). Each maps N x T inputs to N x T x `output_size` outputs
+    (and a state: a recurrent one's, else None); `bidirectional` lets a step see the steps
+    after it (a transformer unmasked, a tcn's convolutions centred), else it sees its past."""
+    from seqlab.models import nonrecurrent
+
+    require_choice("cell", cell, ENCODER_CELLS)
+    if cell in CELLS:
+        return RecurrentEncoder(input_size, cell, hidden_size, num_layers, bidirectional,
+                                dropout, embed_size, pad_id, chars)
+    if cell == "transformer":
+        return nonrecurrent.AttentionEncoder(input_size, hidden_size, num_layers, bidirectional,
+                                             dropout, embed_size, pad_id, chars, heads)
+    return nonrecurrent.ConvEncoder(input_size, hidden_size, num_layers, bidirectional, dropout,
+                                    embed_size, pad_id, chars, kernel_size, steps)

@@ -6,13 +6,14 @@ import torch
 from torch import nn
 
 from seqlab.config import require_choice
-from seqlab.models.encoders import RecurrentEncoder, last_step, real_steps
+from seqlab.models.encoders import last_step, real_steps, sequence_encoder
 
 READOUTS = ("last", "mean")
 
 
 class ManyToOneRNN(nn.Module):
-    """A recurrent encoder read at its last step (or averaged over steps), then a linear head.
+    """An encoder read at its last step (or averaged over steps), then a linear head. The
+    encoder is recurrent, or with `cell` transformer or tcn not (seqlab.models.nonrecurrent).
 
     For a bidirectional encoder the last step of the forward direction only sees the
     past, while the backward direction has read the whole sequence by step one; the
@@ -23,14 +24,15 @@ class ManyToOneRNN(nn.Module):
         self, input_size: int, output_size: int, cell: str = "lstm", hidden_size: int = 32,
         num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
         readout: str = "last", embed_size: int = 64, token_inputs: bool = False,
-        pad_id: int = 0,
+        pad_id: int = 0, heads: int = 4, kernel_size: int = 3, steps: int = 1,
     ) -> None:
         super().__init__()
         require_choice("readout", readout, READOUTS)
-        self.encoder = RecurrentEncoder(
+        self.encoder = sequence_encoder(
             input_size, cell, hidden_size, num_layers, bidirectional, dropout,
             # A text dataset says its inputs are token ids (meta.model_args).
             embed_size if token_inputs else None, pad_id,
+            heads=heads, kernel_size=kernel_size, steps=steps,
         )
         self.readout = readout
         self.head = nn.Linear(self.encoder.output_size, output_size)

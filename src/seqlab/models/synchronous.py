@@ -10,12 +10,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.models.encoders import CharWords, RecurrentEncoder
+from seqlab.models.encoders import CharWords, sequence_encoder
 from seqlab.models.feedforward import FeedForwardNet
 
 
 class SynchronousRNN(nn.Module):
-    """A recurrent encoder with a linear head applied at every step (N x T x output_size).
+    """An encoder (recurrent, or transformer / tcn) with a linear head applied at every
+    step (N x T x output_size).
 
     Unidirectional by default, so the output at step t depends only on steps up to t;
     `bidirectional` lets every output see the whole sequence (no longer causal).
@@ -26,16 +27,18 @@ class SynchronousRNN(nn.Module):
         num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
         embed_size: int = 64, token_inputs: bool = False, pad_id: int = 0,
         char_vocab_size: int | None = None, chars_per_word: int = 0,
-        char_embed_size: int = 16, char_channels: int = 64,
+        char_embed_size: int = 16, char_channels: int = 64, heads: int = 4,
+        kernel_size: int = 3, steps: int = 1,
     ) -> None:
         super().__init__()
         # A text dataset says its inputs are token ids, and whether each word's characters
         # follow its id (meta.model_args: char_vocab_size, chars_per_word).
         chars = (CharWords(char_vocab_size, char_embed_size, char_channels)
                  if char_vocab_size else None)
-        self.encoder = RecurrentEncoder(
+        self.encoder = sequence_encoder(
             input_size, cell, hidden_size, num_layers, bidirectional, dropout,
-            embed_size if token_inputs else None, pad_id, chars,
+            embed_size if token_inputs else None, pad_id, chars, heads=heads,
+            kernel_size=kernel_size, steps=steps,
         )
         self.head = nn.Linear(self.encoder.output_size, output_size)
 
