@@ -115,11 +115,11 @@ def test_a_hopeless_trial_is_pruned(tmp_path):
 
 
 def test_a_bad_search_range_is_one_line_before_any_trial(tmp_path):
-    done = search(tmp_path, "bad", "model.cell=choice(rnn,transformer)")
+    done = search(tmp_path, "bad", "model.cell=choice(rnn,mamba)")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        "seqlab: error: search space model.cell=transformer: model.cell: 'transformer' is "
-        "not one of: rnn, lstm, gru")
+        "seqlab: error: search space model.cell=mamba: model.cell: 'mamba' is not one of: "
+        "rnn, lstm, gru, transformer, tcn")
     assert not (tmp_path / "optuna.db").exists()
 
 
