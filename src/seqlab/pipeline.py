@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,12 +46,12 @@ if TYPE_CHECKING:
 
 # -- data ---------------------------------------------------------------------------------
 
-def fetch(source: str, folders: DataFolders, path: str | Path | None = None) -> Path:
-    """Materialise a raw source into its folder (the fetch stage); with `path`, the source
-    is the user's own file, copied there."""
+def fetch(source: str, folders: DataFolders, paths: Sequence[str | Path] = ()) -> Path:
+    """Materialise a raw source into its folder (the fetch stage); with `paths`, the source
+    is the user's own files, copied there."""
     from seqlab.data import sources
 
-    return sources.fetch(source, folders.raw(source), folders.downloads, path)
+    return sources.fetch(source, folders.raw(source), folders.downloads, paths)
 
 
 def preprocess(dataset_cfg: DictConfig | dict, folders: DataFolders,
@@ -68,14 +69,15 @@ def digest(node: DictConfig) -> str:
     return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def data_code_hash() -> str:
-    """A hash of the code that fetches and preprocesses data (seqlab/data/*.py)."""
+def data_code_hash(dataset_cfg: DictConfig) -> str:
+    """A hash of the code that fetches and preprocesses data: seqlab/data/*.py, and the
+    user's own dataset kind's module when the dataset is theirs."""
     from seqlab import data
+    from seqlab.predict.trained import own_code
+    from seqlab.tracking.lineage import code_sha256
 
-    digest = hashlib.sha256()
-    for path in sorted(Path(data.__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()
+    return code_sha256([*sorted(Path(data.__file__).parent.glob("*.py")),
+                        *own_code(dataset_cfg)])
 
 
 def prepare_data(dataset_cfg: DictConfig, folders: DataFolders) -> Path:
@@ -90,21 +92,23 @@ def prepare_data(dataset_cfg: DictConfig, folders: DataFolders) -> Path:
     """
     from filelock import FileLock
 
-    from seqlab.data.sources import raw_file
+    from seqlab.data.sources import raw_files
+    from seqlab.data.user_files import own_files
     from seqlab.tracking.lineage import file_sha256
 
     spec = instantiate(dataset_cfg, "dataset")
-    code = data_code_hash()[:12]
+    code = data_code_hash(dataset_cfg)[:12]
     folders = DataFolders(folders.raw_root / code, folders.processed_root / code,
                           folders.downloads)
-    path = getattr(spec, "path", None)
-    content = "" if path is None else f"-{file_sha256(path)[:12]}"
+    paths = own_files(spec)
+    content = "".join(f"-{file_sha256(p)[:12]}" for p in paths)
     raw_name = f"{spec.source}{content}"
     folder = folders.processed(f"{spec.name}-{digest(dataset_cfg)}{content}")
     folders.processed_root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folders.processed_root / ".lock")):
-        if not (folders.raw(raw_name) / raw_file(spec.source, path)).is_file():
-            fetch(raw_name, folders, path)
+        if not all((folders.raw(raw_name) / f).is_file()
+                   for f in raw_files(spec.source, paths)):
+            fetch(raw_name, folders, paths)
         if not folder.is_dir():
             preprocess(dataset_cfg, folders, folder.name, raw_name)
     return folder

@@ -59,6 +59,13 @@ TASKS: dict[str, Task] = {
         baselines=baselines.naive_forecasts, headline="mse", higher_is_better=False,
         figures=(figures.forecast,), answer=answers.forecasts,
     ),
+    # One value per sequence (a numeric label of a whole recording).
+    "sequence_regression": Task(
+        module=SUPERVISED, loss=losses.mse, per_step=False,
+        predict=predict.values, metrics=metrics.regression,
+        baselines=baselines.sequence_values, headline="mse", higher_is_better=False,
+        answer=answers.values,
+    ),
     # A class at every step (frame labels, part-of-speech tags).
     "tagging": Task(
         module=PER_STEP, loss=losses.cross_entropy, per_step=True,

@@ -10,14 +10,14 @@ data (num2words, babel) writes `package.json` with its version.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from seqlab.data import fra_eng, imdb, mnist, sktime_data, treebank
+from seqlab.data import fra_eng, imdb, mnist, sktime_data, treebank, ts_file
 from seqlab.data.downloads import Remote, download
 from seqlab.data.package_sources import PACKAGES, package_record
 from seqlab.data.processed import write_npz
@@ -200,12 +200,14 @@ SOURCES: dict[str, Source] = {
                      remote=True),  # with its dev and test files
     **{name: Source(write, file)  # real data shipped inside sktime
        for name, (write, file) in sktime_data.SHIPPED.items()},
+    **{f"uea_{problem}": Source(ts_file.shipped_writer(problem), f"{problem}_TRAIN.ts")
+       for problem in ts_file.SHIPPED},  # with its _TEST.ts
 }
 
 
-def raw_file(name: str, path: str | Path | None = None) -> str:
-    """The file a fetched source's folder holds (the user's own file: its copy)."""
-    return Path(path).name if path is not None else SOURCES[name].file
+def raw_files(name: str, paths: Sequence[str | Path] = ()) -> list[str]:
+    """The files a fetched source's folder holds (the user's own files: their copies)."""
+    return [Path(p).name for p in paths] if paths else [SOURCES[name].file]
 
 
 def reads(name: str) -> str:
@@ -216,18 +218,19 @@ def reads(name: str) -> str:
 
 
 def fetch(name: str, folder: Path, downloads: Path | None = None,
-          path: str | Path | None = None) -> Path:
+          paths: Sequence[str | Path] = ()) -> Path:
     """Materialise source `name` into `folder` (replacing it when complete); return it.
 
     A remote source downloads its file into `downloads` first (data/downloads/ beside
-    data/raw/ unless given). With `path`, the source is the user's own file, copied as it
-    is (bring your own data: the dataset's kind reads it).
+    data/raw/ unless given). With `paths`, the source is the user's own files, copied as
+    they are (bring your own data: the dataset's kind reads them).
     """
-    if path is None and name not in SOURCES:
+    if not paths and name not in SOURCES:
         raise DataError(f"unknown source {name!r}; known sources: {', '.join(SOURCES)}")
     with atomic_dir(Path(folder)) as tmp:
-        if path is not None:
-            copy_into(path, tmp)
+        if paths:
+            for path in paths:
+                copy_into(path, tmp)
         else:
             SOURCES[name].write(tmp, downloads or Path(folder).parent.parent / "downloads")
     return Path(folder)

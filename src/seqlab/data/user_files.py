@@ -29,6 +29,12 @@ def check_path(path: str | Path) -> Path:
     return found
 
 
+def own_files(spec: object) -> list[str]:
+    """The user's files a dataset kind reads (`path`, and `test_path` where it has one)."""
+    return [str(p) for p in (getattr(spec, "path", None), getattr(spec, "test_path", None))
+            if p]
+
+
 def copy_into(path: str | Path, folder: Path) -> Path:
     """Copy the user's file into a raw source folder (the fetch stage); return the copy."""
     source = check_path(path)

@@ -110,6 +110,15 @@ def nearest_neighbour(data: ProcessedData) -> np.ndarray:
     return np.concatenate(answers) if answers else np.zeros(0, dtype=np.int64)
 
 
+def sequence_values(data: ProcessedData, per_step: bool = False) -> dict[str, np.ndarray]:
+    """One value per sequence: the training mean, and the value of the nearest training
+    sequence (1-NN)."""
+    train = data.targets[data.splits["train"]]
+    test_rows = len(data.splits["test"])
+    return {"mean": np.repeat(train.mean(axis=0, keepdims=True), test_rows, axis=0),
+            "nearest_neighbour": nearest_neighbour(data)}
+
+
 def naive_forecasts(data: ProcessedData, per_step: bool) -> dict[str, np.ndarray]:
     """Each target predicted by the value one step before it (naive) and, for a seasonal
     series, one season before it (seasonal naive); for a one-step series, Holt-Winters

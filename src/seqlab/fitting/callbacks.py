@@ -68,14 +68,26 @@ class Monitor:
 
 class KeepBest(Monitor):
     """Keep a copy of the weights of the epoch with the best `monitor` value; the run
-    ends with those weights (`restore`). Kept in memory, never written beside the model."""
+    ends with those weights (`restore`). Kept in memory, never written beside the model.
+
+    An accuracy ties often on a small validation split (8 cases move it in steps of
+    1/8), and the first of equals is then an early, half-trained epoch: on a tie, the
+    epoch with the lower loss on the same split wins.
+    """
 
     def __init__(self, monitor: str = AUTO, mode: str = AUTO) -> None:
         super().__init__(monitor, mode)
         self.weights: dict[str, torch.Tensor] | None = None
+        self.tie_loss: float | None = None  # the kept epoch's loss on the monitor's split
 
     def on_epoch_end(self, loop: Any, row: dict[str, float]) -> None:
-        if self.improved(row):
+        loss = row.get(f"{self.monitor.split('/')[0]}/loss", math.inf)
+        tie = (self.best is not None and row.get(self.monitor) == self.best
+               and loss < (self.tie_loss if self.tie_loss is not None else math.inf))
+        if tie:
+            self.best_epoch = int(row["epoch"])
+        if self.improved(row) or tie:
+            self.tie_loss = loss
             self.weights = {name: value.detach().clone()
                             for name, value in loop.net.state_dict().items()}
 
@@ -87,11 +99,11 @@ class KeepBest(Monitor):
         return f"best {self.monitor} ({self.best:.4g}, epoch {self.best_epoch})"
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "weights": self.weights}
+        return {**super().state_dict(), "weights": self.weights, "tie_loss": self.tie_loss}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.weights = state["weights"]
+        self.weights, self.tie_loss = state["weights"], state.get("tie_loss")
 
 
 class EarlyStopping(Monitor):

@@ -135,6 +135,7 @@ def sequence_encoder(input_size: int, cell: str = "lstm", hidden_size: int = 32,
                                 dropout, embed_size, pad_id, chars)
     if cell == "transformer":
         return nonrecurrent.AttentionEncoder(input_size, hidden_size, num_layers, bidirectional,
-                                             dropout, embed_size, pad_id, chars, heads)
+                                             dropout, embed_size, pad_id, chars, heads,
+                                             steps)
     return nonrecurrent.ConvEncoder(input_size, hidden_size, num_layers, bidirectional, dropout,
                                     embed_size, pad_id, chars, kernel_size, steps)

@@ -38,7 +38,7 @@ class AttentionEncoder(nn.Module):
     def __init__(self, input_size: int, hidden_size: int = 32, num_layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0,
                  embed_size: int | None = None, pad_id: int = 0,
-                 chars: CharWords | None = None, heads: int = 4) -> None:
+                 chars: CharWords | None = None, heads: int = 4, steps: int = 1) -> None:
         super().__init__()
         self.embed, features = token_layers(input_size, embed_size, pad_id, chars)
         self.chars = chars
@@ -52,6 +52,10 @@ class AttentionEncoder(nn.Module):
             raise ConfigError(f"model.heads: {heads} does not divide model.hidden_size "
                               f"{hidden_size}; attention splits the size among the heads")
         self.project = nn.Linear(features, hidden_size)
+        # Positions are learned, starting from the sinusoids: a step's place matters more
+        # in short fixed-length inputs (pixels, frames) than a fixed code can say. Steps
+        # beyond the training data's `steps` keep the sinusoid.
+        self.positions = nn.Parameter(positions(steps, hidden_size, torch.device("cpu")))
         layer = nn.TransformerEncoderLayer(hidden_size, heads, 4 * hidden_size, dropout,
                                            batch_first=True, norm_first=True)
         self.layers = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
@@ -63,7 +67,10 @@ class AttentionEncoder(nn.Module):
                 ) -> tuple[torch.Tensor, None]:
         found = self.project(step_features(inputs, self.embed, self.chars))
         steps = found.shape[1]
-        found = found + positions(steps, found.shape[2], found.device)
+        table = self.positions[:steps]
+        if steps > len(table):
+            table = torch.cat([table, positions(steps, found.shape[2], found.device)[len(table):]])
+        found = found + table
         # True where attention is barred: a step's future (one-way) and padded steps.
         mask = (torch.ones(steps, steps, dtype=torch.bool, device=found.device).triu(1)
                 if self.causal else None)

@@ -47,6 +47,11 @@ def forecasts(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.D
     return _with(encoded.keys, forecast=meta.unscale(torch.stack(outputs).numpy()))
 
 
+def values(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:
+    """Sequence regression: each sequence's `value`, in its labels' original units."""
+    return _with(encoded.keys, value=meta.unscale(torch.stack(outputs).numpy()))
+
+
 def tags(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:
     """Tagging: a `tag` for every real step (word, frame, sample)."""
     chosen = _real(outputs, encoded).argmax(dim=-1).tolist()

@@ -43,11 +43,11 @@ class ModelFiles:
     code: Path | None = None  # a folder of the user's own modules, if any
 
 
-def own_code(cfg: DictConfig) -> list[Path]:
-    """The source of the user's own classes a run uses (a `_target_` outside seqlab): the
-    module's file, or its top-level package's folder."""
+def own_code(*nodes: DictConfig | None) -> list[Path]:
+    """The source of the user's own classes these config nodes build (a `_target_` outside
+    seqlab): the module's file, or its top-level package's folder."""
     found = []
-    for node in (cfg.get("model"), cfg.get("dataset")):
+    for node in nodes:
         target = node.get("_target_") if node is not None else None
         if not target or target.startswith("seqlab."):
             continue
@@ -62,7 +62,7 @@ def own_code(cfg: DictConfig) -> list[Path]:
 
 def copy_own_code(cfg: DictConfig, folder: Path) -> None:
     """Keep the user's own modules in `folder`/code, so the model loads anywhere."""
-    for source in own_code(cfg):
+    for source in own_code(cfg.get("model"), cfg.get("dataset")):
         target = Path(folder) / CODE_DIR / source.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():

@@ -27,9 +27,9 @@ def main() -> None:
     if args.source not in known:
         raise ConfigError(f"no source {args.source!r} in params.yaml; sources: "
                           + ", ".join(known))
-    path = None if args.source in SOURCES else known[args.source]["reads"]
+    paths = [] if args.source in SOURCES else [known[args.source]["reads"]]
     with timing.phase("data"):
-        folder = fetch(args.source, layout.data, path)
+        folder = fetch(args.source, layout.data, paths)
     print(f"fetched {args.source} into {folder}")
 
 

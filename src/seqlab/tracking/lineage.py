@@ -67,6 +67,17 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def code_sha256(paths: list[Path]) -> str:
+    """A content hash of source files and package folders (the user's own code; caches
+    left out), their names included."""
+    digest = hashlib.sha256()
+    for path in paths:
+        files = sorted(p for p in path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
 def dvc_out_hash(root: Path, out_path: Path) -> str | None:
     """The md5 that dvc.lock records for an output path, if DVC produced it."""
     lock = Path(root) / "dvc.lock"

@@ -216,6 +216,12 @@ class TrackedRun:
         if cfg.dataset.get("path"):  # the user's own file (bring your own data)
             tags["data.file"] = str(cfg.dataset.path)
             tags["data.file.sha256"] = lineage.file_sha256(cfg.dataset.path)
+        from seqlab.predict.trained import own_code
+
+        own = own_code(cfg.get("model"), cfg.dataset)
+        if own:  # the user's own net or dataset kind: its source, hashed
+            tags["code.own"] = ", ".join(p.name for p in own)
+            tags["code.own.sha256"] = lineage.code_sha256(own)
         if tags["git.commit"] != "unknown":
             tags["mlflow.source.git.commit"] = tags["git.commit"]
         from mlflow.tracking import MlflowClient
