@@ -11,10 +11,11 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from seqlab.errors import ConfigError
 
@@ -139,6 +140,7 @@ def validate(cfg: DictConfig) -> None:
     if cfg.get("entry") is not None:
         require_name("entry", cfg.entry)
     check_archetype(cfg.archetype, instantiate(cfg.dataset, "dataset"))
+    fit_own_model(cfg)
     for section in ("optim", "trainer", "tracking"):
         instantiate(cfg[section], section)
     if cfg.scheduler is not None:
@@ -152,6 +154,27 @@ def validate(cfg: DictConfig) -> None:
     # Sizes come from the data at run time; a small square size (2 x 2) stands in for
     # them so that the model's own checks of its config values run now.
     instantiate(cfg.model, "model", **{name: 4 for name in runtime_arguments(cfg.model)})
+
+
+def fit_own_model(cfg: DictConfig) -> list[str]:
+    """A net of the user's own (`model=own model._target_=my_models.Net`, any `_target_`
+    outside seqlab) gets only the model keys its class takes: the keys an experiment preset
+    set for its own net (cell, hidden_size, ...) are removed from the config, said in one
+    line. Returns the keys removed."""
+    target = str(cfg.model.get("_target_") or "")
+    if not target or target.startswith("seqlab."):
+        return []
+    params = inspect.signature(_import_target("model", target)).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return []  # it takes any key: all are its own
+    dropped = [str(k) for k in cfg.model if not str(k).startswith("_") and k not in params]
+    if dropped:
+        with open_dict(cfg):
+            for key in dropped:
+                del cfg.model[key]
+        print(f"seqlab: {target} does not take model.{', model.'.join(dropped)} (the "
+              "preset's settings for its own net): not passed", file=sys.stderr)
+    return dropped
 
 
 def check_archetype(claimed: str | None, dataset: Any) -> None:

@@ -81,6 +81,15 @@ def single_run_overrides(args: list[str]) -> list[str] | None:
     return kept
 
 
+def own_model_keys(args: list[str]) -> list[str]:
+    """With `model=own`, `model.<key>=<value>` sets a key of the user's class, which
+    conf/model/own.yaml cannot list: given to Hydra as `++model.<key>` (add or replace)."""
+    if "model=own" not in args:
+        return args
+    return [f"++{arg}" if arg.startswith("model.") and "=" in arg
+            and not arg.startswith("model._target_=") else arg for arg in args]
+
+
 def check_overrides(args: list[str]) -> None:
     """Compose a single run's overrides before Hydra does: Hydra reports a misspelt key or
     option over several lines with exit status 1; this is one line and status 2."""
@@ -97,6 +106,7 @@ if __name__ == "__main__":
     from seqlab.sweeps.seeds import expand_seeds
 
     sys.argv[1:] = run_cli(lambda: expand_seeds(sys.argv[1:]))  # seeds=N: a sweep of N
+    sys.argv[1:] = own_model_keys(sys.argv[1:])
     check_overrides(sys.argv[1:])
     with interruptible(), sweep_guard():  # a sweep that stops early ends its parent run
         main()

@@ -37,8 +37,8 @@ from seqlab.fitting.ranks import StopTogether, wait_at_exit
 from seqlab.fitting.settings import TrainerSettings
 from seqlab.fitting.supervised import SupervisedModule
 from seqlab.layout import PROFILE_FILE
-from seqlab.models import net_for_data
-from seqlab.tasks import Task, task_of
+from seqlab.models import check_outputs, net_for_data
+from seqlab.tasks import GENERATOR, Task, task_of
 
 EVAL_BATCH_SIZE = 1024  # validation batches: no gradients kept, so larger
 
@@ -87,6 +87,9 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     data = SequenceData(data_dir)
     task = task_of(data.meta.task)
     net = net_for_data(cfg.model, data.meta)
+    if not str(cfg.model._target_).startswith("seqlab.") and task.module != GENERATOR:
+        check_outputs(net, data.splits["train"], data.meta.output_size, task.per_step,
+                      cfg.model._target_)
     module = task.lightning_module()(net, task.loss, optim, data.meta)
     has_val = data.size("val") > 0
     if cfg.get("trial") and not has_val:  # a search must not choose by test (nor train)

@@ -22,4 +22,43 @@ def net_for_data(model_cfg: DictConfig, meta: Meta) -> nn.Module:
     """
     sizes = {"input_size": meta.input_size, "output_size": meta.output_size,
              "steps": meta.steps, **meta.model_args}
-    return instantiate(model_cfg, "model", **sizes)
+    return lengths_optional(instantiate(model_cfg, "model", **sizes))
+
+
+def check_outputs(net: nn.Module, batch: dict, output_size: int, per_step: bool,
+                  target: str) -> None:
+    """One line when a user's own net (`target`) answers two training rows in a shape the
+    task cannot score: N x output_size for one answer per sequence, N x T x output_size
+    for one per step."""
+    import torch
+
+    from seqlab.errors import ConfigError
+
+    inputs, targets = batch["inputs"][:2], batch["targets"][:2]
+    lengths = batch["lengths"][:2]
+    was_training = net.training
+    net.eval()
+    with torch.no_grad():
+        outputs = net(inputs, lengths)
+    net.train(was_training)
+    expected = ((*targets.shape[:2], output_size) if per_step else (len(targets), output_size))
+    found = tuple(getattr(outputs, "shape", ()))
+    if found != expected:
+        what = ("a score per class (or the value) at every step" if per_step else
+                "one row per sequence: a score per class, or the value")
+        raise ConfigError(f"model: {target} answered inputs of shape {tuple(inputs.shape)} "
+                          f"with {found or type(outputs).__name__}; this task expects "
+                          f"{expected} ({what}); see README \"Your own model\"")
+
+
+def lengths_optional(net: nn.Module) -> nn.Module:
+    """Every net is called as net(inputs, lengths); a user's own net whose forward takes
+    the inputs alone is given them alone (its weights and their names are unchanged)."""
+    import inspect
+
+    params = list(inspect.signature(net.forward).parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) == 1 and not any(p.kind is p.VAR_POSITIONAL for p in params):
+        own_forward = net.forward
+        net.forward = lambda inputs, lengths=None: own_forward(inputs)
+    return net
