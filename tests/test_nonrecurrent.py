@@ -70,11 +70,13 @@ def test_token_inputs_and_settings_that_cannot_work_are_one_line():
 def test_presets_take_the_non_recurrent_cells(cell, run, tmp_path):
     from tests.conftest import tiny
 
-    for preset in ("course_ex2", "video_frames"):
+    # translate_numbers: the encoder-decoder takes them as its encoder (a GRU decoder)
+    shrink = {"video_frames": ["dataset.train_videos=8", "dataset.val_videos=2",
+                               "dataset.test_videos=2"],
+              "translate_numbers": ["dataset.max_number=120"]}
+    for preset in ("course_ex2", "video_frames", "translate_numbers"):
         cfg = tiny(f"experiment={preset}", f"model.cell={cell}", "optim.max_epochs=1",
-                   "model.hidden_size=8", *(["dataset.train_videos=8", "dataset.val_videos=2",
-                                            "dataset.test_videos=2"]
-                                           if preset == "video_frames" else []))
+                   "model.hidden_size=8", *shrink.get(preset, []))
         assert compose([f"experiment={preset}", f"model.cell={cell}"]).model.cell == cell
         result = run(cfg, tmp_path / f"{preset}-{cell}")
         assert 0 <= result["headline"]["value"] <= 1
