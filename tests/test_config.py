@@ -174,3 +174,17 @@ def test_an_entry_that_sets_tracking_is_refused_not_ignored(tmp_path, monkeypatc
         params.generate()
     (tmp_path / "conf" / "pipeline.yaml").write_text("entries:\n  a: [experiment=course_ex1]\n")
     assert params.generate(["tracking=server"])["tracking"]["uri"] == "http://127.0.0.1:5001"
+
+
+def test_a_pipeline_entry_with_a_separate_test_file_is_refused(tmp_path, monkeypatch):
+    """A fetch stage copies one file: a .ts test file the pipeline would not version."""
+    for part in ("TRAIN", "TEST"):
+        (tmp_path / f"m_{part}.ts").write_text("@data\n")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "pipeline.yaml").write_text(
+        "entries:\n  a: [experiment=japanese_vowels, dataset=ts_file, "
+        f"dataset.path={tmp_path}/m_TRAIN.ts, dataset.test_path={tmp_path}/m_TEST.ts]\n")
+    monkeypatch.setenv("SEQLAB_ROOT", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"^datasets\.ts_file\.test_path: the pipeline's "
+                                          r"fetch stage copies one file per source"):
+        params.generate()

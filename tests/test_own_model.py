@@ -8,12 +8,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqlab.config import compose, fit_own_model
+from seqlab.config import compose, fit_own_model, own_model_keys
 from seqlab.data.meta import Meta
 from seqlab.errors import ConfigError
 from seqlab.models import check_outputs, net_for_data
 from seqlab.pipeline import data_code_hash
-from seqlab.train import own_model_keys
 
 OWN = '''
 import torch

@@ -201,6 +201,15 @@ def runtime_arguments(node: DictConfig) -> list[str]:
             and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
+def own_model_keys(args: list[str]) -> list[str]:
+    """With `model=own`, `model.<key>=<value>` sets a key of the user's class, which
+    conf/model/own.yaml cannot list: given to Hydra as `++model.<key>` (add or replace)."""
+    if "model=own" not in args:
+        return args
+    return [f"++{arg}" if arg.startswith("model.") and "=" in arg
+            and not arg.startswith("model._target_=") else arg for arg in args]
+
+
 def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
     """Compose conf/<config_name>.yaml with Hydra overrides, outside a Hydra app."""
     from hydra import compose as hydra_compose
@@ -211,7 +220,8 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
 
     try:
         with initialize_config_dir(str(conf_dir()), version_base="1.3"):
-            return hydra_compose(config_name=config_name, overrides=list(overrides))
+            return hydra_compose(config_name=config_name,
+                                 overrides=own_model_keys(list(overrides)))
     except HydraException as error:
         # Hydra's search path (its own internals) says nothing a user can act on.
         message = " ".join(str(error).split()).split(" Config search path:")[0]

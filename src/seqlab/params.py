@@ -96,6 +96,11 @@ def source_reads(datasets: dict[str, Any]) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     for name, dataset in datasets.items():
         source, path = dataset["source"], dataset.get("path")
+        if dataset.get("test_path") is not None:  # a fetch stage copies one file
+            raise ConfigError(f"datasets.{name}.test_path: the pipeline's fetch stage copies "
+                              "one file per source; give the pipeline one file (its "
+                              "test_fraction splits it), or train on both with "
+                              "python -m seqlab.train")
         if path is not None and source in sources.SOURCES:
             raise ConfigError(f"datasets.{name}.source: {source!r} is a built-in source; "
                               "give your file's dataset its own name")

@@ -81,15 +81,6 @@ def single_run_overrides(args: list[str]) -> list[str] | None:
     return kept
 
 
-def own_model_keys(args: list[str]) -> list[str]:
-    """With `model=own`, `model.<key>=<value>` sets a key of the user's class, which
-    conf/model/own.yaml cannot list: given to Hydra as `++model.<key>` (add or replace)."""
-    if "model=own" not in args:
-        return args
-    return [f"++{arg}" if arg.startswith("model.") and "=" in arg
-            and not arg.startswith("model._target_=") else arg for arg in args]
-
-
 def check_overrides(args: list[str]) -> None:
     """Compose a single run's overrides before Hydra does: Hydra reports a misspelt key or
     option over several lines with exit status 1; this is one line and status 2."""
@@ -101,6 +92,7 @@ def check_overrides(args: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    from seqlab.config import own_model_keys
     from seqlab.signals import interruptible
     from seqlab.sweeps.parent import sweep_guard
     from seqlab.sweeps.seeds import expand_seeds
