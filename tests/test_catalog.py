@@ -101,7 +101,7 @@ def test_run_cache_serves_fresh_data_after_a_code_change(tmp_path, monkeypatch):
     cfg = compose(["dataset=nile"])
     first = pipeline.prepare_data(cfg.dataset, folders)
     assert pipeline.prepare_data(cfg.dataset, folders) == first  # reused as it is
-    monkeypatch.setattr(pipeline, "data_code_hash", lambda: "changed-code")
+    monkeypatch.setattr(pipeline, "data_code_hash", lambda dataset_cfg: "changed-code")
     second = pipeline.prepare_data(cfg.dataset, folders)
     assert second != first and ProcessedData.load(second).meta.name == "nile"
     raw_file = tmp_path / "raw" / "changed-code" / "nile" / "series.csv"

@@ -37,7 +37,7 @@ def ecg(raw):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_fetch_is_offline_and_byte_identical(raw, tmp_path, name):
     again = sources.fetch(name, tmp_path / name)
-    file = sources.raw_file(name)
+    [file] = sources.raw_files(name)
     assert not sources.SOURCES[name].remote
     assert (again / file).read_bytes() == (raw[name] / file).read_bytes()
     assert sources.reads(name) == "src/seqlab/data/sktime_data.py"

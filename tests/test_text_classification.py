@@ -86,7 +86,7 @@ def test_the_fetch_writes_one_csv_in_a_fixed_order_then_is_a_cached_no_op(served
     mirror = served()
     downloads = tmp_path / "downloads"
     first = sources.fetch("imdb", tmp_path / "a" / "imdb", downloads)
-    assert sources.raw_file("imdb") == imdb.REVIEWS_FILE
+    assert sources.raw_files("imdb") == [imdb.REVIEWS_FILE]
     assert [p.name for p in first.iterdir()] == [imdb.REVIEWS_FILE]  # one file, not 50,000
     lines = (first / imdb.REVIEWS_FILE).read_text().splitlines()
     assert lines[0] == "split,label,text" and len(lines) == 1 + 4 * PER_FOLDER
