@@ -247,25 +247,6 @@ def test_failing_stage_is_one_line_and_leaves_no_output(project):
         (root / "params.yaml").write_text(before)
 
 
-def test_hydra_multirun_puts_runs_side_by_side(project, tmp_path):
-    from mlflow.tracking import MlflowClient
-
-    root, _ = project
-    done = run_module(
-        "seqlab.train", "-m", "experiment=course_ex2", "model.cell=rnn,lstm,gru",
-        "optim.max_epochs=1", "trainer=cpu", "trainer.progress_bar=false",
-        f"hydra.sweep.dir={tmp_path}", cwd=root,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("many_to_one")
-    sweep = client.search_runs([experiment.experiment_id], "tags.entry = ''")
-    cells = sorted(run.data.params["model.cell"] for run in sweep)
-    assert cells == ["gru", "lstm", "rnn"]
-    assert all("test/acc" in run.data.metrics for run in sweep)
-    assert len({run.info.run_name for run in sweep}) == 3
-
-
 def test_a_killed_train_stage_is_resumed_by_the_same_dvc_repro(project):
     """kill -9 of a training, then `dvc repro`: the same MLflow run continues from its
     checkpoint and logs each epoch once."""

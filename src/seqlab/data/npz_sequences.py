@@ -22,11 +22,13 @@ from seqlab.data.user_files import check_path, fetched_copy
 from seqlab.errors import DataError
 
 
-def read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an npz file (no pickles); one line when it is not one."""
+def read_arrays(path: Path, names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an npz file (no pickles), or those of `names` it has; one line when
+    it is not an npz."""
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            return {name: arrays[name] for name in arrays.files}
+            return {name: arrays[name] for name in arrays.files
+                    if names is None or name in names}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise DataError(f"{path}: not a readable .npz of plain arrays ({reason}); write it "
@@ -48,7 +50,7 @@ class NpzSequences(SplitSettings):
     @property
     def archetype(self) -> str:  # type: ignore[override]
         """synchronous when `y` labels every step, else many_to_one (read before any work)."""
-        labels = read_arrays(check_path(self.path)).get("y")
+        labels = read_arrays(check_path(self.path), ("y",)).get("y")
         return "synchronous" if labels is not None and labels.ndim == 2 else "many_to_one"
 
     def preprocess(self, raw_dir: Path) -> ProcessedData:
