@@ -190,3 +190,26 @@ def test_settings_are_refused_before_any_work(tmp_path):
         dataset("csv_sequences", path="nowhere.csv")
     with pytest.raises(ConfigError, match="problem"):
         dataset("uea", problem="NoSuchProblem")
+
+
+def test_a_number_per_sequence_trains_scores_and_predicts_from_raw_rows(tmp_path, run,
+                                                                       one_thread):
+    """task=regression end to end: metrics in the labels' units beside the mean and 1-NN
+    baselines, and raw rows (an `id` per sequence) answered with a `value` each."""
+    from seqlab.predict.trained import TrainedModel, folder_files
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 8, 2))
+    np.savez(tmp_path / "sums.npz", x=x, y=100 + 10 * x[:, :, 0].sum(1))
+    cfg = tiny("experiment=japanese_vowels", "dataset=npz_sequences",
+               f"dataset.path={tmp_path / 'sums.npz'}", "dataset.task=regression",
+               "optim.max_epochs=3", "model.hidden_size=8")
+    result = run(cfg, tmp_path / "run")
+    assert result["headline"]["metric"] == "test/mse"
+    assert set(result["baselines"]) == {"mean", "nearest_neighbour"}
+    assert np.isfinite(result["test"]["test/mae_original"])
+    model = TrainedModel(folder_files(tmp_path / "run"))
+    rows = pd.DataFrame(model.meta.raw["example"])
+    answers = model.predict(rows)
+    assert list(answers.columns) == ["id", "value"] and len(answers) == 2
+    assert 0 < answers["value"].mean() < 300  # in the labels' units, not scaled
