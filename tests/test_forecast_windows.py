@@ -194,3 +194,24 @@ def test_fill_gaps_is_a_checked_choice():
         spec(fill_gaps="zero")
     with pytest.raises(ConfigError, match="fill_gaps: 'zero' is not one of"):
         StepForecast("s", source="s", fill_gaps="zero")
+
+
+def test_mase_and_smape_in_the_series_units(tmp_path):
+    """MASE's scale is the seasonal naive MAE over the training period only; sMAPE is in
+    percent of the values' size."""
+    from seqlab.evaluation.metrics import regression
+
+    values = np.r_[[10.0, 14.0] * 8, [100.0, 300.0, 100.0, 300.0]]  # season 2, test far off
+    data = spec(test_fraction=0.2).preprocess(write_series(tmp_path, values))
+    assert data.meta.naive_mae is None  # the training period repeats itself exactly
+    values[:16] += np.arange(16.0)  # now it does not: seasonal naive errs by 2 each step
+    data = spec(test_fraction=0.2).preprocess(write_series(tmp_path / ".", values))
+    assert data.meta.naive_mae == pytest.approx(2.0)
+    truth = (np.array([100.0, 300.0]) - data.meta.scaler["min"]) / (
+        data.meta.scaler["max"] - data.meta.scaler["min"])
+    answers = (np.array([110.0, 270.0]) - data.meta.scaler["min"]) / (
+        data.meta.scaler["max"] - data.meta.scaler["min"])
+    found = regression(truth, answers, data.meta)
+    assert found["mae_original"] == pytest.approx(20.0)
+    assert found["mase"] == pytest.approx(10.0)  # 20 / 2
+    assert found["smape"] == pytest.approx(100 * (2 * 10 / 210 + 2 * 30 / 570) / 2)

@@ -22,6 +22,17 @@ FILLS = ("none", "interpolate")
 GAP_FILLS = ("refuse", "interpolate")  # missing dates (rows absent), as opposed to values
 
 
+def naive_mae(values: np.ndarray, period: int | None) -> float | None:
+    """The in-sample seasonal naive forecast's mean absolute error over `values` (lag
+    `period`, or 1 when the series is not longer than a season): MASE's scale (Hyndman &
+    Koehler 2006). None when it is 0 (a series that repeats itself exactly)."""
+    lag = period if period and len(values) > period else 1
+    if len(values) <= lag:
+        return None
+    scale = float(np.mean(np.abs(values[lag:] - values[:-lag])))
+    return scale if scale > 0 else None
+
+
 def read_series(folder: Path, fill_gaps: str = "refuse") -> pd.DataFrame:
     """Read a raw `series.csv` (columns date,value), checking its shape, values and dates.
 
@@ -254,6 +265,7 @@ class ForecastWindows:
                 input_size=int(inputs.shape[2]), output_size=1, steps=int(inputs.shape[1]),
                 scaler={"min": float(low[0]), "max": float(high[0])},
                 seasonal_period=self.seasonal_period,
+                naive_mae=naive_mae(values[:fit_end], self.seasonal_period),
                 dates=dates.dt.strftime("%Y-%m-%d").tolist(),
                 raw=self.raw_inputs(frame, columns, low, span),
             ),

@@ -34,6 +34,9 @@ class Meta:
     classes: list[str] | None = None  # class names (classification, tagging)
     scaler: dict[str, float] | None = None  # {"min", "max"} fitted on the training period
     seasonal_period: int | None = None  # of a series: its seasonal-naive baseline's lag
+    # MASE's scale: the mean absolute error of the seasonal naive forecast (lag
+    # seasonal_period, or 1) over the training period, in the series' original units.
+    naive_mae: float | None = None
     dates: list[str] | None = None  # the date of every value of a series
     target_vocab: list[str] | None = None  # token targets: their vocabulary ...
     target_level: str | None = None  # ... and its level (word | char)

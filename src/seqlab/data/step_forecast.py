@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.config import require_choice, require_int, require_number
-from seqlab.data.forecast import FILLS, GAP_FILLS, day, read_series
+from seqlab.data.forecast import FILLS, GAP_FILLS, day, naive_mae, read_series
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import DataError
@@ -98,6 +98,7 @@ class StepForecast:
                 name=self.name, task=self.task, archetype=self.archetype, input_size=1,
                 output_size=1, steps=self.steps, variable_length=True,
                 scaler={"min": low, "max": high}, seasonal_period=self.seasonal_period,
+                naive_mae=naive_mae(values[:val_begin], self.seasonal_period),
                 dates=frame["date"].dt.strftime("%Y-%m-%d").tolist(),
                 # A forecast at every row read; the example is the series' last chunk.
                 raw={"format": "series", "date_column": "date", "value_column": "value",

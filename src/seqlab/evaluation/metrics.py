@@ -39,7 +39,9 @@ def r2(truth: np.ndarray, answers: np.ndarray) -> float:
 
 
 def regression(truth: np.ndarray, answers: np.ndarray, meta: Meta) -> dict[str, float]:
-    """MSE, MAE and R² in scaled units; MSE, RMSE and MAE in the series' original units."""
+    """MSE, MAE and R² in scaled units; MSE, RMSE, MAE and sMAPE (%) in the series'
+    original units, and MASE (MAE over the training period's seasonal naive MAE) for a
+    series."""
     truth, answers = np.ravel(truth), np.ravel(answers)
     result = {
         "mse": float(np.mean((truth - answers) ** 2)),
@@ -49,11 +51,18 @@ def regression(truth: np.ndarray, answers: np.ndarray, meta: Meta) -> dict[str, 
     if meta.scaler is not None:
         original_truth, original_answers = meta.unscale(truth), meta.unscale(answers)
         mse = float(np.mean((original_truth - original_answers) ** 2))
+        errors = np.abs(original_truth - original_answers)
+        sizes = np.abs(original_truth) + np.abs(original_answers)
         result |= {
             "mse_original": mse,
             "rmse_original": float(np.sqrt(mse)),
-            "mae_original": float(np.mean(np.abs(original_truth - original_answers))),
+            "mae_original": float(np.mean(errors)),
+            # 0/0 (both zero) counts as no error, as in the M4 competition's definition.
+            "smape": float(100 * np.mean(np.divide(2 * errors, sizes, out=np.zeros_like(errors),
+                                                   where=sizes > 0))),
         }
+        if meta.naive_mae is not None:
+            result["mase"] = float(np.mean(errors) / meta.naive_mae)
     return result
 
 
