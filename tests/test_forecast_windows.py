@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from seqlab.data.forecast import ForecastWindows
 from seqlab.errors import ConfigError, DataError
@@ -215,3 +216,72 @@ def test_mase_and_smape_in_the_series_units(tmp_path):
     assert found["mae_original"] == pytest.approx(20.0)
     assert found["mase"] == pytest.approx(10.0)  # 20 / 2
     assert found["smape"] == pytest.approx(100 * (2 * 10 / 210 + 2 * 30 / 570) / 2)
+
+
+class Zero(torch.nn.Module):
+    """A net that always answers 0: what Relative adds back is then the whole forecast."""
+
+    def forward(self, inputs, lengths=None):
+        return torch.zeros(len(inputs), 1)
+
+
+@pytest.mark.parametrize("lag_order", ["newest_first", "oldest_first"])
+@pytest.mark.parametrize("framing", ["steps", "features"])
+def test_relative_forecasts_add_back_the_naive_parts_in_every_layout(tmp_path, lag_order,
+                                                                      framing):
+    """With a net that answers 0, normalise=window forecasts the last value (naive),
+    seasonal_difference the value a season before (seasonal naive), both differences
+    y[t-1] + y[t-m] - y[t-m-1]: the lags are found wherever the layout puts them."""
+    from seqlab.models.relative import Relative
+
+    values = np.cumsum(np.random.default_rng(0).normal(size=40)) + np.arange(40.0)
+    write_series(tmp_path, values)
+    expected = {
+        "normalise=window": lambda y, t: y[t - 1],
+        "seasonal_difference": lambda y, t: y[t - 4],
+        "both differences": lambda y, t: y[t - 1] + y[t - 4] - y[t - 5],
+    }
+    settings = {"normalise=window": {"normalise": "window"},
+                "seasonal_difference": {"seasonal_difference": True},
+                "both differences": {"difference": 1, "seasonal_difference": True}}
+    for name, forecast in expected.items():
+        data = spec(window=6, seasonal_period=4, lag_order=lag_order, framing=framing,
+                    **settings[name]).preprocess(tmp_path)
+        net = Relative(Zero(), data.meta.relative["positions"], data.meta.relative["lags"])
+        answers = net(torch.from_numpy(data.inputs)).numpy()[:, 0]
+        series, positions = data.extras["series"], data.extras["target_pos"]
+        np.testing.assert_allclose(answers, forecast(series, positions), atol=1e-6,
+                                   err_msg=name)
+
+
+def test_a_window_relative_net_moves_with_the_level():
+    """normalise=window: the same window shifted by c gives the same forecast plus c, so
+    a trend beyond the training range reads as the shapes it trained on."""
+    from seqlab.models.relative import Relative
+
+    torch.manual_seed(0)
+    inner = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(5, 1))
+    net = Relative(lambda_net(inner), [[s, 0] for s in range(5)], [])
+    window = torch.randn(3, 5, 1)
+    np.testing.assert_allclose((net(window + 7.5) - net(window)).detach().numpy(), 7.5,
+                               rtol=1e-5)
+
+
+def lambda_net(inner):
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, inputs, lengths=None):
+            return self.inner(inputs)
+    return Net()
+
+
+def test_relative_settings_that_cannot_work_are_refused():
+    with pytest.raises(ConfigError, match="choose one"):
+        spec(normalise="window", difference=1)
+    with pytest.raises(ConfigError, match="must reach back a season"):
+        spec(window=3, seasonal_period=12, seasonal_difference=True)
+    with pytest.raises(ConfigError, match="normalise"):
+        spec(normalise="level")

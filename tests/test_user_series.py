@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from seqlab.config import instantiate
@@ -204,3 +205,21 @@ def test_dvc_repro_on_the_users_csv_reruns_when_it_changes(tmp_path):
     assert newest.data.tags["data.file.sha256"] == file_sha256(root / "data" / "my_sales.csv")
     raw = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["fetch@my_sales"]
     assert newest.data.tags["data.raw.dvc_md5"] == raw["outs"][0]["md5"]
+
+
+def test_a_trending_series_with_window_relative_inputs_trains_and_predicts(tmp_path, run):
+    """dataset.normalise=window: the saved model is the net inside its Relative wrapper;
+    it loads from the run folder and forecasts the raw example as the evaluation did."""
+    from seqlab.predict.trained import TrainedModel, folder_files
+
+    path = monthly_csv(tmp_path / "sales.csv", months=96)
+    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
+               "dataset.date_column=Month", "dataset.value_column=Sales",
+               "dataset.normalise=window", "optim.max_epochs=2")
+    result = run(cfg, tmp_path / "run")
+    assert np.isfinite(result["test"]["test/mase"]) and np.isfinite(result["test"]["test/smape"])
+    model = TrainedModel(folder_files(tmp_path / "run"))
+    assert type(model.net).__name__ == "Relative"
+    rows = pd.DataFrame(model.meta.raw["example"])
+    forecast = model.predict(rows)["forecast"].iloc[0]
+    assert 100 < forecast < 300  # in sales, beside the last values (about 190)

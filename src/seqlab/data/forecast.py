@@ -19,6 +19,7 @@ from seqlab.layout import SERIES_FILE
 LAG_ORDERS = ("newest_first", "oldest_first")
 FRAMINGS = ("steps", "features")
 FILLS = ("none", "interpolate")
+NORMALISE = ("none", "window")  # window: the net reads values relative to the last one
 GAP_FILLS = ("refuse", "interpolate")  # missing dates (rows absent), as opposed to values
 
 
@@ -192,8 +193,21 @@ class ForecastWindows:
     seasonal_period: int = 12
     fill_missing: str = "none"
     fill_gaps: str = "refuse"
+    normalise: str = "none"  # window: the net sees the window relative to its last value
+    difference: int = 0  # 1: the net sees and forecasts first differences
+    seasonal_difference: bool = False  # the net sees and forecasts seasonal differences
 
     def __post_init__(self) -> None:
+        require_choice("normalise", self.normalise, NORMALISE)
+        require_choice("difference", self.difference, (0, 1))
+        require_choice("seasonal_difference", self.seasonal_difference, (False, True))
+        if self.normalise != "none" and (self.difference or self.seasonal_difference):
+            raise ConfigError("normalise: window and differencing both make the window "
+                              "relative; choose one (normalise=none, or difference=0 and "
+                              "seasonal_difference=false)")
+        if self.window < self.difference + self.seasonal_period * self.seasonal_difference:
+            raise ConfigError(f"seasonal_difference: the window ({self.window}) must reach "
+                              f"back a season ({self.seasonal_period}) and the differences")
         require_int("window", self.window, minimum=1)
         require_choice("lag_order", self.lag_order, LAG_ORDERS)
         require_choice("framing", self.framing, FRAMINGS)
@@ -266,10 +280,23 @@ class ForecastWindows:
                 scaler={"min": float(low[0]), "max": float(high[0])},
                 seasonal_period=self.seasonal_period,
                 naive_mae=naive_mae(values[:fit_end], self.seasonal_period),
+                relative=self.relative(columns.shape[1]),
                 dates=dates.dt.strftime("%Y-%m-%d").tolist(),
                 raw=self.raw_inputs(frame, columns, low, span),
             ),
         )
+
+    def relative(self, columns: int) -> dict[str, list] | None:
+        """meta.relative: where the series' lags sit in an input (oldest first), and the
+        differencing lags; None when the net reads levels."""
+        lags = [1] * self.difference + [self.seasonal_period] * self.seasonal_difference
+        if self.normalise == "none" and not lags:
+            return None
+        steps = (range(self.window) if self.lag_order == "oldest_first"
+                 else range(self.window - 1, -1, -1))
+        positions = ([[s, 0] for s in steps] if self.framing == "steps"
+                     else [[0, s * columns] for s in steps])
+        return {"positions": positions, "lags": lags}
 
     def raw_inputs(self, frame: pd.DataFrame, columns: np.ndarray, low: np.ndarray,
                    span: np.ndarray) -> dict[str, Any]:

@@ -22,7 +22,12 @@ def net_for_data(model_cfg: DictConfig, meta: Meta) -> nn.Module:
     """
     sizes = {"input_size": meta.input_size, "output_size": meta.output_size,
              "steps": meta.steps, **meta.model_args}
-    return lengths_optional(instantiate(model_cfg, "model", **sizes))
+    net = lengths_optional(instantiate(model_cfg, "model", **sizes))
+    if meta.relative is not None:  # the dataset's normalise / difference settings
+        from seqlab.models.relative import Relative
+
+        net = Relative(net, meta.relative["positions"], meta.relative["lags"])
+    return net
 
 
 def check_outputs(net: nn.Module, batch: dict, output_size: int, per_step: bool,
