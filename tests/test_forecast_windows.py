@@ -285,3 +285,33 @@ def test_relative_settings_that_cannot_work_are_refused():
         spec(window=3, seasonal_period=12, seasonal_difference=True)
     with pytest.raises(ConfigError, match="normalise"):
         spec(normalise="level")
+
+
+def test_a_horizon_forecasts_the_next_values_from_each_window(tmp_path):
+    """horizon=3: targets are the 3 values after each window; no training or validation
+    window reaches into a later period; the baselines forecast the same 3 values from
+    what is known at the window's end."""
+    from seqlab.evaluation.baselines import naive_forecasts
+
+    values = 50 + np.arange(40.0) + 5 * np.sin(np.arange(40) * np.pi / 2)
+    write_series(tmp_path, values)
+    one = spec(val_fraction=0.2, seasonal_period=4).preprocess(tmp_path)
+    data = spec(val_fraction=0.2, seasonal_period=4, horizon=3).preprocess(tmp_path)
+    pos, series = data.extras["target_pos"], data.extras["series"]
+    assert data.targets.shape == (len(pos), 3) and data.meta.output_size == 3
+    np.testing.assert_allclose(data.targets, series[pos])
+    np.testing.assert_array_equal(pos[:, 1:] - pos[:, :-1], 1)
+    first_val, first_test = pos[data.splits["val"]].min(), pos[data.splits["test"]].min()
+    assert pos[data.splits["train"]].max() < first_val  # whole windows stay in their period
+    assert pos[data.splits["val"]].max() < first_test
+    assert first_test == one.extras["target_pos"][one.splits["test"]].min()
+    found = naive_forecasts(data, per_step=False)
+    test = pos[data.splits["test"]]
+    np.testing.assert_allclose(found["naive"], series[test[:, :1] - 1].repeat(3, axis=1))
+    np.testing.assert_allclose(found["seasonal_naive"], series[test - 4])
+    # Holt-Winters one step ahead is what the one-step data's baseline says
+    np.testing.assert_allclose(found["holt_winters"][:, 0],
+                               naive_forecasts(one, per_step=False)["holt_winters"][
+                                   : len(test)], rtol=1e-5)
+    with pytest.raises(DataError, match="shorter than the horizon"):
+        spec(horizon=20).preprocess(tmp_path)

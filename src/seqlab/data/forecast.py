@@ -193,11 +193,13 @@ class ForecastWindows:
     seasonal_period: int = 12
     fill_missing: str = "none"
     fill_gaps: str = "refuse"
+    horizon: int = 1  # forecast the next `horizon` values at once (direct: one output each)
     normalise: str = "none"  # window: the net sees the window relative to its last value
     difference: int = 0  # 1: the net sees and forecasts first differences
     seasonal_difference: bool = False  # the net sees and forecasts seasonal differences
 
     def __post_init__(self) -> None:
+        require_int("horizon", self.horizon, minimum=1)
         require_choice("normalise", self.normalise, NORMALISE)
         require_choice("difference", self.difference, (0, 1))
         require_choice("seasonal_difference", self.seasonal_difference, (False, True))
@@ -241,10 +243,16 @@ class ForecastWindows:
                 f"({length} points); use a smaller dataset.window"
             )
         test_begin = self._test_begin(dates)
-        positions = np.arange(self.window, length)  # index of each window's target
+        if length - test_begin < self.horizon:
+            raise DataError(f"{self.name}: the test period ({length - test_begin} values) is "
+                            f"shorter than the horizon ({self.horizon}); use a smaller "
+                            "dataset.horizon or an earlier test period")
+        # Each window's first target; its `horizon` targets follow it.
+        positions = np.arange(self.window, length - self.horizon + 1)
         train_positions = positions[positions < test_begin]
         n_val = int(round(len(train_positions) * self.val_fraction))
         fit_end = test_begin - n_val  # values before this index are the training period
+        last = positions + self.horizon - 1  # each window's last target: no period straddled
 
         # Every column is scaled to [0, 1] over the training period only.
         low, high = columns[:fit_end].min(axis=0), columns[:fit_end].max(axis=0)
@@ -264,19 +272,23 @@ class ForecastWindows:
         inputs = (windows if self.framing == "steps"
                   else windows.reshape(len(windows), 1, -1))
         rows = positions - self.window
+        # One target a window (N), or `horizon` of them (N x H): their places in the series.
+        targets_at = (positions if self.horizon == 1
+                      else positions[:, None] + np.arange(self.horizon))
         return ProcessedData(
             inputs=np.ascontiguousarray(inputs, dtype=np.float32),
-            targets=scaled[positions][:, None],
+            targets=scaled[targets_at].reshape(len(positions), self.horizon),
             lengths=np.full(len(positions), inputs.shape[1], dtype=np.int64),
             splits={
-                "train": rows[positions < fit_end],
-                "val": rows[(positions >= fit_end) & (positions < test_begin)],
+                "train": rows[last < fit_end],
+                "val": rows[(positions >= fit_end) & (last < test_begin)],
                 "test": rows[positions >= test_begin],
             },
-            extras={"series": scaled, "target_pos": positions.astype(np.int64)},
+            extras={"series": scaled, "target_pos": targets_at.astype(np.int64)},
             meta=Meta(
                 name=self.name, task=self.task, archetype=self.archetype,
-                input_size=int(inputs.shape[2]), output_size=1, steps=int(inputs.shape[1]),
+                input_size=int(inputs.shape[2]), output_size=self.horizon,
+                steps=int(inputs.shape[1]),
                 scaler={"min": float(low[0]), "max": float(high[0])},
                 seasonal_period=self.seasonal_period,
                 naive_mae=naive_mae(values[:fit_end], self.seasonal_period),
@@ -308,7 +320,7 @@ class ForecastWindows:
                    names["value_column"]: columns[tail, 0].tolist()}
         for i, column in enumerate(names["input_columns"], start=1):
             example[column] = columns[tail, i].tolist()
-        return {"format": "series", **names, "window": self.window,
+        return {"format": "series", **names, "window": self.window, "horizon": self.horizon,
                 "lag_order": self.lag_order, "framing": self.framing,
                 "fill_gaps": self.fill_gaps, "shift": low.tolist(), "scale": span.tolist(),
                 "example": example}

@@ -120,32 +120,40 @@ def sequence_values(data: ProcessedData, per_step: bool = False) -> dict[str, np
 
 
 def naive_forecasts(data: ProcessedData, per_step: bool) -> dict[str, np.ndarray]:
-    """Each target predicted by the value one step before it (naive) and, for a seasonal
-    series, one season before it (seasonal naive); for a one-step series, Holt-Winters
-    exponential smoothing fitted on the training part; in scaled units."""
+    """Each target predicted from the values before its window's first target: the last
+    of them (naive), the same season's last (seasonal naive), and for a one-value series
+    Holt-Winters exponential smoothing fitted on the training part; in scaled units.
+    With a horizon (targets N x H), the h-th target is h + 1 steps ahead of them all."""
     positions = scored(data.extras["target_pos"], data, "test", per_step)
     series = data.extras["series"]
-    answers = {"naive": series[positions - 1]}
+    origins = positions[:, :1] if positions.ndim == 2 else positions  # first targets
+    ahead = positions - origins  # 0 for the first target of each row
+    answers = {"naive": series[origins - 1 + 0 * ahead]}
     period = data.meta.seasonal_period or 1
-    if period > 1:
-        answers["seasonal_naive"] = series[positions - period]
+    if period > 1:  # the last value of the same season before the origin
+        answers["seasonal_naive"] = series[positions - period * (ahead // period + 1)]
     if not per_step:
         fitted = holt_winters(series, data, period)
         if fitted is not None:
-            answers["holt_winters"] = fitted[positions]
+            level, trend, season = fitted
+            answers["holt_winters"] = (level[origins - 1] + (ahead + 1) * trend[origins - 1]
+                                       + season[positions - period * (ahead // period + 1)])
     return answers
 
 
-def holt_winters(series: np.ndarray, data: ProcessedData, period: int) -> np.ndarray | None:
-    """One-step-ahead forecasts of every point of `series` by additive Holt-Winters
-    (statsmodels), its parameters fitted on the series up to the first test target only:
-    each forecast uses the values before it. None for a series too short to fit."""
+def holt_winters(series: np.ndarray, data: ProcessedData, period: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Additive Holt-Winters (statsmodels) run over `series` with its parameters fitted on
+    the series up to the first test target only: its level, trend and season after every
+    point, so a forecast from any origin uses only the values before it (the forecast of
+    t + h from t is level[t] + (h + 1) trend[t] + the season's last value). None for a
+    series too short to fit."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     values = np.asarray(series, dtype=np.float64).ravel()
     if len(values) != len(series):  # several values a step: not one series
         return None
-    first_test = int(np.min(data.extras["target_pos"][data.splits["test"]]))
+    first_test = int(np.min(data.extras["target_pos"][data.splits["test"]]))  # any horizon
     train = values[:first_test]
     seasonal = "add" if period > 1 and len(train) >= 2 * period + 2 else None
     if len(train) < 10:
@@ -166,7 +174,9 @@ def holt_winters(series: np.ndarray, data: ProcessedData, period: int) -> np.nda
             smoothing_level=params["smoothing_level"], smoothing_trend=params["smoothing_trend"],
             smoothing_seasonal=params["smoothing_seasonal"] if seasonal else None,
             optimized=False)
-    return np.asarray(whole.fittedvalues, dtype=np.float32).reshape(-1, *series.shape[1:])
+    season = whole.season if seasonal else np.zeros(len(values))
+    return tuple(np.asarray(part, dtype=np.float32) for part in (whole.level, whole.trend,
+                                                                  season))
 
 
 def most_frequent_sequence(data: ProcessedData, per_step: bool = False

@@ -24,13 +24,19 @@ def confusion_matrix(outcome: Outcome) -> dict[str, Figure]:
 
 
 def forecast(outcome: Outcome) -> dict[str, Figure]:
-    """The series in original units, with the model's and baselines' test forecasts."""
+    """The series in original units, with the model's and baselines' test forecasts; with
+    a horizon, the H-step paths from origins H apart, which tile the test period."""
     from seqlab.evaluation import plots
 
     data, meta = outcome.data, outcome.data.meta
     positions = scored(data.extras["target_pos"], data, "test", outcome.per_step)
-    order = np.argsort(positions, kind="stable")  # per-step test chunks tile the period
     lines = {"model": outcome.answers, **outcome.baselines}
+    if positions.ndim == 2:  # N x H: every H-th origin's path
+        tiles = (positions[:, 0] - positions[:, 0].min()) % positions.shape[1] == 0
+        lines = {name: np.reshape(values, positions.shape)[tiles].ravel()
+                 for name, values in lines.items()}
+        positions = positions[tiles].ravel()
+    order = np.argsort(positions, kind="stable")  # per-step test chunks tile the period
     return {"forecast": plots.forecast(
         meta.dates, meta.unscale(data.extras["series"]),
         [meta.dates[p] for p in positions[order]],

@@ -41,7 +41,15 @@ def r2(truth: np.ndarray, answers: np.ndarray) -> float:
 def regression(truth: np.ndarray, answers: np.ndarray, meta: Meta) -> dict[str, float]:
     """MSE, MAE and R² in scaled units; MSE, RMSE, MAE and sMAPE (%) in the series'
     original units, and MASE (MAE over the training period's seasonal naive MAE) for a
-    series."""
+    series. Forecasts of several steps ahead (N x H) are scored overall and at each step
+    ahead (`mse_h1`, `mase_h1`, ...)."""
+    truth, answers = np.asarray(truth), np.asarray(answers)
+    ahead = {}
+    if truth.ndim == 2 and truth.shape[1] > 1:
+        answers = answers.reshape(truth.shape)
+        for k in range(truth.shape[1]):
+            step = regression(truth[:, k], answers[:, k], meta)
+            ahead |= {f"{name}_h{k + 1}": step[name] for name in ("mse", "mase") if name in step}
     truth, answers = np.ravel(truth), np.ravel(answers)
     result = {
         "mse": float(np.mean((truth - answers) ** 2)),
@@ -63,7 +71,7 @@ def regression(truth: np.ndarray, answers: np.ndarray, meta: Meta) -> dict[str, 
         }
         if meta.naive_mae is not None:
             result["mase"] = float(np.mean(errors) / meta.naive_mae)
-    return result
+    return result | ahead
 
 
 def headline(test: dict[str, float], baselines: dict[str, dict[str, float]], metric: str,

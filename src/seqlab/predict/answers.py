@@ -43,8 +43,10 @@ def labels(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.Data
 
 
 def forecasts(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:
-    """Regression: `forecast`, in the series' original units."""
-    return _with(encoded.keys, forecast=meta.unscale(torch.stack(outputs).numpy()))
+    """Regression: `forecast`, in the series' original units; with a horizon, a row for
+    each date ahead."""
+    values = meta.unscale(torch.stack(outputs).numpy())
+    return _with(encoded.keys if encoded.steps is None else encoded.steps, forecast=values)
 
 
 def values(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:

@@ -112,8 +112,9 @@ def padded(rows: list[np.ndarray], pad: float | int, dtype: type) -> tuple[np.nd
 
 def series(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     """A series in its own columns, oldest first: the next value after its last row (a
-    window model reads the last `window` rows), or the next value after every row (a
-    per-step model). Answers are keyed by the date they forecast."""
+    window model reads the last `window` rows; with a horizon, the next `horizon`
+    values), or the next value after every row (a per-step model). Answers are keyed by
+    the date they forecast."""
     from seqlab.data.csv_series import parse_dates
     from seqlab.data.forecast import check_series, dates_after, day
 
@@ -132,8 +133,9 @@ def series(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     table = pd.DataFrame({"date": dates, **{c: values[:, i] for i, c in
                                             enumerate(value_columns)}})
     check_series(place.name, table, "refuse")  # oldest first, one row per date, no gaps
+    horizon = raw.get("horizon", 1)  # a window model may forecast several steps at once
     try:
-        following = dates_after(dates, 1)
+        following = dates_after(dates, horizon if window is not None else 1)
     except DataError as error:
         raise DataError(f"{place.name}: {error}") from None
     inputs = scaled(values, raw)
@@ -148,7 +150,9 @@ def series(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     if raw["framing"] == "features":
         last = last.reshape(1, -1)
     return Encoded(inputs=np.ascontiguousarray(last)[None], lengths=np.array([len(last)]),
-                   keys=pd.DataFrame({"date": [day(following[0])]}))
+                   keys=pd.DataFrame({"date": [day(following[0])]}),
+                   steps=None if horizon == 1 else pd.DataFrame(
+                       {"date": [day(d) for d in following]}))
 
 
 def texts(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
