@@ -188,3 +188,14 @@ def test_a_pipeline_entry_with_a_separate_test_file_is_refused(tmp_path, monkeyp
     with pytest.raises(ConfigError, match=r"^datasets\.ts_file\.test_path: the pipeline's "
                                           r"fetch stage copies one file per source"):
         params.generate()
+
+
+def test_a_pipeline_entry_with_a_backtest_is_refused(tmp_path, monkeypatch):
+    """The train stage fits one model: a backtest's fit per fold runs with seqlab.train."""
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "pipeline.yaml").write_text(
+        "entries:\n  a: [experiment=course_ex1, dataset.backtest_folds=3]\n")
+    monkeypatch.setenv("SEQLAB_ROOT", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"^datasets\.elec_equip\.backtest_folds: a backtest "
+                                          r"fits a model per fold"):
+        params.generate()

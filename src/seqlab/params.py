@@ -96,6 +96,10 @@ def source_reads(datasets: dict[str, Any]) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     for name, dataset in datasets.items():
         source, path = dataset["source"], dataset.get("path")
+        if (dataset.get("backtest_folds") or 1) > 1:  # the train stage fits once
+            raise ConfigError(f"datasets.{name}.backtest_folds: a backtest fits a model per "
+                              "fold, the pipeline's train stage one; run it with "
+                              "python -m seqlab.train")
         if dataset.get("test_path") is not None:  # a fetch stage copies one file
             raise ConfigError(f"datasets.{name}.test_path: the pipeline's fetch stage copies "
                               "one file per source; give the pipeline one file (its "

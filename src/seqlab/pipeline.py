@@ -349,7 +349,10 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
     if cfg.get("resume"):
         cfg = recorded_config(tracking, cfg.resume)
     validate(cfg)
-    data_dir = prepare_data(cfg.dataset, folders or project().cache)
+    from seqlab import backtest
+
+    folds = backtest.fold_configs(cfg)  # a rolling-origin backtest: a fit per fold
+    data_dir = prepare_data((folds[-1] if folds else cfg).dataset, folders or project().cache)
     archetype = ProcessedData.load(data_dir).meta.archetype
     if cfg.get("resume") and not (project().checkpoints(f"run-{cfg.resume}") / RESUME_FILE
                                   ).is_file():
@@ -361,13 +364,44 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
         resume_dir = project().checkpoints(f"run-{run_id}") if run_id else None
         if run and tags:
             run.set_tags(tags)
-        train(cfg, data_dir, out_dir / RUN_MODEL_DIR, run, resume_dir)
-        if not is_global_zero():
-            return {}
-        result, evaluation = evaluate(out_dir / RUN_MODEL_DIR, data_dir)
+        if folds:
+            result, evaluation = run_backtest(folds, out_dir, folders, run)
+        else:
+            train(cfg, data_dir, out_dir / RUN_MODEL_DIR, run, resume_dir)
+            if not is_global_zero():
+                return {}
+            result, evaluation = evaluate(out_dir / RUN_MODEL_DIR, data_dir)
         result = record(result, evaluation, out_dir / METRICS_FILE, out_dir / FIGURES_DIR, run)
         check_landed(run, out_dir)  # the record is on disk: one line if the store failed
         return result
+
+
+def run_backtest(folds: list[DictConfig], out_dir: Path, folders: DataFolders | None,
+                 run: TrackedRun | None) -> tuple[dict[str, Any], Evaluation]:
+    """Fit and score each fold of a backtest (seqlab.backtest): earlier folds' models in
+    `out_dir`/folds/, the last fold's as the run's model (logged to the run, with its
+    epochs); the evaluation returned is the last fold's, for its figures."""
+    from seqlab import backtest
+
+    kept: dict[str, Any] = {}
+
+    def fit(cfg: DictConfig, train_it: bool) -> dict[str, Any]:
+        k = cfg.dataset.backtest_fold
+        last = k == len(folds)
+        data_dir = prepare_data(cfg.dataset, folders or project().cache)
+        model_dir = out_dir / RUN_MODEL_DIR if last else out_dir / "folds" / f"fold{k}"
+        if train_it:  # the run logs the epochs of the model it keeps: the last one fitted
+            fitted_once = not cfg.dataset.backtest_refit
+            train(cfg, data_dir, model_dir, run if last or fitted_once else None)
+            kept["model"] = model_dir
+        elif last:  # fitted once: the first fold's model is the run's
+            shutil.copytree(kept["model"], model_dir)
+        print(f"seqlab: backtest fold {k}/{len(folds)} scored", file=sys.stderr)
+        result, kept["evaluation"] = evaluate(kept["model"] if not train_it else model_dir,
+                                              data_dir)
+        return result
+
+    return backtest.run_folds(folds, fit), kept["evaluation"]
 
 
 def recorded_config(tracking: Any, run_id: str) -> DictConfig:

@@ -194,12 +194,25 @@ class ForecastWindows:
     fill_missing: str = "none"
     fill_gaps: str = "refuse"
     horizon: int = 1  # forecast the next `horizon` values at once (direct: one output each)
+    # Rolling-origin backtest (seqlab.backtest): forecasts from `backtest_folds` origins
+    # `backtest_stride` apart (null: the horizon) over the end of the series, the model
+    # fitted again before each (`backtest_refit`) or once before the first.
+    backtest_folds: int = 1
+    backtest_stride: int | None = None
+    backtest_refit: bool = True
+    backtest_fold: int = 0  # set by the run: this fold's data (0: no backtest)
     normalise: str = "none"  # window: the net sees the window relative to its last value
     difference: int = 0  # 1: the net sees and forecasts first differences
     seasonal_difference: bool = False  # the net sees and forecasts seasonal differences
 
     def __post_init__(self) -> None:
         require_int("horizon", self.horizon, minimum=1)
+        require_int("backtest_folds", self.backtest_folds, minimum=1)
+        if self.backtest_stride is not None:
+            require_int("backtest_stride", self.backtest_stride, minimum=1)
+        require_choice("backtest_refit", self.backtest_refit, (False, True))
+        require_int("backtest_fold", self.backtest_fold, minimum=0,
+                    maximum=self.backtest_folds if self.backtest_folds > 1 else 0)
         require_choice("normalise", self.normalise, NORMALISE)
         require_choice("difference", self.difference, (0, 1))
         require_choice("seasonal_difference", self.seasonal_difference, (False, True))
@@ -233,6 +246,8 @@ class ForecastWindows:
 
     def preprocess(self, raw_dir: Path) -> ProcessedData:
         frame = self.read(raw_dir)
+        if self.backtest_fold:  # the series up to this fold's last target, tested there
+            frame = frame.iloc[: self.fold_end(len(frame), self.backtest_fold)]
         columns = self._values(frame)  # the value first, then any further inputs
         values = columns[:, 0]
         dates = frame["date"]
@@ -242,7 +257,8 @@ class ForecastWindows:
                 f"{self.name}: window {self.window} is not shorter than the series "
                 f"({length} points); use a smaller dataset.window"
             )
-        test_begin = self._test_begin(dates)
+        test_begin = (length - self.horizon if self.backtest_fold
+                      else self._test_begin(dates))
         if length - test_begin < self.horizon:
             raise DataError(f"{self.name}: the test period ({length - test_begin} values) is "
                             f"shorter than the horizon ({self.horizon}); use a smaller "
@@ -254,8 +270,15 @@ class ForecastWindows:
         fit_end = test_begin - n_val  # values before this index are the training period
         last = positions + self.horizon - 1  # each window's last target: no period straddled
 
-        # Every column is scaled to [0, 1] over the training period only.
-        low, high = columns[:fit_end].min(axis=0), columns[:fit_end].max(axis=0)
+        # Every column is scaled to [0, 1] over the training period only (a backtest that
+        # fits once: the first fold's, which its model was trained on).
+        scale_end = fit_end
+        if self.backtest_fold and not self.backtest_refit:
+            whole = len(frame) + (self.backtest_folds - self.backtest_fold) * self.stride
+            first_end = self.fold_end(whole, 1)
+            first_train = first_end - self.horizon - self.window
+            scale_end = first_end - self.horizon - int(round(first_train * self.val_fraction))
+        low, high = columns[:scale_end].min(axis=0), columns[:scale_end].max(axis=0)
         if not high[0] > low[0]:
             raise DataError(
                 f"{self.name}: the series is constant ({low[0]}) over the training period; "
@@ -297,6 +320,19 @@ class ForecastWindows:
                 raw=self.raw_inputs(frame, columns, low, span),
             ),
         )
+
+    @property
+    def stride(self) -> int:
+        return self.backtest_stride or self.horizon
+
+    def fold_end(self, length: int, fold: int) -> int:
+        """How many values fold `fold` (1 = the earliest) keeps: up to its last target."""
+        end = length - (self.backtest_folds - fold) * self.stride
+        if end - self.horizon <= self.window + 1:
+            raise DataError(f"{self.name}: {self.backtest_folds} backtest folds "
+                            f"{self.stride} apart leave too little series before the first "
+                            "origin; use fewer dataset.backtest_folds or a smaller stride")
+        return end
 
     def relative(self, columns: int) -> dict[str, list] | None:
         """meta.relative: where the series' lags sit in an input (oldest first), and the
