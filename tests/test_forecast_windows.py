@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from seqlab.config import compose
 from seqlab.data.forecast import ForecastWindows
 from seqlab.errors import ConfigError, DataError
 
@@ -247,7 +248,7 @@ def test_relative_forecasts_add_back_the_naive_parts_in_every_layout(tmp_path, l
     for name, forecast in expected.items():
         data = spec(window=6, seasonal_period=4, lag_order=lag_order, framing=framing,
                     **settings[name]).preprocess(tmp_path)
-        net = Relative(Zero(), data.meta.relative["positions"], data.meta.relative["lags"])
+        net = Relative(Zero(), data.meta.series_lags, data.meta.relative)
         answers = net(torch.from_numpy(data.inputs)).numpy()[:, 0]
         series, positions = data.extras["series"], data.extras["target_pos"]
         np.testing.assert_allclose(answers, forecast(series, positions), atol=1e-6,
@@ -315,3 +316,39 @@ def test_a_horizon_forecasts_the_next_values_from_each_window(tmp_path):
                                    : len(test)], rtol=1e-5)
     with pytest.raises(DataError, match="shorter than the horizon"):
         spec(horizon=20).preprocess(tmp_path)
+
+
+class NextIsNewestPlusOne(torch.nn.Module):
+    """A one-step net that forecasts the newest lag plus one (oldest-first framing)."""
+
+    def __init__(self, newest):
+        super().__init__()
+        self.newest = newest
+
+    def forward(self, inputs, lengths=None):
+        return inputs[:, self.newest[0], self.newest[1]][:, None] + 1
+
+
+@pytest.mark.parametrize("lag_order", ["newest_first", "oldest_first"])
+def test_recursion_feeds_each_forecast_back_as_the_newest_value(tmp_path, lag_order):
+    from seqlab.models.recursive import Recursive
+
+    write_series(tmp_path, np.arange(30.0))
+    data = spec(window=4, horizon=3, lag_order=lag_order).preprocess(tmp_path)
+    lags = data.meta.series_lags
+    net = Recursive(NextIsNewestPlusOne(lags[-1]), lags, horizon=3)
+    inputs = torch.from_numpy(data.inputs)
+    newest = inputs[:, lags[-1][0], lags[-1][1]][:, None]
+    np.testing.assert_allclose(net(inputs).numpy(), (newest + torch.arange(1, 4)).numpy(),
+                               rtol=1e-6)
+
+
+def test_recursion_is_refused_where_nothing_can_be_fed_back(tmp_path):
+    from seqlab.models import net_for_data
+
+    write_series(tmp_path, np.arange(30.0) + np.sin(np.arange(30.0)))
+    model = compose(["experiment=course_ex1", "model.forecast=recursive"]).model
+    differenced = spec(horizon=3, difference=1).preprocess(tmp_path)
+    with pytest.raises(ConfigError, match="use model.forecast=direct"):
+        net_for_data(model, differenced.meta)
+    assert net_for_data(model, spec(horizon=3).preprocess(tmp_path).meta).horizon == 3

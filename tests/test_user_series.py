@@ -208,20 +208,23 @@ def test_dvc_repro_on_the_users_csv_reruns_when_it_changes(tmp_path):
 
 
 def test_a_trending_series_with_window_relative_inputs_trains_and_predicts(tmp_path, run):
-    """dataset.normalise=window and a horizon of 3: the saved model is the net inside its
-    Relative wrapper; it loads from the run folder and forecasts the 3 months after the
-    raw example, with metrics at each step ahead."""
+    """dataset.normalise=window, a horizon of 3, forecast by recursion: the saved model is
+    the one-step net inside its Recursive and Relative wrappers; it loads from the run
+    folder and forecasts the 3 months after the raw example, with metrics at each step
+    ahead."""
     from seqlab.predict.trained import TrainedModel, folder_files
 
     path = monthly_csv(tmp_path / "sales.csv", months=96)
     cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
                "dataset.date_column=Month", "dataset.value_column=Sales",
-               "dataset.normalise=window", "dataset.horizon=3", "optim.max_epochs=2")
+               "dataset.normalise=window", "dataset.horizon=3", "model.forecast=recursive",
+               "optim.max_epochs=2")
     result = run(cfg, tmp_path / "run")
     assert np.isfinite(result["test"]["test/mase"]) and np.isfinite(result["test"]["test/smape"])
     assert {"test/mse_h1", "test/mse_h3", "test/mase_h3"} <= set(result["test"])
     model = TrainedModel(folder_files(tmp_path / "run"))
     assert type(model.net).__name__ == "Relative"
+    assert type(model.net.net).__name__ == "Recursive" and model.net.net.horizon == 3
     rows = pd.DataFrame(model.meta.raw["example"])
     answers = model.predict(rows)
     assert list(answers["date"]) == ["2008-01-01", "2008-02-01", "2008-03-01"]  # after 2007-12

@@ -153,7 +153,13 @@ def validate(cfg: DictConfig) -> None:
                               "(the callback's class)")
     # Sizes come from the data at run time; a small square size (2 x 2) stands in for
     # them so that the model's own checks of its config values run now.
-    instantiate(cfg.model, "model", **{name: 4 for name in runtime_arguments(cfg.model)})
+    # model.forecast is how a forecast is made, not the net's: seqlab.models reads it.
+    require_choice("model.forecast", cfg.model.get("forecast", "direct"), FORECASTS)
+    model = OmegaConf.masked_copy(cfg.model, [k for k in cfg.model if k != "forecast"])
+    instantiate(model, "model", **{name: 4 for name in runtime_arguments(model)})
+
+
+FORECASTS = ("direct", "recursive")  # model.forecast: several steps ahead, how
 
 
 def fit_own_model(cfg: DictConfig) -> list[str]:

@@ -315,7 +315,8 @@ class ForecastWindows:
                 scaler={"min": float(low[0]), "max": float(high[0])},
                 seasonal_period=self.seasonal_period,
                 naive_mae=naive_mae(values[:fit_end], self.seasonal_period),
-                relative=self.relative(columns.shape[1]),
+                series_lags=self.series_lags(columns.shape[1]),
+                relative=self.relative(),
                 dates=dates.dt.strftime("%Y-%m-%d").tolist(),
                 raw=self.raw_inputs(frame, columns, low, span),
             ),
@@ -334,17 +335,18 @@ class ForecastWindows:
                             "origin; use fewer dataset.backtest_folds or a smaller stride")
         return end
 
-    def relative(self, columns: int) -> dict[str, list] | None:
-        """meta.relative: where the series' lags sit in an input (oldest first), and the
-        differencing lags; None when the net reads levels."""
-        lags = [1] * self.difference + [self.seasonal_period] * self.seasonal_difference
-        if self.normalise == "none" and not lags:
-            return None
+    def series_lags(self, columns: int) -> list[list[int]]:
+        """meta.series_lags: where the series' own lags sit in an input, oldest first."""
         steps = (range(self.window) if self.lag_order == "oldest_first"
                  else range(self.window - 1, -1, -1))
-        positions = ([[s, 0] for s in steps] if self.framing == "steps"
-                     else [[0, s * columns] for s in steps])
-        return {"positions": positions, "lags": lags}
+        return ([[s, 0] for s in steps] if self.framing == "steps"
+                else [[0, s * columns] for s in steps])
+
+    def relative(self) -> list[int] | None:
+        """meta.relative: the differencing lags ([]: relative to the window's last value);
+        None when the net reads levels."""
+        lags = [1] * self.difference + [self.seasonal_period] * self.seasonal_difference
+        return None if self.normalise == "none" and not lags else lags
 
     def raw_inputs(self, frame: pd.DataFrame, columns: np.ndarray, low: np.ndarray,
                    span: np.ndarray) -> dict[str, Any]:

@@ -37,10 +37,12 @@ class Meta:
     # MASE's scale: the mean absolute error of the seasonal naive forecast (lag
     # seasonal_period, or 1) over the training period, in the series' original units.
     naive_mae: float | None = None
-    # A forecast the net makes relative to its window (seqlab.models.relative): the
-    # series' lags' [step, feature] places in an input, oldest first, and the
-    # differencing lags (none: relative to the last value).
-    relative: dict[str, list] | None = None
+    # A window forecast: the [step, feature] places of the series' own lags in an input,
+    # oldest first (where seqlab.models.relative and .recursive find them) ...
+    series_lags: list[list[int]] | None = None
+    # ... and a net reading the window relative to it: the differencing lags, or [] for
+    # relative to the last value; None: it reads levels.
+    relative: list[int] | None = None
     dates: list[str] | None = None  # the date of every value of a series
     target_vocab: list[str] | None = None  # token targets: their vocabulary ...
     target_level: str | None = None  # ... and its level (word | char)

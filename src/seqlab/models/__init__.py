@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from seqlab.config import instantiate
 
@@ -22,11 +22,20 @@ def net_for_data(model_cfg: DictConfig, meta: Meta) -> nn.Module:
     """
     sizes = {"input_size": meta.input_size, "output_size": meta.output_size,
              "steps": meta.steps, **meta.model_args}
-    net = lengths_optional(instantiate(model_cfg, "model", **sizes))
+    settings = OmegaConf.masked_copy(model_cfg, [k for k in model_cfg if k != "forecast"])
+    recursive = model_cfg.get("forecast", "direct") == "recursive" and meta.output_size > 1
+    if recursive:  # a one-step net, its forecasts fed back (seqlab.models.recursive)
+        from seqlab.models.recursive import Recursive, check_recursive
+
+        check_recursive(meta)
+        sizes["output_size"] = 1
+    net = lengths_optional(instantiate(settings, "model", **sizes))
+    if recursive:
+        net = Recursive(net, meta.series_lags, meta.output_size)
     if meta.relative is not None:  # the dataset's normalise / difference settings
         from seqlab.models.relative import Relative
 
-        net = Relative(net, meta.relative["positions"], meta.relative["lags"])
+        net = Relative(net, meta.series_lags, meta.relative)
     return net
 
 
