@@ -122,3 +122,12 @@ def test_the_users_own_dataset_code_is_part_of_the_data_cache_key(tmp_path, monk
     assert first != data_code_hash(builtin)
     (tmp_path / "my_kinds.py").write_text(OWN_KIND + "\n# an edit\n")
     assert data_code_hash(cfg) != first  # an edit prepares the data again
+
+
+def test_a_class_that_cannot_be_imported_is_one_line(caplog):
+    with pytest.raises(ConfigError) as caught:
+        fit_own_model(own("nowhere.Net"))
+    assert str(caught.value) == (
+        "model._target_: cannot import 'nowhere.Net' (No module named 'nowhere'); is its "
+        "module in the folder you run from, or on PYTHONPATH?")
+    assert not [r for r in caplog.records if r.name == "hydra.utils"]

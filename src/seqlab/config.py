@@ -64,12 +64,21 @@ def require_number(
 
 
 def _import_target(key: str, path: str) -> Any:
+    import logging
+
     from hydra.utils import get_object
 
+    hydra_log = logging.getLogger("hydra.utils")  # it logs the failure as well, at length
+    level = hydra_log.level
+    hydra_log.setLevel(logging.CRITICAL)
     try:
         return get_object(path)
     except Exception as error:  # hydra raises several types for a bad path
-        raise ConfigError(f"{key}._target_: cannot import {path!r} ({error})") from None
+        reason = " ".join(str(error.__cause__ or error).split())  # the cause, on one line
+        raise ConfigError(f"{key}._target_: cannot import {path!r} ({reason}); is its "
+                          "module in the folder you run from, or on PYTHONPATH?") from None
+    finally:
+        hydra_log.setLevel(level)
 
 
 def instantiate(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
