@@ -229,3 +229,28 @@ def test_a_trending_series_with_window_relative_inputs_trains_and_predicts(tmp_p
     answers = model.predict(rows)
     assert list(answers["date"]) == ["2008-01-01", "2008-02-01", "2008-03-01"]  # after 2007-12
     assert ((answers["forecast"] > 100) & (answers["forecast"] < 300)).all()  # in sales
+
+
+def test_quantile_forecasts_train_score_and_answer_with_their_interval(tmp_path, run):
+    """model.quantiles with a horizon of 3: trained on the pinball loss, selected and
+    scored on the median, the interval's coverage and width reported, and the saved model
+    answers each month ahead with its median as `forecast` and every quantile."""
+    from seqlab.predict.trained import TrainedModel, folder_files
+
+    path = monthly_csv(tmp_path / "sales.csv", months=96)
+    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
+               "dataset.date_column=Month", "dataset.value_column=Sales",
+               "dataset.horizon=3", "dataset.val_fraction=0.2", "model.quantiles=[0.1,0.5,0.9]",
+               "optim.max_epochs=2")
+    result = run(cfg, tmp_path / "run")
+    assert 0 <= result["test"]["test/coverage"] <= 1 and result["test"]["test/width"] > 0
+    assert result["test"]["test/nominal_coverage"] == pytest.approx(0.8)
+    assert result["selection"]["metric"] == "val/mse"  # the median's, as for any forecast
+    history = pd.read_csv(tmp_path / "run" / "model" / "history.csv")
+    assert {"train/loss", "train/mse", "val/mse"} <= set(history.columns)
+    model = TrainedModel(folder_files(tmp_path / "run"))
+    answers = model.predict(pd.DataFrame(model.meta.raw["example"]))
+    assert list(answers.columns) == ["date", "forecast", "q0.1", "q0.5", "q0.9"]
+    assert list(answers["date"]) == ["2008-01-01", "2008-02-01", "2008-03-01"]
+    assert (answers["forecast"] == answers["q0.5"]).all()
+    assert ((answers["q0.1"] <= answers["q0.5"]) & (answers["q0.5"] <= answers["q0.9"])).all()

@@ -162,13 +162,20 @@ def validate(cfg: DictConfig) -> None:
                               "(the callback's class)")
     # Sizes come from the data at run time; a small square size (2 x 2) stands in for
     # them so that the model's own checks of its config values run now.
-    # model.forecast is how a forecast is made, not the net's: seqlab.models reads it.
+    # model.forecast and model.quantiles say how a forecast is made, not what the net is:
+    # seqlab.models reads them.
     require_choice("model.forecast", cfg.model.get("forecast", "direct"), FORECASTS)
-    model = OmegaConf.masked_copy(cfg.model, [k for k in cfg.model if k != "forecast"])
+    if cfg.model.get("quantiles") is not None:
+        from seqlab.models.quantiles import check_levels
+
+        check_levels(OmegaConf.to_object(cfg.model.quantiles)
+                     if OmegaConf.is_config(cfg.model.quantiles) else cfg.model.quantiles)
+    model = OmegaConf.masked_copy(cfg.model, [k for k in cfg.model if k not in HOW_KEYS])
     instantiate(model, "model", **{name: 4 for name in runtime_arguments(model)})
 
 
 FORECASTS = ("direct", "recursive")  # model.forecast: several steps ahead, how
+HOW_KEYS = ("forecast", "quantiles")  # model keys seqlab reads, never given to the net
 
 
 def fit_own_model(cfg: DictConfig) -> list[str]:
@@ -182,7 +189,8 @@ def fit_own_model(cfg: DictConfig) -> list[str]:
     params = inspect.signature(_import_target("model", target)).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return []  # it takes any key: all are its own
-    dropped = [str(k) for k in cfg.model if not str(k).startswith("_") and k not in params]
+    dropped = [str(k) for k in cfg.model
+               if not str(k).startswith("_") and k not in params and k not in HOW_KEYS]
     if dropped:
         with open_dict(cfg):
             for key in dropped:

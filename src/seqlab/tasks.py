@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seqlab.errors import DataError
-from seqlab.evaluation import baselines, figures, generation, metrics, predict
+from seqlab.evaluation import baselines, figures, generation, intervals, metrics, predict
 from seqlab.fitting import losses
 from seqlab.predict import answers
 
@@ -57,7 +57,8 @@ TASKS: dict[str, Task] = {
         module=SUPERVISED, loss=losses.mse, per_step=False,
         predict=predict.values, metrics=metrics.regression,
         baselines=baselines.naive_forecasts, headline="mse", higher_is_better=False,
-        figures=(figures.forecast,), answer=answers.forecasts,
+        figures=(figures.forecast,), more_metrics=(intervals.interval_metrics,),
+        answer=answers.forecasts,
     ),
     # One value per sequence (a numeric label of a whole recording).
     "sequence_regression": Task(

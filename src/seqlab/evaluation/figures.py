@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from seqlab.evaluation.predict import scored
+from seqlab.evaluation.predict import quantiles, scored
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -31,16 +31,24 @@ def forecast(outcome: Outcome) -> dict[str, Figure]:
     data, meta = outcome.data, outcome.data.meta
     positions = scored(data.extras["target_pos"], data, "test", outcome.per_step)
     lines = {"model": outcome.answers, **outcome.baselines}
+    found = None if outcome.per_step else quantiles(outcome.net, data, "test")
+    if found is not None:  # the interval: the lowest and highest quantiles
+        lines |= {"lower": found[..., 0], "upper": found[..., -1]}
     if positions.ndim == 2:  # N x H: every H-th origin's path
         tiles = (positions[:, 0] - positions[:, 0].min()) % positions.shape[1] == 0
         lines = {name: np.reshape(values, positions.shape)[tiles].ravel()
                  for name, values in lines.items()}
         positions = positions[tiles].ravel()
     order = np.argsort(positions, kind="stable")  # per-step test chunks tile the period
+    lines = {name: meta.unscale(values)[order] for name, values in lines.items()}
+    band = None
+    if found is not None:
+        levels = outcome.net.levels
+        band = (lines.pop("lower"), lines.pop("upper"),
+                f"model {levels[0]:g}-{levels[-1]:g} quantiles")
     return {"forecast": plots.forecast(
         meta.dates, meta.unscale(data.extras["series"]),
-        [meta.dates[p] for p in positions[order]],
-        {name: meta.unscale(values)[order] for name, values in lines.items()}, outcome.title)}
+        [meta.dates[p] for p in positions[order]], lines, outcome.title, band)}
 
 
 def _per_row(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:

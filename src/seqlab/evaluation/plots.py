@@ -51,11 +51,16 @@ def learning_curves(history: Path | dict[str, np.ndarray]) -> Figure:
 def forecast(
     dates: list[str], series: np.ndarray, test_dates: list[str],
     lines: dict[str, np.ndarray], title: str,
+    band: tuple[np.ndarray, np.ndarray, str] | None = None,
 ) -> Figure:
-    """The whole series, with each forecast line drawn over the test period."""
+    """The whole series, with each forecast line drawn over the test period, and the
+    model's interval (`band`: lower, upper, label) shaded."""
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(np.array(dates, dtype="datetime64[D]"), series, color="0.6", label="series")
     when = np.array(test_dates, dtype="datetime64[D]")
+    if band is not None:
+        lower, upper, label = band
+        ax.fill_between(when, lower, upper, color="C0", alpha=0.25, linewidth=0, label=label)
     for label, values in lines.items():
         ax.plot(when, values, label=label, linewidth=1.5 if label == "model" else 1)
     ax.axvline(when[0], color="0.3", linestyle=":", label="test starts")

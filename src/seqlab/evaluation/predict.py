@@ -12,6 +12,7 @@ from torch import nn
 
 from seqlab.data.processed import ProcessedData
 from seqlab.models.encoders import real_steps
+from seqlab.models.quantiles import Quantiles, point
 
 BATCH_SIZE = 1024
 
@@ -45,6 +46,14 @@ def classes(net: nn.Module, data: ProcessedData, split: str) -> np.ndarray:
 
 
 def values(net: nn.Module, data: ProcessedData, split: str) -> np.ndarray:
+    """The values forecast; of quantiles (model.quantiles), the median."""
+    return point(torch.cat(batched(net, data, split)), net).numpy()
+
+
+def quantiles(net: nn.Module, data: ProcessedData, split: str) -> np.ndarray | None:
+    """A quantile net's N x H x Q quantiles on a split; None for a net without them."""
+    if not isinstance(net, Quantiles):
+        return None
     return torch.cat(batched(net, data, split)).numpy()
 
 

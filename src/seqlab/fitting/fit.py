@@ -28,7 +28,7 @@ from torch import nn
 
 from seqlab.config import instantiate
 from seqlab.errors import ConfigError
-from seqlab.fitting import resume
+from seqlab.fitting import losses, resume
 from seqlab.fitting.batches import SequenceData, TensorBatches
 from seqlab.fitting.callbacks import AUTO, KeepBest
 from seqlab.fitting.loop import Loop
@@ -38,6 +38,7 @@ from seqlab.fitting.settings import TrainerSettings
 from seqlab.fitting.supervised import SupervisedModule
 from seqlab.layout import PROFILE_FILE
 from seqlab.models import check_outputs, net_for_data
+from seqlab.models.quantiles import Quantiles
 from seqlab.tasks import GENERATOR, Task, task_of
 
 EVAL_BATCH_SIZE = 1024  # validation batches: no gradients kept, so larger
@@ -90,7 +91,9 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     if not str(cfg.model._target_).startswith("seqlab.") and task.module != GENERATOR:
         check_outputs(net, data.splits["train"], data.meta.output_size, task.per_step,
                       cfg.model._target_)
-    module = task.lightning_module()(net, task.loss, optim, data.meta)
+    # Quantile forecasts train on the pinball loss (seqlab.models.quantiles).
+    loss = losses.pinball(net.levels) if isinstance(net, Quantiles) else task.loss
+    module = task.lightning_module()(net, loss, optim, data.meta)
     has_val = data.size("val") > 0
     if cfg.get("trial") and not has_val:  # a search must not choose by test (nor train)
         raise ConfigError("hparams_search: the dataset has no validation split to judge "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch.nn import functional as F
 
@@ -19,3 +21,16 @@ def token_cross_entropy(scores: torch.Tensor, targets: torch.Tensor) -> torch.Te
     """
     return F.cross_entropy(scores.reshape(-1, scores.shape[-1]), targets.reshape(-1),
                            ignore_index=Vocab.pad_id)
+
+
+def pinball(levels: list[float]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The pinball (quantile) loss of N x H x Q quantiles at `levels` against N x H values,
+    averaged over all: minimised by each output at its level's quantile."""
+    at = torch.tensor(levels)
+
+    def loss(quantiles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        above = targets.unsqueeze(-1) - quantiles  # > 0 where the value is above it
+        level = at.to(quantiles.device, quantiles.dtype)
+        return torch.maximum(level * above, (level - 1) * above).mean()
+
+    return loss

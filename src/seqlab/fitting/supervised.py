@@ -19,6 +19,7 @@ from seqlab.data.meta import Meta
 from seqlab.errors import TrainingDiverged
 from seqlab.fitting import losses
 from seqlab.fitting.settings import Optimization
+from seqlab.models.quantiles import Quantiles
 
 Batch = dict[str, torch.Tensor]
 
@@ -35,6 +36,8 @@ class SupervisedModule(pl.LightningModule):
         self.net, self.loss, self.optim = net, loss, optim
         # Values trained on the MSE: the loss is the headline's {stage}/mse, under its name.
         self.loss_is_mse = loss is losses.mse
+        # Quantile forecasts: the loss is the pinball loss, and {stage}/mse the median's.
+        self.median = net.median if isinstance(net, Quantiles) else None
         self.pass_lengths = meta.variable_length  # only then pack sequences
         # Per stage, each step's (count, mean loss, other counts) of the epoch so far.
         self._steps: dict[str, list[tuple]] = {}
@@ -50,7 +53,11 @@ class SupervisedModule(pl.LightningModule):
         """The batch's loss; its counts join the epoch's for `stage`."""
         outputs, targets = self.outputs_and_targets(batch)
         loss = self.loss(outputs, targets)
-        if targets.is_floating_point():
+        if self.median is not None:  # the squared errors of the median, summed per row
+            point = outputs[..., self.median]
+            self.accumulate(stage, len(targets), loss,
+                            torch.nn.functional.mse_loss(point, targets).detach() * len(targets))
+        elif targets.is_floating_point():
             self.accumulate(stage, len(targets), loss)
         else:  # classes: count the right ones
             self.accumulate(stage, len(targets), loss, (outputs.argmax(dim=-1) == targets).sum())
@@ -60,12 +67,15 @@ class SupervisedModule(pl.LightningModule):
         """The epoch metrics this module reports for `stage`."""
         if classes:
             return [f"{stage}/loss", f"{stage}/acc"]
-        return [f"{stage}/loss", *([f"{stage}/mse"] if self.loss_is_mse else [])]
+        mse = self.loss_is_mse or self.median is not None
+        return [f"{stage}/loss", *([f"{stage}/mse"] if mse else [])]
 
     def epoch_metrics(self, stage: str, sums: torch.Tensor) -> dict[str, float]:
         """The metrics of an epoch's summed [loss x count, count, right]."""
         metrics = {f"{stage}/loss": float(sums[0] / sums[1])}
-        if len(sums) > 2:
+        if self.median is not None:
+            metrics[f"{stage}/mse"] = float(sums[2] / sums[1])
+        elif len(sums) > 2:
             metrics[f"{stage}/acc"] = float(sums[2] / sums[1])
         elif self.loss_is_mse:
             metrics[f"{stage}/mse"] = metrics[f"{stage}/loss"]

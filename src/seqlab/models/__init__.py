@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.config import instantiate
+from seqlab.config import HOW_KEYS, instantiate
+from seqlab.errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -22,13 +23,23 @@ def net_for_data(model_cfg: DictConfig, meta: Meta) -> nn.Module:
     """
     sizes = {"input_size": meta.input_size, "output_size": meta.output_size,
              "steps": meta.steps, **meta.model_args}
-    settings = OmegaConf.masked_copy(model_cfg, [k for k in model_cfg if k != "forecast"])
+    settings = OmegaConf.masked_copy(model_cfg, [k for k in model_cfg if k not in HOW_KEYS])
     recursive = model_cfg.get("forecast", "direct") == "recursive" and meta.output_size > 1
+    levels = model_cfg.get("quantiles")
     if recursive:  # a one-step net, its forecasts fed back (seqlab.models.recursive)
         from seqlab.models.recursive import Recursive, check_recursive
 
-        check_recursive(meta)
+        check_recursive(meta, quantiles=levels is not None)
         sizes["output_size"] = 1
+    if levels is not None:  # Q outputs per step ahead (seqlab.models.quantiles)
+        from seqlab.models.quantiles import Quantiles, check_levels
+
+        levels = check_levels(OmegaConf.to_object(levels) if OmegaConf.is_config(levels)
+                              else levels)
+        if meta.task != "regression":
+            raise ConfigError(f"model.quantiles: intervals are for forecasts of a series; "
+                              f"{meta.name} is a {meta.task} task; set model.quantiles=null")
+        sizes["output_size"] = meta.output_size * len(levels)
     net = lengths_optional(instantiate(settings, "model", **sizes))
     if recursive:
         net = Recursive(net, meta.series_lags, meta.output_size)
@@ -36,6 +47,8 @@ def net_for_data(model_cfg: DictConfig, meta: Meta) -> nn.Module:
         from seqlab.models.relative import Relative
 
         net = Relative(net, meta.series_lags, meta.relative)
+    if levels is not None:
+        net = Quantiles(net, levels, meta.output_size)
     return net
 
 
@@ -46,10 +59,12 @@ def check_outputs(net: nn.Module, batch: dict, output_size: int, per_step: bool,
     for one per step."""
     import torch
 
-    from seqlab.errors import ConfigError
+    from seqlab.models.quantiles import Quantiles
 
     inputs, targets = batch["inputs"][:2], batch["targets"][:2]
     lengths = batch["lengths"][:2]
+    if isinstance(net, Quantiles):  # the user's net gives Q outputs per step ahead
+        net, output_size = net.net, output_size * len(net.levels)
     was_training = net.training
     net.eval()
     with torch.no_grad():

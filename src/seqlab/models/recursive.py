@@ -16,8 +16,11 @@ from seqlab.data.meta import Meta
 from seqlab.errors import ConfigError
 
 
-def check_recursive(meta: Meta) -> None:
-    """One line when the data cannot be forecast recursively."""
+def check_recursive(meta: Meta, quantiles: bool = False) -> None:
+    """One line when the data (or the model's quantiles) cannot be forecast recursively."""
+    if quantiles:
+        raise ConfigError("model.forecast: recursive feeds one value back, not quantiles; "
+                          "with model.quantiles use model.forecast=direct")
     if meta.series_lags is None:
         raise ConfigError(f"model.forecast: recursive forecasts feed a window forecast back "
                           f"into its window; {meta.name} is not a window over a series")

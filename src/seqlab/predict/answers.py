@@ -42,11 +42,18 @@ def labels(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.Data
                  probability=best.values.numpy().astype(np.float64))
 
 
-def forecasts(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:
+def forecasts(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta,
+              levels: list[float] | None = None) -> pd.DataFrame:
     """Regression: `forecast`, in the series' original units; with a horizon, a row for
-    each date ahead."""
-    values = meta.unscale(torch.stack(outputs).numpy())
-    return _with(encoded.keys if encoded.steps is None else encoded.steps, forecast=values)
+    each date ahead; with quantiles (`levels`), the median as `forecast` and a column for
+    each quantile (`q0.1`, `q0.5`, `q0.9`)."""
+    found = torch.stack(outputs).numpy()
+    keys = encoded.keys if encoded.steps is None else encoded.steps
+    if not levels:
+        return _with(keys, forecast=meta.unscale(found))
+    each = meta.unscale(found).reshape(-1, len(levels))  # a row per date ahead
+    return _with(keys, forecast=each[:, levels.index(0.5)],
+                 **{f"q{level:g}": each[:, i] for i, level in enumerate(levels)})
 
 
 def values(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta) -> pd.DataFrame:

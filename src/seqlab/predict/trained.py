@@ -187,7 +187,11 @@ class TrainedModel:
             for i in range(0, len(inputs), BATCH_SIZE):
                 outputs.extend(self.net(inputs[i : i + BATCH_SIZE],
                                         None if lengths is None else lengths[i : i + BATCH_SIZE]))
-        return self.task.answer(outputs, encoded, self.meta)
+        from seqlab.models.quantiles import Quantiles
+
+        # A quantile forecast answers its quantiles beside the median.
+        levels = {"levels": self.net.levels} if isinstance(self.net, Quantiles) else {}
+        return self.task.answer(outputs, encoded, self.meta, **levels)
 
 
 def load(model: str, overrides: Sequence[str] = ()) -> TrainedModel:
