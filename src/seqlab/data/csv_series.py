@@ -32,29 +32,38 @@ class CsvSeries(ForecastWindows):
     date_column: str = "date"
     value_column: str = "value"
     input_columns: list[str] = field(default_factory=list)  # further inputs at each step
+    # Inputs known in the future (a planned promotion, a holiday flag): read as of the
+    # dates forecast (ForecastWindows.with_known); a forecast is given their values ahead.
+    future_columns: list[str] = field(default_factory=list)
     date_format: str | None = None  # strftime format; null: ISO dates, years, Mon-YYYY, ...
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_path(self.path)
-        columns = [self.date_column, self.value_column, *self.input_columns]
+        columns = [self.date_column, self.value_column, *self.input_columns,
+                   *self.future_columns]
         repeated = {c for c in columns if columns.count(c) > 1}
         if repeated:
             raise ConfigError(f"input_columns: {sorted(repeated)[0]!r} is named twice; "
-                              "the date, value and input columns must differ")
+                              "the date, value, input and future columns must differ")
 
     def read(self, raw_dir: Path) -> pd.DataFrame:
         path = fetched_copy(raw_dir, self.path)
-        table = read_table(path, [self.date_column, self.value_column, *self.input_columns])
+        table = read_table(path, [self.date_column, self.value_column, *self.input_columns,
+                                  *self.future_columns])
         frame = pd.DataFrame({"date": self._dates(path, table[self.date_column])})
         frame["value"] = numbers(path, table, self.value_column)
-        for column in self.input_columns:
+        for column in [*self.input_columns, *self.future_columns]:
             frame[column] = numbers(path, table, column)
         return check_series(path, frame, self.fill_gaps)
 
+    def known_columns(self) -> list[str]:
+        return list(self.future_columns)
+
     def column_names(self, frame: pd.DataFrame) -> dict[str, Any]:
         return {"date_column": self.date_column, "value_column": self.value_column,
-                "date_format": self.date_format, "input_columns": list(self.input_columns)}
+                "date_format": self.date_format, "input_columns": list(self.input_columns),
+                "future_columns": list(self.future_columns)}
 
     def date_text(self, date: pd.Timestamp) -> str:
         return date.strftime(self.date_format) if self.date_format else day(date)

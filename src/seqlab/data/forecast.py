@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,27 @@ FRAMINGS = ("steps", "features")
 FILLS = ("none", "interpolate")
 NORMALISE = ("none", "window")  # window: the net reads values relative to the last one
 GAP_FILLS = ("refuse", "interpolate")  # missing dates (rows absent), as opposed to values
+# dataset.calendar: a date's place in each cycle, and the cycle's length (in its units).
+CALENDAR = {
+    "month": (lambda d: d.dt.month - 1, 12),
+    "quarter": (lambda d: d.dt.quarter - 1, 4),
+    "dayofweek": (lambda d: d.dt.dayofweek, 7),
+    "dayofmonth": (lambda d: d.dt.day - 1, 31),
+    "dayofyear": (lambda d: d.dt.dayofyear - 1, 366),
+    "weekofyear": (lambda d: d.dt.isocalendar().week.astype(int) - 1, 53),
+    "hour": (lambda d: d.dt.hour, 24),
+}
+
+
+def calendar_features(dates: pd.Series, names: list[str]) -> np.ndarray:
+    """Each date's place in each named cycle as a point on a circle (its sine and
+    cosine), so December sits next to January: len(dates) x 2 * len(names)."""
+    found = []
+    for name in names:
+        place, cycle = CALENDAR[name]
+        angle = 2 * np.pi * place(pd.Series(dates)).to_numpy(dtype=np.float64) / cycle
+        found += [np.sin(angle), np.cos(angle)]
+    return np.stack(found, axis=1) if found else np.zeros((len(dates), 0))
 
 
 def naive_mae(values: np.ndarray, period: int | None) -> float | None:
@@ -74,6 +95,22 @@ def check_series(path: Path, frame: pd.DataFrame, fill_gaps: str = "refuse") -> 
                         f"float ({', '.join(map(str, values.iloc[row]))}); correct or remove it")
     _check_order(path, frame["date"])
     return _fill_gaps(path, frame, fill_gaps)
+
+
+def lead_known(past: np.ndarray, known: np.ndarray, dates: pd.Series, calendar: list[str],
+               horizon: int) -> np.ndarray:
+    """`past` (n x C) beside the inputs known in the future: `known` columns and the
+    `calendar` features of `dates` (both n or more rows), led by the horizon, so row i
+    carries them as of row i + horizon and a window's last `horizon` steps carry them as
+    of the dates it forecasts. Rows whose lead passes the end get zeros: no window's
+    input reaches them."""
+    known = np.concatenate([known, calendar_features(dates, calendar)], axis=1)
+    if not known.shape[1]:
+        return past
+    led = np.zeros((len(past), known.shape[1]), dtype=np.float32)
+    ahead = known[horizon : horizon + len(past)]
+    led[: len(ahead)] = ahead
+    return np.concatenate([past, led], axis=1).astype(np.float32)
 
 
 def day(date: pd.Timestamp) -> str:
@@ -204,8 +241,22 @@ class ForecastWindows:
     normalise: str = "none"  # window: the net sees the window relative to its last value
     difference: int = 0  # 1: the net sees and forecasts first differences
     seasonal_difference: bool = False  # the net sees and forecasts seasonal differences
+    # Known in the future: each step carries these features of the date `horizon` steps
+    # after it, so the window's last `horizon` steps carry those of the dates forecast.
+    calendar: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if isinstance(self.calendar, str):
+            raise ConfigError(f"calendar: expected a list, e.g. dataset.calendar=[{self.calendar}]")
+        self.calendar = list(self.calendar)
+        for name in self.calendar:
+            require_choice("calendar", name, tuple(CALENDAR))
+        if len(set(self.calendar)) != len(self.calendar):
+            raise ConfigError(f"calendar: {self.calendar} names a feature twice")
+        if (self.calendar or self.known_columns()) and self.window < self.horizon:
+            raise ConfigError(f"window: inputs known in the future are read at the window's "
+                              f"last `horizon` steps; dataset.window ({self.window}) must be "
+                              f"at least dataset.horizon ({self.horizon})")
         require_int("horizon", self.horizon, minimum=1)
         require_int("backtest_folds", self.backtest_folds, minimum=1)
         if self.backtest_stride is not None:
@@ -248,7 +299,7 @@ class ForecastWindows:
         frame = self.read(raw_dir)
         if self.backtest_fold:  # the series up to this fold's last target, tested there
             frame = frame.iloc[: self.fold_end(len(frame), self.backtest_fold)]
-        columns = self._values(frame)  # the value first, then any further inputs
+        columns = self._values(frame)  # the value, the further inputs, the known ones
         values = columns[:, 0]
         dates = frame["date"]
         length = len(values)
@@ -285,7 +336,7 @@ class ForecastWindows:
                 "there is nothing to learn"
             )
         span = np.where(high > low, high - low, 1.0)  # a constant extra input scales to 0
-        table = ((columns - low) / span).astype(np.float32)
+        table = self.with_known(((columns - low) / span).astype(np.float32), dates)
         scaled = table[:, 0]
 
         offsets = np.arange(-self.window, 0)
@@ -315,12 +366,23 @@ class ForecastWindows:
                 scaler={"min": float(low[0]), "max": float(high[0])},
                 seasonal_period=self.seasonal_period,
                 naive_mae=naive_mae(values[:fit_end], self.seasonal_period),
-                series_lags=self.series_lags(columns.shape[1]),
+                series_lags=self.series_lags(table.shape[1]),
                 relative=self.relative(),
                 dates=dates.dt.strftime("%Y-%m-%d").tolist(),
                 raw=self.raw_inputs(frame, columns, low, span),
             ),
         )
+
+    def known_columns(self) -> list[str]:
+        """The file's columns known in the future (csv_series' future_columns)."""
+        return []
+
+    def with_known(self, table: np.ndarray, dates: pd.Series) -> np.ndarray:
+        """The scaled columns (value, past inputs, then the known ones) with the known
+        ones and the calendar led by the horizon (see lead_known)."""
+        split = table.shape[1] - len(self.known_columns())
+        return lead_known(table[:, :split], table[:, split:], dates, self.calendar,
+                          self.horizon)
 
     @property
     def stride(self) -> int:
@@ -353,20 +415,26 @@ class ForecastWindows:
         """meta.raw: a forecast reads the last `window` rows of the series in its own
         columns; the example is the series' last window (it forecasts past the data)."""
         names = self.column_names(frame)
-        tail = slice(len(frame) - self.window, len(frame))
-        example = {names["date_column"]: [self.date_text(d) for d in frame["date"].iloc[tail]],
-                   names["value_column"]: columns[tail, 0].tolist()}
-        for i, column in enumerate(names["input_columns"], start=1):
+        # With future columns, the rows ahead are given too: the example forecasts the
+        # series' last `horizon` values, whose values (and past inputs) it leaves empty.
+        ahead = self.horizon if names["future_columns"] else 0
+        tail = slice(len(frame) - self.window - ahead, len(frame))
+        example = {names["date_column"]: [self.date_text(d) for d in frame["date"].iloc[tail]]}
+        for i, column in enumerate([names["value_column"], *names["input_columns"]]):
+            example[column] = [*columns[tail, i][: len(columns[tail]) - ahead].tolist(),
+                               *[None] * ahead]
+        first = columns.shape[1] - len(names["future_columns"])  # they come last
+        for i, column in enumerate(names["future_columns"], start=first):
             example[column] = columns[tail, i].tolist()
         return {"format": "series", **names, "window": self.window, "horizon": self.horizon,
                 "lag_order": self.lag_order, "framing": self.framing,
-                "fill_gaps": self.fill_gaps, "shift": low.tolist(), "scale": span.tolist(),
-                "example": example}
+                "calendar": list(self.calendar), "fill_gaps": self.fill_gaps,
+                "shift": low.tolist(), "scale": span.tolist(), "example": example}
 
     def column_names(self, frame: pd.DataFrame) -> dict[str, Any]:
         """The raw file's names of the date, the value and the further input columns."""
         return {"date_column": "date", "value_column": "value", "date_format": None,
-                "input_columns": [str(c) for c in frame.columns[2:]]}
+                "input_columns": [str(c) for c in frame.columns[2:]], "future_columns": []}
 
     def date_text(self, date: pd.Timestamp) -> str:
         return day(date)

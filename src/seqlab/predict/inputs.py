@@ -116,31 +116,48 @@ def series(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     values), or the next value after every row (a per-step model). Answers are keyed by
     the date they forecast."""
     from seqlab.data.csv_series import parse_dates
-    from seqlab.data.forecast import check_series, dates_after, day
+    from seqlab.data.forecast import check_series, dates_after, day, lead_known
 
     raw = meta.raw
     date_column, value_column = raw["date_column"], raw["value_column"]
     value_columns = [value_column, *raw["input_columns"]]
-    require_columns(frame, [date_column, *value_columns], place)
+    future_columns = raw.get("future_columns", [])  # given for the rows ahead too
+    require_columns(frame, [date_column, *value_columns, *future_columns], place)
     window = raw["window"]
-    if window is not None and len(frame) < window:
+    horizon = raw.get("horizon", 1)  # a window model may forecast several steps at once
+    ahead = horizon if future_columns else 0  # rows after the window: the dates forecast
+    if window is not None and len(frame) < window + ahead:
+        more = (f", then the {ahead} rows ahead with their {', '.join(future_columns)}"
+                if ahead else "")
         raise DataError(f"{place.name}: {len(frame)} rows, but the model reads the last "
-                        f"{window}; give at least {window} rows of the series, oldest first")
+                        f"{window}{more}; give at least {window + ahead} rows of the series, "
+                        "oldest first")
     dates = parse_dates(place.name, frame[date_column].astype(str), date_column,
                         raw["date_format"], hint="write dates as the training data did "
                         "(e.g. 2016-03-01)")
-    values = numbers(frame, value_columns, place)
-    table = pd.DataFrame({"date": dates, **{c: values[:, i] for i, c in
-                                            enumerate(value_columns)}})
+    given = slice(0, len(frame) - ahead)  # the rows whose values are known
+    values = numbers(frame.iloc[given], value_columns, place)
+    known = numbers(frame, future_columns, place)
+    table = pd.DataFrame({"date": dates, **{c: known[:, i] for i, c in
+                                            enumerate(future_columns)}})
     check_series(place.name, table, "refuse")  # oldest first, one row per date, no gaps
-    horizon = raw.get("horizon", 1)  # a window model may forecast several steps at once
+    past_dates = dates.iloc[given]
     try:
-        following = dates_after(dates, horizon if window is not None else 1)
+        following = dates_after(past_dates, horizon if window is not None else 1)
     except DataError as error:
         raise DataError(f"{place.name}: {error}") from None
-    inputs = scaled(values, raw)
+    # Scaled as in training: the value and past inputs, then the known columns.
+    columns = len(value_columns)
+    shift, scale = np.asarray(raw["shift"]), np.asarray(raw["scale"])
+    past = ((values - shift[:columns]) / scale[:columns]).astype(np.float32)
+    known = ((known - shift[columns:]) / scale[columns:]).astype(np.float32)
+    if not ahead:  # no rows ahead: the calendar alone reads the dates that follow
+        dates = pd.concat([past_dates, pd.Series(following)], ignore_index=True)
+        known = np.zeros((len(dates), 0), dtype=np.float32)
+    # The known inputs and the calendar as of each row's date `horizon` rows later.
+    inputs = lead_known(past, known, dates, raw.get("calendar", []), horizon)
     if window is None:  # per step: a forecast of the date after each row
-        forecast_dates = [*dates.iloc[1:], *following]
+        forecast_dates = [*past_dates.iloc[1:], *following]
         return Encoded(inputs=inputs[None], lengths=np.array([len(inputs)]),
                        keys=pd.DataFrame(index=[0]),
                        steps=pd.DataFrame({"date": [day(d) for d in forecast_dates]}))

@@ -1,0 +1,107 @@
+"""Inputs known in the future (`dataset.calendar`, `dataset.future_columns`): each window
+step carries them as of the date `horizon` steps later, so the window's last steps carry
+those of the dates it forecasts; a forecast from raw rows is given the rows ahead."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqlab.config import compose, validate
+from seqlab.data.forecast import calendar_features
+from seqlab.errors import ConfigError, DataError
+from tests.test_forecast_windows import spec, write_series
+
+
+def test_calendar_features_put_each_cycles_ends_side_by_side():
+    dates = pd.Series(pd.date_range("2001-01-01", periods=12, freq="MS"))
+    month = calendar_features(dates, ["month"])
+    assert month.shape == (12, 2)
+    np.testing.assert_allclose(np.hypot(month[:, 0], month[:, 1]), 1)
+    steps = np.linalg.norm(np.diff(np.vstack([month, month[:1]]), axis=0), axis=1)
+    np.testing.assert_allclose(steps, steps[0])  # December -> January like any month
+    days = pd.Series(pd.date_range("2024-01-01", periods=7, freq="D"))  # a Monday first
+    weekday = calendar_features(days, ["dayofweek"])
+    np.testing.assert_allclose(weekday[0], [0, 1], atol=1e-12)
+
+
+def test_each_window_step_carries_the_calendar_of_the_dates_ahead(tmp_path):
+    write_series(tmp_path, 50 + np.arange(40.0) + 5 * np.sin(np.arange(40)))
+    data = spec(window=4, horizon=2, lag_order="oldest_first",
+                calendar=["month", "quarter"]).preprocess(tmp_path)
+    assert data.inputs.shape[1:] == (4, 1 + 4)  # the value, then sin/cos of each cycle
+    dates = pd.Series(pd.to_datetime(data.meta.dates))
+    expected = calendar_features(dates, ["month", "quarter"])
+    for row, targets in enumerate(data.extras["target_pos"]):
+        first_input = targets[0] - 4
+        # step s reads the value at first_input + s and the calendar 2 steps later
+        np.testing.assert_allclose(data.inputs[row, :, 1:],
+                                   expected[first_input + 2 : first_input + 6], atol=1e-6)
+        np.testing.assert_allclose(data.inputs[row, -2:, 1:], expected[targets], atol=1e-6)
+    assert data.meta.series_lags == [[s, 0] for s in range(4)]  # the value's places
+
+
+def test_calendar_settings_that_cannot_work_are_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="calendar: 'weekday' is not one of: month"):
+        spec(calendar=["weekday"])
+    with pytest.raises(ConfigError, match=r"expected a list, e.g. dataset.calendar=\[month\]"):
+        spec(calendar="month")
+    with pytest.raises(ConfigError, match=r"dataset.window \(3\) must be at least "
+                                          r"dataset.horizon \(4\)"):
+        spec(window=3, horizon=4, calendar=["month"])
+    with pytest.raises(ConfigError, match="input_columns: 'Promo' is named twice"):
+        promotions_csv(tmp_path / "sales.csv")
+        validate(compose(["experiment=course_ex1", "dataset=csv_series",
+                          f"dataset.path={tmp_path}/sales.csv",
+                          "dataset.input_columns=[Promo]", "dataset.future_columns=[Promo]"]))
+
+
+def promotions_csv(path, months=84):
+    """Sales that jump in the months a promotion runs; the promotions are planned."""
+    rng = np.random.default_rng(3)
+    promo = (rng.random(months) < 0.3).astype(int)
+    sales = 100 + 0.5 * np.arange(months) + 30 * promo + rng.normal(0, 1, months)
+    dates = pd.date_range("2000-01-01", periods=months, freq="MS")
+    table = pd.DataFrame({"Month": dates.strftime("%Y-%m"), "Sales": sales.round(2),
+                          "Promo": promo})
+    table.to_csv(path, index=False)
+    return table
+
+
+def test_future_columns_forecast_from_raw_rows_as_scored(tmp_path, run, prepared, one_thread):
+    """A planned promotion and the month: the run is scored, and the saved model answers
+    the window's rows plus the rows ahead (their promotions given, sales empty) with the
+    forecasts it was scored with."""
+    from seqlab.data.processed import ProcessedData
+    from seqlab.pipeline import load_model
+    from seqlab.predict.trained import TrainedModel, folder_files
+    from seqlab.tasks import task_of
+    from tests.conftest import tiny
+
+    table = promotions_csv(tmp_path / "sales.csv")
+    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={tmp_path}/sales.csv",
+               "dataset.date_column=Month", "dataset.value_column=Sales",
+               "dataset.future_columns=[Promo]", "dataset.calendar=[month]",
+               "dataset.window=6", "dataset.horizon=3", "optim.max_epochs=2",
+               "model.hidden_size=8")
+    result = run(cfg, tmp_path / "run")
+    assert np.isfinite(result["test"]["test/mase"])
+    data = ProcessedData.load(prepared(cfg))
+    assert data.meta.input_size == 1 + 1 + 2  # sales, the promotion ahead, the month ahead
+    _, net = load_model(tmp_path / "run" / "model", data)
+    scored = data.meta.unscale(task_of("regression").predict(net, data, "test")).reshape(-1, 3)
+    model = TrainedModel(folder_files(tmp_path / "run"))
+    for i, targets in enumerate(data.extras["target_pos"][data.splits["test"]]):
+        rows = table.iloc[targets[0] - 6 : targets[-1] + 1].astype(str).copy()
+        rows.iloc[-3:, rows.columns.get_loc("Sales")] = ""  # not known when forecasting
+        answer = model.predict(rows)
+        assert answer["date"].tolist() == [data.meta.dates[t] for t in targets]
+        np.testing.assert_allclose(answer["forecast"], scored[i], rtol=4e-7)
+    # The example the served model shows is such a table; too few rows is one line.
+    example = pd.DataFrame(model.meta.raw["example"])
+    assert len(example) == 9 and example["Sales"].iloc[-3:].isna().all()
+    assert len(model.predict(example)) == 3
+    with pytest.raises(DataError, match="reads the last 6, then the 3 rows ahead with their "
+                                        "Promo; give at least 9 rows"):
+        model.predict(table.iloc[:8].astype(str))
