@@ -105,3 +105,91 @@ def test_future_columns_forecast_from_raw_rows_as_scored(tmp_path, run, prepared
     with pytest.raises(DataError, match="reads the last 6, then the 3 rows ahead with their "
                                         "Promo; give at least 9 rows"):
         model.predict(table.iloc[:8].astype(str))
+
+
+def stores_csv(path, months=60):
+    """Three stores' monthly sales in one long file, rows sorted by month then store."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for i, month in enumerate(pd.date_range("2000-01-01", periods=months, freq="MS")):
+        for store, level in (("north", 100), ("south", 300), ("east", 50)):
+            sales = level + i + 10 * np.sin(i / 2 + level) + rng.normal(0, 1)
+            rows.append({"Store": store, "Month": month.strftime("%Y-%m"),
+                         "Sales": round(sales, 2)})
+    table = pd.DataFrame(rows)
+    table.to_csv(path, index=False)
+    return table
+
+
+def test_several_series_train_one_global_model_that_answers_each(tmp_path, run, prepared,
+                                                                 one_thread):
+    """series_column: each store windowed and split on its own (no window reads two
+    stores), told apart by a static input; the saved model answers a table of two
+    stores with the forecasts it was scored with, keyed by store and month."""
+    from seqlab.data.processed import ProcessedData
+    from seqlab.pipeline import load_model
+    from seqlab.predict.trained import TrainedModel, folder_files
+    from seqlab.tasks import task_of
+    from tests.conftest import tiny
+
+    table = stores_csv(tmp_path / "stores.csv")
+    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={tmp_path}/stores.csv",
+               "dataset.date_column=Month", "dataset.value_column=Sales",
+               "dataset.series_column=Store", "dataset.window=6", "dataset.horizon=2",
+               "optim.max_epochs=2", "model.hidden_size=8")
+    result = run(cfg, tmp_path / "run")
+    assert np.isfinite(result["test"]["test/mase"])
+    assert "holt_winters" not in result["baselines"]  # fitted to one series only
+    figures = sorted(p.name for p in (tmp_path / "run" / "figures").glob("forecast*.png"))
+    assert figures == ["forecast_east.png", "forecast_north.png", "forecast_south.png"]
+    data = ProcessedData.load(prepared(cfg))
+    starts = data.meta.series_starts
+    assert starts == {"north": 0, "south": 60, "east": 120}
+    assert data.meta.input_size == 1 + 3  # the sales, then which store
+    positions = data.extras["target_pos"]
+    store = np.searchsorted([0, 60, 120], positions[:, 0], side="right") - 1
+    first_input = positions[:, 0] - 6
+    assert (first_input >= np.array([0, 60, 120])[store]).all()  # within its own store
+    assert (positions[:, -1] < np.array([60, 120, 180])[store]).all()
+    np.testing.assert_array_equal(data.inputs[:, 0, 1:].argmax(axis=1), store)
+    for split in ("train", "test"):  # every store in both
+        assert set(store[data.splits[split]]) == {0, 1, 2}
+    np.testing.assert_allclose(data.meta.unscale(data.extras["series"]),
+                               table.sort_values("Store", key=lambda s: s.map(
+                                   {"north": 0, "south": 1, "east": 2}), kind="stable")["Sales"],
+                               rtol=1e-5)
+
+    _, net = load_model(tmp_path / "run" / "model", data)
+    scored = data.meta.unscale(task_of("regression").predict(net, data, "test")).reshape(-1, 2)
+    last = {int(s): i for i, s in enumerate(store[data.splits["test"]])}  # each store's last
+    model = TrainedModel(folder_files(tmp_path / "run"))
+    rows = []
+    for name, index in (("south", 1), ("east", 2)):
+        targets = positions[data.splits["test"]][last[index]]
+        own = table[table["Store"] == name].reset_index(drop=True)
+        rows.append(own.iloc[targets[0] - starts[name] - 6 : targets[0] - starts[name]])
+    answers = model.predict(pd.concat(rows).astype(str))
+    assert list(answers.columns) == ["Store", "date", "forecast"]
+    assert answers["Store"].tolist() == ["south", "south", "east", "east"]
+    np.testing.assert_allclose(answers["forecast"],
+                               np.concatenate([scored[last[1]], scored[last[2]]]), rtol=4e-7)
+    unknown = rows[0].astype(str).assign(Store="west")
+    with pytest.raises(DataError, match="'west' is not a series the model was trained on "
+                                        r"\(north, south, east\)"):
+        model.predict(unknown)
+
+
+def test_several_series_are_checked_each_on_its_own_lines(tmp_path):
+    from tests.test_user_series import preprocess
+
+    table = stores_csv(tmp_path / "stores.csv", months=30)
+    table.drop(index=4).to_csv(tmp_path / "gap.csv", index=False)  # south's 2nd month
+    with pytest.raises(DataError, match="1 date missing after 2000-01-01"):
+        preprocess(tmp_path, tmp_path / "gap.csv", series_column="Store")
+    repeated = table.copy()
+    repeated.loc[5, "Month"] = "2000-01"  # east's second row: east's first month again
+    repeated.to_csv(tmp_path / "repeated.csv", index=False)
+    with pytest.raises(DataError, match="line 7 repeats the date 2000-01-01 of line 4"):
+        preprocess(tmp_path, tmp_path / "repeated.csv", series_column="Store")
+    with pytest.raises(ConfigError, match="give dataset.backtest_folds=1 with several series"):
+        preprocess(tmp_path, tmp_path / "stores.csv", series_column="Store", backtest_folds=2)

@@ -20,6 +20,7 @@ from seqlab.data.forecast import ForecastWindows, check_series, day
 from seqlab.data.user_files import check_path, fetched_copy, numbers, read_table
 from seqlab.errors import ConfigError, DataError
 
+SERIES = "series name"  # the frame's column of series names (not a column of the file)
 # Years alone are read as years: "1949" is 1949-01-01, never 1949 nanoseconds after 1970.
 YEAR = r"\d{4}"
 
@@ -35,27 +36,50 @@ class CsvSeries(ForecastWindows):
     # Inputs known in the future (a planned promotion, a holiday flag): read as of the
     # dates forecast (ForecastWindows.with_known); a forecast is given their values ahead.
     future_columns: list[str] = field(default_factory=list)
+    # Several series in one file, named in this column: windowed each on its own and
+    # trained as one global model that is told which series it reads.
+    series_column: str | None = None
     date_format: str | None = None  # strftime format; null: ISO dates, years, Mon-YYYY, ...
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_path(self.path)
         columns = [self.date_column, self.value_column, *self.input_columns,
-                   *self.future_columns]
+                   *self.future_columns, *([self.series_column] if self.series_column else [])]
+        if self.series_column and self.backtest_folds > 1:
+            raise ConfigError("series_column: backtests cut one series at its folds' "
+                              "origins; give dataset.backtest_folds=1 with several series")
         repeated = {c for c in columns if columns.count(c) > 1}
         if repeated:
             raise ConfigError(f"input_columns: {sorted(repeated)[0]!r} is named twice; "
-                              "the date, value, input and future columns must differ")
+                              "the date, value, input, future and series columns must differ")
 
     def read(self, raw_dir: Path) -> pd.DataFrame:
         path = fetched_copy(raw_dir, self.path)
+        series = [self.series_column] if self.series_column else []
         table = read_table(path, [self.date_column, self.value_column, *self.input_columns,
-                                  *self.future_columns])
+                                  *self.future_columns, *series])
         frame = pd.DataFrame({"date": self._dates(path, table[self.date_column])})
         frame["value"] = numbers(path, table, self.value_column)
         for column in [*self.input_columns, *self.future_columns]:
             frame[column] = numbers(path, table, column)
-        return check_series(path, frame, self.fill_gaps)
+        if not self.series_column:
+            return check_series(path, frame, self.fill_gaps)
+        names = table[self.series_column].astype(str).str.strip()
+        if (names == "").any():
+            row = int((names == "").to_numpy().argmax())
+            raise DataError(f"{path}: line {row + 2}, column {self.series_column!r}: empty; "
+                            "name the series of every row")
+        # Each series is checked on its own rows, which keep their line numbers.
+        return pd.concat([check_series(path, frame[names == name], self.fill_gaps)
+                          .assign(**{SERIES: name}) for name in names.unique()],
+                         ignore_index=True)
+
+    def segments(self, frame: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]]:
+        if SERIES not in frame.columns:
+            return [(None, frame)]
+        return [(str(name), part.drop(columns=SERIES).reset_index(drop=True))
+                for name, part in frame.groupby(SERIES, sort=False)]
 
     def known_columns(self) -> list[str]:
         return list(self.future_columns)
@@ -63,7 +87,8 @@ class CsvSeries(ForecastWindows):
     def column_names(self, frame: pd.DataFrame) -> dict[str, Any]:
         return {"date_column": self.date_column, "value_column": self.value_column,
                 "date_format": self.date_format, "input_columns": list(self.input_columns),
-                "future_columns": list(self.future_columns)}
+                "future_columns": list(self.future_columns),
+                "series_column": self.series_column}
 
     def date_text(self, date: pd.Timestamp) -> str:
         return date.strftime(self.date_format) if self.date_format else day(date)

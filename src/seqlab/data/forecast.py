@@ -44,14 +44,19 @@ def calendar_features(dates: pd.Series, names: list[str]) -> np.ndarray:
     return np.stack(found, axis=1) if found else np.zeros((len(dates), 0))
 
 
-def naive_mae(values: np.ndarray, period: int | None) -> float | None:
+def naive_mae(values: np.ndarray | list[np.ndarray], period: int | None) -> float | None:
     """The in-sample seasonal naive forecast's mean absolute error over `values` (lag
     `period`, or 1 when the series is not longer than a season): MASE's scale (Hyndman &
-    Koehler 2006). None when it is 0 (a series that repeats itself exactly)."""
-    lag = period if period and len(values) > period else 1
-    if len(values) <= lag:
+    Koehler 2006); over several series, their errors pooled. None when it is 0 (a series
+    that repeats itself exactly)."""
+    errors = []
+    for series in values if isinstance(values, list) else [values]:
+        lag = period if period and len(series) > period else 1
+        if len(series) > lag:
+            errors.append(np.abs(series[lag:] - series[:-lag]))
+    if not errors:
         return None
-    scale = float(np.mean(np.abs(values[lag:] - values[:-lag])))
+    scale = float(np.mean(np.concatenate(errors)))
     return scale if scale > 0 else None
 
 
@@ -83,7 +88,8 @@ def check_series(path: Path, frame: pd.DataFrame, fill_gaps: str = "refuse") -> 
     """Check a frame of `date` and numeric columns read from `path`: finite values, one
     row per date, oldest first, and no dates skipped (or those filled, see read_series).
 
-    Line numbers in errors are the file's: row i is line i + 2, under a header.
+    Line numbers in errors are the file's: the row with index i is line i + 2, under a
+    header (a frame of one series among several keeps its rows' index in the file).
     """
     # An infinite value (or one beyond float range, which reads as infinite) would make the
     # scaler's range infinite and every scaled value NaN.
@@ -91,7 +97,8 @@ def check_series(path: Path, frame: pd.DataFrame, fill_gaps: str = "refuse") -> 
     infinite = np.isinf(values.to_numpy(dtype=np.float64)).any(axis=1)
     if infinite.any():
         row = int(infinite.argmax())
-        raise DataError(f"{path}: line {row + 2} has an infinite value or one too large for a "
+        raise DataError(f"{path}: line {frame.index[row] + 2} has an infinite value or one "
+                        "too large for a "
                         f"float ({', '.join(map(str, values.iloc[row]))}); correct or remove it")
     _check_order(path, frame["date"])
     return _fill_gaps(path, frame, fill_gaps)
@@ -124,13 +131,14 @@ def _check_order(path: Path, dates: pd.Series) -> None:
     bad = np.flatnonzero(steps <= np.timedelta64(0))
     if not bad.size:
         return
-    row = int(bad[0]) + 1  # the offending row; its file line is row + 2
+    row = int(bad[0]) + 1  # the offending row; its file line is its index + 2
     date, before = day(dates.iloc[row]), day(dates.iloc[row - 1])
+    line, previous = dates.index[row] + 2, dates.index[row - 1] + 2
     if dates.iloc[row] == dates.iloc[row - 1]:
-        raise DataError(f"{path}: line {row + 2} repeats the date {date} of line {row + 1}; "
+        raise DataError(f"{path}: line {line} repeats the date {date} of line {previous}; "
                         "give each date one row")
-    raise DataError(f"{path}: line {row + 2} has date {date}, earlier than {before} on line "
-                    f"{row + 1}; sort the rows by date")
+    raise DataError(f"{path}: line {line} has date {date}, earlier than {before} on line "
+                    f"{previous}; sort the rows by date")
 
 
 def _calendar(dates: pd.Series) -> tuple[np.ndarray, Callable[[pd.Timestamp, int], pd.Timestamp]]:
@@ -208,6 +216,19 @@ def _fill_gaps(path: Path, frame: pd.DataFrame, fill_gaps: str) -> pd.DataFrame:
         between = filled[column].astype(float).interpolate(limit_area="inside")
         filled.loc[new, column] = between[new]
     return filled
+
+
+@dataclass
+class Segment:
+    """One series of a file: its rows, values (value, inputs, known inputs), dates, and
+    the indices where its validation and test periods begin."""
+
+    name: str | None
+    frame: pd.DataFrame
+    columns: np.ndarray
+    dates: pd.Series
+    test_begin: int
+    fit_end: int
 
 
 @dataclass
@@ -299,65 +320,44 @@ class ForecastWindows:
         frame = self.read(raw_dir)
         if self.backtest_fold:  # the series up to this fold's last target, tested there
             frame = frame.iloc[: self.fold_end(len(frame), self.backtest_fold)]
-        columns = self._values(frame)  # the value, the further inputs, the known ones
-        values = columns[:, 0]
-        dates = frame["date"]
-        length = len(values)
-        if length <= self.window:
-            raise DataError(
-                f"{self.name}: window {self.window} is not shorter than the series "
-                f"({length} points); use a smaller dataset.window"
-            )
-        test_begin = (length - self.horizon if self.backtest_fold
-                      else self._test_begin(dates))
-        if length - test_begin < self.horizon:
-            raise DataError(f"{self.name}: the test period ({length - test_begin} values) is "
-                            f"shorter than the horizon ({self.horizon}); use a smaller "
-                            "dataset.horizon or an earlier test period")
-        # Each window's first target; its `horizon` targets follow it.
-        positions = np.arange(self.window, length - self.horizon + 1)
-        train_positions = positions[positions < test_begin]
-        n_val = int(round(len(train_positions) * self.val_fraction))
-        fit_end = test_begin - n_val  # values before this index are the training period
-        last = positions + self.horizon - 1  # each window's last target: no period straddled
+        # Several series (csv_series' series_column) are windowed each on its own, split
+        # each at its own test period, and laid end to end; one scaler serves them all.
+        parts = [self._periods(name, part) for name, part in self.segments(frame)]
 
         # Every column is scaled to [0, 1] over the training period only (a backtest that
         # fits once: the first fold's, which its model was trained on).
-        scale_end = fit_end
+        training = np.concatenate([p.columns[: p.fit_end] for p in parts])
         if self.backtest_fold and not self.backtest_refit:
             whole = len(frame) + (self.backtest_folds - self.backtest_fold) * self.stride
             first_end = self.fold_end(whole, 1)
             first_train = first_end - self.horizon - self.window
-            scale_end = first_end - self.horizon - int(round(first_train * self.val_fraction))
-        low, high = columns[:scale_end].min(axis=0), columns[:scale_end].max(axis=0)
+            training = parts[0].columns[
+                : first_end - self.horizon - int(round(first_train * self.val_fraction))]
+        low, high = training.min(axis=0), training.max(axis=0)
         if not high[0] > low[0]:
             raise DataError(
                 f"{self.name}: the series is constant ({low[0]}) over the training period; "
                 "there is nothing to learn"
             )
         span = np.where(high > low, high - low, 1.0)  # a constant extra input scales to 0
-        table = self.with_known(((columns - low) / span).astype(np.float32), dates)
-        scaled = table[:, 0]
-
-        offsets = np.arange(-self.window, 0)
-        windows = table[positions[:, None] + offsets]  # N x W x columns, oldest first
-        if self.lag_order == "newest_first":
-            windows = windows[:, ::-1]
-        inputs = (windows if self.framing == "steps"
-                  else windows.reshape(len(windows), 1, -1))
-        rows = positions - self.window
-        # One target a window (N), or `horizon` of them (N x H): their places in the series.
-        targets_at = (positions if self.horizon == 1
-                      else positions[:, None] + np.arange(self.horizon))
+        names = [p.name for p in parts]
+        pieces = [self._windows(p, low, span, names) for p in parts]
+        starts = np.cumsum([0] + [len(p.columns) for p in parts])[:-1]
+        first_rows = np.cumsum([0] + [len(w["inputs"]) for w in pieces])[:-1]
+        inputs = np.concatenate([w["inputs"] for w in pieces])
+        table_width = pieces[0]["width"]
+        splits = {split: np.concatenate([w[split] + row for w, row in
+                                         zip(pieces, first_rows, strict=True)])
+                  for split in ("train", "val", "test")}
+        targets_at = np.concatenate([w["targets_at"] + start for w, start in
+                                     zip(pieces, starts, strict=True)])
+        scaled = np.concatenate([w["scaled"] for w in pieces])
+        dates = pd.concat([p.dates for p in parts], ignore_index=True)
         return ProcessedData(
             inputs=np.ascontiguousarray(inputs, dtype=np.float32),
-            targets=scaled[targets_at].reshape(len(positions), self.horizon),
-            lengths=np.full(len(positions), inputs.shape[1], dtype=np.int64),
-            splits={
-                "train": rows[last < fit_end],
-                "val": rows[(positions >= fit_end) & (last < test_begin)],
-                "test": rows[positions >= test_begin],
-            },
+            targets=scaled[targets_at].reshape(len(inputs), self.horizon),
+            lengths=np.full(len(inputs), inputs.shape[1], dtype=np.int64),
+            splits=splits,
             extras={"series": scaled, "target_pos": targets_at.astype(np.int64)},
             meta=Meta(
                 name=self.name, task=self.task, archetype=self.archetype,
@@ -365,13 +365,71 @@ class ForecastWindows:
                 steps=int(inputs.shape[1]),
                 scaler={"min": float(low[0]), "max": float(high[0])},
                 seasonal_period=self.seasonal_period,
-                naive_mae=naive_mae(values[:fit_end], self.seasonal_period),
-                series_lags=self.series_lags(table.shape[1]),
+                naive_mae=naive_mae([p.columns[: p.fit_end, 0] for p in parts],
+                                    self.seasonal_period),
+                series_lags=self.series_lags(table_width),
                 relative=self.relative(),
                 dates=dates.dt.strftime("%Y-%m-%d").tolist(),
-                raw=self.raw_inputs(frame, columns, low, span),
+                series_starts=(None if names == [None] else
+                               {name: int(start) for name, start in zip(names, starts,
+                                                                        strict=True)}),
+                raw=self.raw_inputs(parts[-1].frame, parts[-1].columns, low, span, names),
             ),
         )
+
+    def segments(self, frame: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]]:
+        """The series in the frame, by name: one, unnamed, unless the file holds several."""
+        return [(None, frame)]
+
+    def _periods(self, name: str | None, frame: pd.DataFrame) -> Segment:
+        """One series' values and where its validation and test periods begin."""
+        columns = self._values(frame)  # the value, the further inputs, the known ones
+        dates = frame["date"].reset_index(drop=True)
+        length = len(columns)
+        which = f"{self.name}" if name is None else f"{self.name}, series {name!r}"
+        if length <= self.window:
+            raise DataError(
+                f"{which}: window {self.window} is not shorter than the series "
+                f"({length} points); use a smaller dataset.window"
+            )
+        test_begin = (length - self.horizon if self.backtest_fold
+                      else self._test_begin(dates, which))
+        if length - test_begin < self.horizon:
+            raise DataError(f"{which}: the test period ({length - test_begin} values) is "
+                            f"shorter than the horizon ({self.horizon}); use a smaller "
+                            "dataset.horizon or an earlier test period")
+        train_windows = max(0, test_begin - self.window)
+        fit_end = test_begin - int(round(train_windows * self.val_fraction))
+        return Segment(name, frame, columns, dates, test_begin, fit_end)
+
+    def _windows(self, part: Segment, low: np.ndarray, span: np.ndarray,
+                 names: list[str | None]) -> dict[str, Any]:
+        """One series' windows, their targets' places in it, and their splits."""
+        table = self.with_known(((part.columns - low) / span).astype(np.float32), part.dates)
+        if len(names) > 1:  # which series: a static input at every step
+            table = np.concatenate([table, np.repeat(
+                np.eye(len(names), dtype=np.float32)[[names.index(part.name)]],
+                len(table), axis=0)], axis=1)
+        # Each window's first target; its `horizon` targets follow it.
+        positions = np.arange(self.window, len(table) - self.horizon + 1)
+        last = positions + self.horizon - 1  # each window's last target: no period straddled
+        windows = table[positions[:, None] + np.arange(-self.window, 0)]  # oldest first
+        if self.lag_order == "newest_first":
+            windows = windows[:, ::-1]
+        rows = positions - self.window
+        fit_end, test_begin = part.fit_end, part.test_begin
+        return {
+            "inputs": (windows if self.framing == "steps"
+                       else windows.reshape(len(windows), 1, -1)),
+            "width": table.shape[1],
+            "scaled": table[:, 0],
+            # One target a window (N), or `horizon` of them (N x H): places in the series.
+            "targets_at": (positions if self.horizon == 1
+                           else positions[:, None] + np.arange(self.horizon)),
+            "train": rows[last < fit_end],
+            "val": rows[(positions >= fit_end) & (last < test_begin)],
+            "test": rows[positions >= test_begin],
+        }
 
     def known_columns(self) -> list[str]:
         """The file's columns known in the future (csv_series' future_columns)."""
@@ -411,9 +469,10 @@ class ForecastWindows:
         return None if self.normalise == "none" and not lags else lags
 
     def raw_inputs(self, frame: pd.DataFrame, columns: np.ndarray, low: np.ndarray,
-                   span: np.ndarray) -> dict[str, Any]:
+                   span: np.ndarray, series: list[str | None]) -> dict[str, Any]:
         """meta.raw: a forecast reads the last `window` rows of the series in its own
-        columns; the example is the series' last window (it forecasts past the data)."""
+        columns; the example is the (last) series' last window (it forecasts past the
+        data). Of several `series`, each is named in the series column."""
         names = self.column_names(frame)
         # With future columns, the rows ahead are given too: the example forecasts the
         # series' last `horizon` values, whose values (and past inputs) it leaves empty.
@@ -426,15 +485,18 @@ class ForecastWindows:
         first = columns.shape[1] - len(names["future_columns"])  # they come last
         for i, column in enumerate(names["future_columns"], start=first):
             example[column] = columns[tail, i].tolist()
-        return {"format": "series", **names, "window": self.window, "horizon": self.horizon,
-                "lag_order": self.lag_order, "framing": self.framing,
+        if series != [None]:
+            example = {names["series_column"]: [series[-1]] * len(columns[tail]), **example}
+        return {"format": "series", **names, "series": series, "window": self.window,
+                "horizon": self.horizon, "lag_order": self.lag_order, "framing": self.framing,
                 "calendar": list(self.calendar), "fill_gaps": self.fill_gaps,
                 "shift": low.tolist(), "scale": span.tolist(), "example": example}
 
     def column_names(self, frame: pd.DataFrame) -> dict[str, Any]:
         """The raw file's names of the date, the value and the further input columns."""
         return {"date_column": "date", "value_column": "value", "date_format": None,
-                "input_columns": [str(c) for c in frame.columns[2:]], "future_columns": []}
+                "input_columns": [str(c) for c in frame.columns[2:]], "future_columns": [],
+                "series_column": None}
 
     def date_text(self, date: pd.Timestamp) -> str:
         return day(date)
@@ -454,17 +516,18 @@ class ForecastWindows:
             values = values.interpolate(limit_direction="both")
         return values.to_numpy(dtype=np.float64)
 
-    def _test_begin(self, dates: pd.Series) -> int:
-        """Index of the first test target; test windows may read earlier values as inputs."""
+    def _test_begin(self, dates: pd.Series, which: str) -> int:
+        """Index of the first test target; test windows may read earlier values as inputs.
+        `which` names the series in errors."""
         if self.test_start is None:
             begin = len(dates) - max(1, int(round(len(dates) * self.test_fraction)))
         else:
             begin = int((dates < pd.Timestamp(self.test_start)).sum())
         if begin >= len(dates):
-            raise DataError(f"{self.name}: no data on or after test_start={self.test_start}")
+            raise DataError(f"{which}: no data on or after test_start={self.test_start}")
         if begin <= self.window + 1:
             raise DataError(
-                f"{self.name}: fewer than two training windows before the test period; "
+                f"{which}: fewer than two training windows before the test period; "
                 "use a smaller dataset.window or a later dataset.test_start"
             )
         return begin

@@ -44,6 +44,9 @@ class Meta:
     # relative to the last value; None: it reads levels.
     relative: list[int] | None = None
     dates: list[str] | None = None  # the date of every value of a series
+    # Several series laid end to end (csv_series' series_column): each one's name and
+    # the index where its values start in `dates` (and the data's extras["series"]).
+    series_starts: dict[str, int] | None = None
     target_vocab: list[str] | None = None  # token targets: their vocabulary ...
     target_level: str | None = None  # ... and its level (word | char)
     source_vocab: list[str] | None = None  # token inputs: their vocabulary ...

@@ -147,11 +147,11 @@ def holt_winters(series: np.ndarray, data: ProcessedData, period: int
     the series up to the first test target only: its level, trend and season after every
     point, so a forecast from any origin uses only the values before it (the forecast of
     t + h from t is level[t] + (h + 1) trend[t] + the season's last value). None for a
-    series too short to fit."""
+    series too short to fit, and for several series laid end to end."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     values = np.asarray(series, dtype=np.float64).ravel()
-    if len(values) != len(series):  # several values a step: not one series
+    if len(values) != len(series) or data.meta.series_starts:  # not one series
         return None
     first_test = int(np.min(data.extras["target_pos"][data.splits["test"]]))  # any horizon
     train = values[:first_test]

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from seqlab.evaluation.evaluate import Outcome
 
 STRIPS = 4  # test sequences drawn as label strips
+SERIES_DRAWN = 4  # of several series, those drawn (a figure each)
 
 
 def confusion_matrix(outcome: Outcome) -> dict[str, Figure]:
@@ -25,30 +26,52 @@ def confusion_matrix(outcome: Outcome) -> dict[str, Figure]:
 
 def forecast(outcome: Outcome) -> dict[str, Figure]:
     """The series in original units, with the model's and baselines' test forecasts; with
-    a horizon, the H-step paths from origins H apart, which tile the test period."""
-    from seqlab.evaluation import plots
-
-    data, meta = outcome.data, outcome.data.meta
+    a horizon, the H-step paths from origins H apart, which tile the test period; with a
+    quantile net, its interval shaded. Of several series, the first SERIES_DRAWN, a
+    figure each (`forecast_<series>`)."""
+    data = outcome.data
     positions = scored(data.extras["target_pos"], data, "test", outcome.per_step)
     lines = {"model": outcome.answers, **outcome.baselines}
     found = None if outcome.per_step else quantiles(outcome.net, data, "test")
     if found is not None:  # the interval: the lowest and highest quantiles
         lines |= {"lower": found[..., 0], "upper": found[..., -1]}
+    lines = {name: np.reshape(values, positions.shape) for name, values in lines.items()}
+    starts = data.meta.series_starts
+    if not starts:
+        return {"forecast": _forecast(outcome, positions, lines, 0, len(data.meta.dates),
+                                      outcome.title)}
+    ends = [*list(starts.values())[1:], len(data.meta.dates)]
+    figures = {}
+    for (name, start), end in list(zip(starts.items(), ends, strict=True))[:SERIES_DRAWN]:
+        mine = (positions.min(axis=-1) if positions.ndim == 2 else positions) >= start
+        mine &= (positions.max(axis=-1) if positions.ndim == 2 else positions) < end
+        figures[f"forecast_{name}"] = _forecast(
+            outcome, positions[mine] - start, {k: v[mine] for k, v in lines.items()},
+            start, end, f"{outcome.title}: {name}")
+    return figures
+
+
+def _forecast(outcome: Outcome, positions: np.ndarray, lines: dict[str, np.ndarray],
+              start: int, end: int, title: str) -> Figure:
+    """One series (values start:end of the data's) with its test forecasts, whose
+    `positions` count from its start."""
+    from seqlab.evaluation import plots
+
+    data, meta = outcome.data, outcome.data.meta
     if positions.ndim == 2:  # N x H: every H-th origin's path
         tiles = (positions[:, 0] - positions[:, 0].min()) % positions.shape[1] == 0
-        lines = {name: np.reshape(values, positions.shape)[tiles].ravel()
-                 for name, values in lines.items()}
+        lines = {name: values[tiles].ravel() for name, values in lines.items()}
         positions = positions[tiles].ravel()
     order = np.argsort(positions, kind="stable")  # per-step test chunks tile the period
     lines = {name: meta.unscale(values)[order] for name, values in lines.items()}
     band = None
-    if found is not None:
+    if "lower" in lines:
         levels = outcome.net.levels
         band = (lines.pop("lower"), lines.pop("upper"),
                 f"model {levels[0]:g}-{levels[-1]:g} quantiles")
-    return {"forecast": plots.forecast(
-        meta.dates, meta.unscale(data.extras["series"]),
-        [meta.dates[p] for p in positions[order]], lines, outcome.title, band)}
+    dates = meta.dates[start:end]
+    return plots.forecast(dates, meta.unscale(data.extras["series"][start:end]),
+                          [dates[p] for p in positions[order]], lines, title, band)
 
 
 def _per_row(flat: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:

@@ -114,7 +114,36 @@ def series(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     """A series in its own columns, oldest first: the next value after its last row (a
     window model reads the last `window` rows; with a horizon, the next `horizon`
     values), or the next value after every row (a per-step model). Answers are keyed by
-    the date they forecast."""
+    the date they forecast. A model of several series (series_column) answers each series
+    in the table, keyed by its name too."""
+    column = meta.raw.get("series_column")
+    if not column:
+        return one_series(frame, meta, place)
+    require_columns(frame, [column], place)
+    names = frame[column].astype(str).str.strip()
+    trained = meta.raw["series"]
+    unknown = np.flatnonzero(~names.isin(trained))
+    if unknown.size:
+        raise DataError(f"{place.at(int(unknown[0]), column)}: {names.iloc[unknown[0]]!r} is "
+                        f"not a series the model was trained on ({', '.join(trained[:5])}"
+                        f"{', ...' if len(trained) > 5 else ''})")
+    parts = [(name, one_series(frame[names == name].reset_index(drop=True), meta, place, name))
+             for name in names.unique()]
+
+    def named(name: str, table: pd.DataFrame) -> pd.DataFrame:
+        return table.reset_index(drop=True).assign(**{column: name})[[column, *table.columns]]
+
+    return Encoded(
+        inputs=np.concatenate([p.inputs for _, p in parts]),
+        lengths=np.concatenate([p.lengths for _, p in parts]),
+        keys=pd.concat([named(n, p.keys) for n, p in parts], ignore_index=True),
+        steps=None if parts[0][1].steps is None else pd.concat(
+            [named(n, p.steps) for n, p in parts], ignore_index=True))
+
+
+def one_series(frame: pd.DataFrame, meta: Meta, place: Place, name: str | None = None
+               ) -> Encoded:
+    """One series' rows (of the series `name`, among several) as series() reads them."""
     from seqlab.data.csv_series import parse_dates
     from seqlab.data.forecast import check_series, dates_after, day, lead_known
 
@@ -134,7 +163,7 @@ def series(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
                         "oldest first")
     dates = parse_dates(place.name, frame[date_column].astype(str), date_column,
                         raw["date_format"], hint="write dates as the training data did "
-                        "(e.g. 2016-03-01)")
+                        "(e.g. 2016-03-01)").reset_index(drop=True)  # row i: line i + 2
     given = slice(0, len(frame) - ahead)  # the rows whose values are known
     values = numbers(frame.iloc[given], value_columns, place)
     known = numbers(frame, future_columns, place)
@@ -156,6 +185,10 @@ def series(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
         known = np.zeros((len(dates), 0), dtype=np.float32)
     # The known inputs and the calendar as of each row's date `horizon` rows later.
     inputs = lead_known(past, known, dates, raw.get("calendar", []), horizon)
+    names = raw.get("series") or [None]
+    if len(names) > 1:  # which series: a static input at every step, as in training
+        inputs = np.concatenate([inputs, np.repeat(np.eye(len(names), dtype=np.float32)[
+            [names.index(name)]], len(inputs), axis=0)], axis=1)
     if window is None:  # per step: a forecast of the date after each row
         forecast_dates = [*past_dates.iloc[1:], *following]
         return Encoded(inputs=inputs[None], lengths=np.array([len(inputs)]),
@@ -286,7 +319,9 @@ def columns(meta: Meta) -> list[str]:
     """The columns a table of raw inputs needs (besides an optional `id`)."""
     raw = meta.raw
     return {
-        "series": lambda: [raw["date_column"], raw["value_column"], *raw["input_columns"]],
+        "series": lambda: [*([raw["series_column"]] if raw.get("series_column") else []),
+                           raw["date_column"], raw["value_column"], *raw["input_columns"],
+                           *raw.get("future_columns", [])],
         "texts": lambda: [raw["column"]], "sentences": lambda: ["sentence"],
         "sources": lambda: [raw["column"]], "values": lambda: raw["columns"],
         "sequences": lambda: raw["columns"],
