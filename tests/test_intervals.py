@@ -97,3 +97,27 @@ def test_quantiles_are_refused_where_they_mean_nothing(tmp_path):
                 input_size=8, output_size=10, steps=8)
     with pytest.raises(ConfigError, match="classification task; set model.quantiles=null"):
         net_for_data(classes.model, meta)
+
+
+def test_calibration_moves_the_interval_to_cover_its_share_of_held_out_windows():
+    """Conformalised quantile regression: the margin per step ahead is the
+    ceil((n + 1) 0.8)-th smallest distance outside the interval, so the calibrated
+    interval covers at least 80 % of the windows it was calibrated on."""
+    torch.manual_seed(0)
+    inputs = torch.randn(40, 3, 1)
+
+    def narrow(x):  # an interval much too narrow for values spread by 1
+        return torch.cat([x[:, -1] - 0.1, x[:, -1], x[:, -1] + 0.1], dim=1).repeat(1, 2)
+
+    net = Quantiles(lambda_net(narrow), LEVELS, horizon=2)
+    targets = inputs[:, -1] + torch.randn(40, 2)
+    before = net(inputs)
+    assert ((targets >= before[..., 0]) & (targets <= before[..., -1])).float().mean() < 0.3
+    assert net.calibrate(inputs, None, targets) == 40
+    after = net(inputs)
+    inside = (targets >= after[..., 0]) & (targets <= after[..., -1])
+    assert (inside.float().mean(dim=0) >= 0.8).all()  # each step ahead
+    outside = torch.maximum(before[..., 0] - targets, targets - before[..., -1])
+    np.testing.assert_allclose(net.margin.numpy(), outside.sort(dim=0).values[32].numpy())
+    torch.testing.assert_close(after[..., 1], before[..., 1])  # the median stays
+    assert "margin" in net.state_dict()  # saved with the weights, so predict uses it

@@ -231,10 +231,14 @@ def test_a_trending_series_with_window_relative_inputs_trains_and_predicts(tmp_p
     assert ((answers["forecast"] > 100) & (answers["forecast"] < 300)).all()  # in sales
 
 
-def test_quantile_forecasts_train_score_and_answer_with_their_interval(tmp_path, run):
+def test_quantile_forecasts_train_score_and_answer_with_their_interval(tmp_path, run,
+                                                                         capsys):
     """model.quantiles with a horizon of 3: trained on the pinball loss, selected and
-    scored on the median, the interval's coverage and width reported, and the saved model
-    answers each month ahead with its median as `forecast` and every quantile."""
+    scored on the median, the interval calibrated on the validation windows, its
+    coverage and width reported, and the saved model answers each month ahead with its
+    median as `forecast` and every quantile."""
+    import torch
+
     from seqlab.predict.trained import TrainedModel, folder_files
 
     path = monthly_csv(tmp_path / "sales.csv", months=96)
@@ -254,3 +258,10 @@ def test_quantile_forecasts_train_score_and_answer_with_their_interval(tmp_path,
     assert list(answers["date"]) == ["2008-01-01", "2008-02-01", "2008-03-01"]
     assert (answers["forecast"] == answers["q0.5"]).all()
     assert ((answers["q0.1"] <= answers["q0.5"]) & (answers["q0.5"] <= answers["q0.9"])).all()
+    assert "interval is calibrated on 11 validation windows" in capsys.readouterr().err
+    assert model.net.margin.abs().min() > 0
+    cfg.model.conformal = False
+    as_trained = run(cfg, tmp_path / "as_trained")
+    assert "calibrated" not in capsys.readouterr().err
+    margin = torch.load(tmp_path / "as_trained" / "model" / "model.pt")["margin"]
+    assert (margin == 0).all() and as_trained["test"]["test/width"] > 0

@@ -165,6 +165,7 @@ def validate(cfg: DictConfig) -> None:
     # model.forecast and model.quantiles say how a forecast is made, not what the net is:
     # seqlab.models reads them.
     require_choice("model.forecast", cfg.model.get("forecast", "direct"), FORECASTS)
+    require_choice("model.conformal", cfg.model.get("conformal", True), (False, True))
     if cfg.model.get("quantiles") is not None:
         from seqlab.models.quantiles import check_levels
 
@@ -175,7 +176,7 @@ def validate(cfg: DictConfig) -> None:
 
 
 FORECASTS = ("direct", "recursive")  # model.forecast: several steps ahead, how
-HOW_KEYS = ("forecast", "quantiles")  # model keys seqlab reads, never given to the net
+HOW_KEYS = ("forecast", "quantiles", "conformal")  # read by seqlab, never given to the net
 
 
 def fit_own_model(cfg: DictConfig) -> list[str]:
