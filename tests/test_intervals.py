@@ -121,3 +121,7 @@ def test_calibration_moves_the_interval_to_cover_its_share_of_held_out_windows()
     np.testing.assert_allclose(net.margin.numpy(), outside.sort(dim=0).values[32].numpy())
     torch.testing.assert_close(after[..., 1], before[..., 1])  # the median stays
     assert "margin" in net.state_dict()  # saved with the weights, so predict uses it
+    # Too few windows for an 80 % rank (3: the 4th smallest does not exist): as trained.
+    fresh = Quantiles(lambda_net(narrow), LEVELS, horizon=2)
+    assert fresh.fewest() == 4 and fresh.calibrate(inputs[:3], None, targets[:3]) == 0
+    assert (fresh.margin == 0).all()

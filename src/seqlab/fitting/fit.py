@@ -220,7 +220,12 @@ def _calibrate(net: Quantiles, data: SequenceData, say: bool) -> None:
     device = net.margin.device
     lengths = val["lengths"].to(device) if data.meta.variable_length else None
     count = net.calibrate(val["inputs"].to(device), lengths, val["targets"].to(device))
-    if say:
+    if say and not count:
+        print(f"seqlab: {len(val['targets'])} validation windows are too few to calibrate "
+              f"the {net.levels[0]:g}-{net.levels[-1]:g} interval (it takes {net.fewest()}, "
+              "each holding the whole horizon); it stays as trained: raise "
+              "dataset.val_fraction to calibrate it", file=sys.stderr)
+    elif say:
         span = (data.meta.scaler["max"] - data.meta.scaler["min"]) if data.meta.scaler else 1
         margin = net.margin.mean().item() * span
         print(f"seqlab: the {net.levels[0]:g}-{net.levels[-1]:g} interval is calibrated on "

@@ -66,10 +66,13 @@ class Quantiles(nn.Module):
         """Conformalised quantile regression (Romano, Patterson & Candes 2019): on held-out
         windows, how far each value falls outside the interval (negative: inside), and
         the margin per step ahead that makes the interval hold its nominal share of them
-        (the ceil((n + 1) * nominal)-th smallest; their largest when n is too small).
+        (the ceil((n + 1) * nominal)-th smallest).
         An interval fitted on the training windows is as narrow as they are easy; this
         one covers new windows as often as it claims, if they are like the held-out ones.
-        Returns n, the windows it was calibrated on."""
+        Returns n, the windows it was calibrated on; with fewer than `fewest()`, it is left
+        as trained and n is 0."""
+        if len(targets) < self.fewest():
+            return 0
         was_training = self.training
         self.eval()
         self.margin.zero_()
@@ -77,9 +80,14 @@ class Quantiles(nn.Module):
         self.train(was_training)
         outside = torch.maximum(found[..., 0] - targets, targets - found[..., -1])  # N x H
         n = len(outside)
-        rank = min(n, math.ceil((n + 1) * (self.levels[-1] - self.levels[0])))
+        rank = math.ceil((n + 1) * (self.levels[-1] - self.levels[0]))
         self.margin.copy_(outside.sort(dim=0).values[rank - 1])
         return n
+
+    def fewest(self) -> int:
+        """The fewest held-out windows whose ceil((n + 1) * nominal)-th smallest exists."""
+        nominal = self.levels[-1] - self.levels[0]
+        return max(1, math.ceil(nominal / (1 - nominal) - 1e-9))
 
 
 def point(outputs: torch.Tensor, net: nn.Module) -> torch.Tensor:
