@@ -143,7 +143,7 @@ def test_several_series_train_one_global_model_that_answers_each(tmp_path, run, 
     figures = sorted(p.name for p in (tmp_path / "run" / "figures").glob("forecast*.png"))
     assert figures == ["forecast_east.png", "forecast_north.png", "forecast_south.png"]
     data = ProcessedData.load(prepared(cfg))
-    starts = data.meta.series_starts
+    starts = {name: part["start"] for name, part in data.meta.series.items()}
     assert starts == {"north": 0, "south": 60, "east": 120}
     assert data.meta.input_size == 1 + 3  # the sales, then which store
     positions = data.extras["target_pos"]
@@ -161,7 +161,16 @@ def test_several_series_train_one_global_model_that_answers_each(tmp_path, run, 
 
     _, net = load_model(tmp_path / "run" / "model", data)
     scored = data.meta.unscale(task_of("regression").predict(net, data, "test")).reshape(-1, 2)
-    last = {int(s): i for i, s in enumerate(store[data.splits["test"]])}  # each store's last
+    # Each store scored on its own windows, MASE on its own scale.
+    tested = store[data.splits["test"]]
+    truth = data.meta.unscale(data.targets[data.splits["test"]]).reshape(-1, 2)
+    for index, name in enumerate(("north", "south", "east")):
+        error = np.mean(np.abs(truth[tested == index] - scored[tested == index]))
+        assert result["test"][f"test/series/{name}/mae_original"] == pytest.approx(error,
+                                                                                  rel=1e-5)
+        assert result["test"][f"test/series/{name}/mase"] == pytest.approx(
+            error / data.meta.series[name]["naive_mae"], rel=1e-5)
+    last = {int(s): i for i, s in enumerate(tested)}  # each store's last
     model = TrainedModel(folder_files(tmp_path / "run"))
     rows = []
     for name, index in (("south", 1), ("east", 2)):

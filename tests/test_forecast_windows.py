@@ -268,6 +268,23 @@ def test_a_window_relative_net_moves_with_the_level():
                                rtol=1e-5)
 
 
+def test_a_window_scaled_net_moves_and_stretches_with_the_series():
+    """normalise=window_scaled: a window a times larger and shifted by c gives a times
+    the forecast plus c, so series of unlike sizes read as the same shapes."""
+    from seqlab.models.relative import Relative
+
+    torch.manual_seed(0)
+    inner = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(5, 2))
+    net = Relative(lambda_net(inner), [[s, 0] for s in range(5)], [], scaled=True)
+    window = torch.randn(3, 5, 1)
+    np.testing.assert_allclose(net(40 * window + 7.5).detach().numpy(),
+                               (40 * net(window) + 7.5).detach().numpy(), rtol=1e-4)
+    flat = torch.ones(2, 5, 1)  # no step at all: the net's answer is (almost) the level
+    np.testing.assert_allclose(net(flat).detach().numpy(), 1.0, atol=1e-4)
+    with pytest.raises(ConfigError, match="window_scaled .* takes a dataset.window of 2"):
+        spec(window=1, normalise="window_scaled")
+
+
 def lambda_net(inner):
     class Net(torch.nn.Module):
         def __init__(self):

@@ -181,7 +181,7 @@ def test_dvc_repro_on_the_users_csv_reruns_when_it_changes(tmp_path):
         "dataset.name=my_sales, dataset.path=data/my_sales.csv, dataset.date_column=Month, "
         "dataset.value_column=Sales]\n")
     made = run_module("seqlab.params", "optim.max_epochs=2", "trainer.progress_bar=false",
-                      cwd=root)
+                      "tracking.log_model=false", cwd=root)
     assert made.returncode == 0, made.stderr
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "add", "-A"],
                    cwd=root, check=True)

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from seqlab.errors import DataError
-from seqlab.evaluation import baselines, figures, generation, intervals, metrics, predict
+from seqlab.evaluation import (
+    baselines,
+    by_series,
+    figures,
+    generation,
+    intervals,
+    metrics,
+    predict,
+)
 from seqlab.fitting import losses
 from seqlab.predict import answers
 
@@ -57,7 +65,8 @@ TASKS: dict[str, Task] = {
         module=SUPERVISED, loss=losses.mse, per_step=False,
         predict=predict.values, metrics=metrics.regression,
         baselines=baselines.naive_forecasts, headline="mse", higher_is_better=False,
-        figures=(figures.forecast,), more_metrics=(intervals.interval_metrics,),
+        figures=(figures.forecast,),
+        more_metrics=(intervals.interval_metrics, by_series.series_metrics),
         answer=answers.forecasts,
     ),
     # One value per sequence (a numeric label of a whole recording).

@@ -19,7 +19,9 @@ from seqlab.layout import SERIES_FILE
 LAG_ORDERS = ("newest_first", "oldest_first")
 FRAMINGS = ("steps", "features")
 FILLS = ("none", "interpolate")
-NORMALISE = ("none", "window")  # window: the net reads values relative to the last one
+# window: the net reads values relative to the window's last one; window_scaled: and in
+# units of the window's mean absolute step, so series of any size read alike.
+NORMALISE = ("none", "window", "window_scaled")
 GAP_FILLS = ("refuse", "interpolate")  # missing dates (rows absent), as opposed to values
 # dataset.calendar: a date's place in each cycle, and the cycle's length (in its units).
 CALENDAR = {
@@ -259,7 +261,7 @@ class ForecastWindows:
     backtest_stride: int | None = None
     backtest_refit: bool = True
     backtest_fold: int = 0  # set by the run: this fold's data (0: no backtest)
-    normalise: str = "none"  # window: the net sees the window relative to its last value
+    normalise: str = "none"  # window(_scaled): the net sees the window relative to its last value
     difference: int = 0  # 1: the net sees and forecasts first differences
     seasonal_difference: bool = False  # the net sees and forecasts seasonal differences
     # Known in the future: each step carries these features of the date `horizon` steps
@@ -288,6 +290,9 @@ class ForecastWindows:
         require_choice("normalise", self.normalise, NORMALISE)
         require_choice("difference", self.difference, (0, 1))
         require_choice("seasonal_difference", self.seasonal_difference, (False, True))
+        if self.normalise == "window_scaled" and self.window < 2:
+            raise ConfigError("normalise: window_scaled divides by the window's mean step; "
+                              "it takes a dataset.window of 2 or more")
         if self.normalise != "none" and (self.difference or self.seasonal_difference):
             raise ConfigError("normalise: window and differencing both make the window "
                               "relative; choose one (normalise=none, or difference=0 and "
@@ -369,10 +374,13 @@ class ForecastWindows:
                                     self.seasonal_period),
                 series_lags=self.series_lags(table_width),
                 relative=self.relative(),
+                relative_scale=self.normalise == "window_scaled",
                 dates=dates.dt.strftime("%Y-%m-%d").tolist(),
-                series_starts=(None if names == [None] else
-                               {name: int(start) for name, start in zip(names, starts,
-                                                                        strict=True)}),
+                series=None if names == [None] else {
+                    p.name: {"start": int(start),
+                             "naive_mae": naive_mae(p.columns[: p.fit_end, 0],
+                                                    self.seasonal_period)}
+                    for p, start in zip(parts, starts, strict=True)},
                 raw=self.raw_inputs(parts[-1].frame, parts[-1].columns, low, span, names),
             ),
         )

@@ -43,10 +43,20 @@ class Meta:
     # ... and a net reading the window relative to it: the differencing lags, or [] for
     # relative to the last value; None: it reads levels.
     relative: list[int] | None = None
+    relative_scale: bool = False  # ... and divided by the window's mean absolute step
     dates: list[str] | None = None  # the date of every value of a series
-    # Several series laid end to end (csv_series' series_column): each one's name and
-    # the index where its values start in `dates` (and the data's extras["series"]).
-    series_starts: dict[str, int] | None = None
+    # Several series laid end to end (csv_series' series_column): by name, the index
+    # where each one's values start in `dates` (and the data's extras["series"]), and its
+    # own MASE scale: {"start": 0, "naive_mae": 12.5}.
+    series: dict[str, dict[str, Any]] | None = None
+
+    def series_spans(self) -> list[tuple[str, int, int]]:
+        """Each series' (name, start, end) in `dates`; none for a single series."""
+        if not self.series:
+            return []
+        starts = [part["start"] for part in self.series.values()]
+        ends = [*starts[1:], len(self.dates or [])]
+        return list(zip(self.series, starts, ends, strict=True))
     target_vocab: list[str] | None = None  # token targets: their vocabulary ...
     target_level: str | None = None  # ... and its level (word | char)
     source_vocab: list[str] | None = None  # token inputs: their vocabulary ...

@@ -151,7 +151,7 @@ def holt_winters(series: np.ndarray, data: ProcessedData, period: int
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     values = np.asarray(series, dtype=np.float64).ravel()
-    if len(values) != len(series) or data.meta.series_starts:  # not one series
+    if len(values) != len(series) or data.meta.series:  # not one series
         return None
     first_test = int(np.min(data.extras["target_pos"][data.splits["test"]]))  # any horizon
     train = values[:first_test]

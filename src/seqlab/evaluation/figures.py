@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from seqlab.evaluation.by_series import in_span, safe
 from seqlab.evaluation.predict import quantiles, scored
 
 if TYPE_CHECKING:
@@ -36,16 +37,14 @@ def forecast(outcome: Outcome) -> dict[str, Figure]:
     if found is not None:  # the interval: the lowest and highest quantiles
         lines |= {"lower": found[..., 0], "upper": found[..., -1]}
     lines = {name: np.reshape(values, positions.shape) for name, values in lines.items()}
-    starts = data.meta.series_starts
-    if not starts:
+    spans = data.meta.series_spans()
+    if not spans:
         return {"forecast": _forecast(outcome, positions, lines, 0, len(data.meta.dates),
                                       outcome.title)}
-    ends = [*list(starts.values())[1:], len(data.meta.dates)]
     figures = {}
-    for (name, start), end in list(zip(starts.items(), ends, strict=True))[:SERIES_DRAWN]:
-        mine = (positions.min(axis=-1) if positions.ndim == 2 else positions) >= start
-        mine &= (positions.max(axis=-1) if positions.ndim == 2 else positions) < end
-        figures[f"forecast_{name}"] = _forecast(
+    for name, start, end in spans[:SERIES_DRAWN]:
+        mine = in_span(positions, start, end)
+        figures[f"forecast_{safe(name)}"] = _forecast(
             outcome, positions[mine] - start, {k: v[mine] for k, v in lines.items()},
             start, end, f"{outcome.title}: {name}")
     return figures

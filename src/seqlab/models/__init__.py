@@ -46,7 +46,7 @@ def net_for_data(model_cfg: DictConfig, meta: Meta) -> nn.Module:
     if meta.relative is not None:  # the dataset's normalise / difference settings
         from seqlab.models.relative import Relative
 
-        net = Relative(net, meta.series_lags, meta.relative)
+        net = Relative(net, meta.series_lags, meta.relative, meta.relative_scale)
     if levels is not None:
         net = Quantiles(net, levels, meta.output_size)
     return net

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+FLAT = 1e-6  # the smallest window scale (in the data's [0, 1] units)
+
 
 class Relative(nn.Module):
     """`net` on relative values of the series' lags, its answers back in levels.
@@ -22,11 +24,15 @@ class Relative(nn.Module):
     `positions` are the (step, feature) places of the series' own lags in an input,
     oldest first (other inputs, a promotion flag say, are left as they are). `lags` are
     the differencing lags applied in turn (1: first differences, m: seasonal); none
-    means relative to the window's last value.
+    means relative to the window's last value, and with `scaled` in units of the
+    window's mean absolute step (its answer multiplied back): a series ten times larger
+    reads as the same shapes.
     """
 
-    def __init__(self, net: nn.Module, positions: list[list[int]], lags: list[int]) -> None:
+    def __init__(self, net: nn.Module, positions: list[list[int]], lags: list[int],
+                 scaled: bool = False) -> None:
         super().__init__()
+        self.scaled = scaled
         self.net = net
         self.register_buffer("steps", torch.tensor([p[0] for p in positions]),
                              persistent=False)
@@ -42,9 +48,12 @@ class Relative(nn.Module):
         else:
             relative, reference = differenced(series, self.lags), predicted_part(series,
                                                                                 self.lags)
+        scale = 1.0
+        if self.scaled:  # a flat window keeps a small scale rather than dividing by 0
+            scale = series.diff(dim=1).abs().mean(dim=1, keepdim=True).clamp_min(FLAT)
         moved = inputs.clone()
-        moved[:, self.steps, self.features] = relative
-        return self.net(moved, lengths) + reference
+        moved[:, self.steps, self.features] = relative / scale
+        return self.net(moved, lengths) * scale + reference
 
 
 def differenced(series: torch.Tensor, lags: list[int]) -> torch.Tensor:
