@@ -170,6 +170,11 @@ def test_several_series_train_one_global_model_that_answers_each(tmp_path, run, 
                                                                                   rel=1e-5)
         assert result["test"][f"test/series/{name}/mase"] == pytest.approx(
             error / data.meta.series[name]["naive_mae"], rel=1e-5)
+        naive = result["baselines"]["naive"][f"series/{name}/mae_original"]
+        last = data.meta.unscale(data.extras["series"][positions[data.splits["test"]][
+            tested == index][:, :1] - 1])  # the value before each window's first target
+        assert naive == pytest.approx(np.mean(np.abs(truth[tested == index] - last[:, None])),
+                                      rel=1e-5)
     last = {int(s): i for i, s in enumerate(tested)}  # each store's last
     model = TrainedModel(folder_files(tmp_path / "run"))
     rows = []

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from seqlab.data.processed import ProcessedData
 from seqlab.evaluation.metrics import regression
 from seqlab.evaluation.predict import scored
 
@@ -34,15 +35,21 @@ def in_span(positions: np.ndarray, start: int, end: int) -> np.ndarray:
 
 
 def series_metrics(outcome: Outcome) -> dict[str, float]:
-    """`series/<name>/<score>` for each series' test windows; none for a single series."""
-    data = outcome.data
+    """The model's scores per series (a Task's more_metrics)."""
+    return series_scores(outcome.data, outcome.truth, outcome.answers, outcome.per_step)
+
+
+def series_scores(data: ProcessedData, truth: np.ndarray, answers: np.ndarray,
+                  per_step: bool) -> dict[str, float]:
+    """`series/<name>/<score>` of `answers` (the model's or a baseline's) on each series'
+    test windows; none for data of a single series."""
     meta = data.meta
     spans = meta.series_spans()
     if not spans:
         return {}
-    positions = scored(data.extras["target_pos"], data, "test", outcome.per_step)
-    truth = np.reshape(outcome.truth, (len(positions), -1))
-    answers = np.reshape(outcome.answers, truth.shape)
+    positions = scored(data.extras["target_pos"], data, "test", per_step)
+    truth = np.reshape(truth, (len(positions), -1))
+    answers = np.reshape(answers, truth.shape)
     found = {}
     for name, start, end in spans:
         rows = in_span(positions, start, end)

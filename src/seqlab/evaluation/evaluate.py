@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from seqlab.data.processed import ProcessedData
+from seqlab.evaluation.by_series import series_scores
 from seqlab.evaluation.metrics import headline
 from seqlab.evaluation.predict import scored
 
@@ -51,7 +52,9 @@ def evaluate(net: nn.Module, data: ProcessedData, task: Task, title: str) -> Eva
     test = task.metrics(truth, outcome.answers, data.meta)
     for more in task.more_metrics:
         test |= more(outcome)
+    # Of several series (a global model), each baseline is scored per series too.
     base = {name: task.metrics(truth, answers, data.meta)
+            | series_scores(data, truth, answers, task.per_step)
             for name, answers in outcome.baselines.items()}
     figures: dict[str, Figure] = {}
     for draw in task.figures:
