@@ -10,9 +10,8 @@ import pytest
 from seqlab.backtest import combine, fold_configs
 from seqlab.config import compose
 from seqlab.errors import ConfigError
-from tests.conftest import tiny
 from tests.test_forecast_windows import spec, write_series
-from tests.test_user_series import monthly_csv
+from tests.test_user_series import monthly_csv, sales_config
 
 
 def test_each_fold_ends_after_its_origins_horizon(tmp_path):
@@ -60,10 +59,8 @@ def test_folds_combine_into_means_spreads_and_a_paired_verdict():
 def test_a_backtest_run_scores_every_fold_and_keeps_the_last_model(tmp_path, run,
                                                                    one_thread):
     path = monthly_csv(tmp_path / "sales.csv", months=84)
-    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
-               "dataset.date_column=Month", "dataset.value_column=Sales",
-               "dataset.horizon=3", "dataset.backtest_folds=3", "optim.max_epochs=2",
-               "model.hidden_size=4")
+    cfg = sales_config(path, "dataset.horizon=3", "dataset.backtest_folds=3",
+                       "optim.max_epochs=2", "model.hidden_size=4")
     result = run(cfg, tmp_path / "run")
     for k in (1, 2, 3):
         assert np.isfinite(result["test"][f"test/fold{k}/mase"])

@@ -28,11 +28,15 @@ def monthly_csv(path: Path, months: int = 72, header: str = "Month,Sales,Promo",
     return path
 
 
+def sales_config(path: Path, *overrides: str):
+    """course_ex1 on a sales CSV as monthly_csv writes it (`dataset=csv_series`)."""
+    return tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
+                "dataset.date_column=Month", "dataset.value_column=Sales", *overrides)
+
+
 def dataset(path: Path, **settings):
     """A CsvSeries as `dataset=csv_series` composes it, with overrides."""
-    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
-               "dataset.date_column=Month", "dataset.value_column=Sales",
-               *(f"dataset.{k}={v}" for k, v in settings.items()))
+    cfg = sales_config(path, *(f"dataset.{k}={v}" for k, v in settings.items()))
     return instantiate(cfg.dataset, "dataset")
 
 
@@ -215,10 +219,8 @@ def test_a_trending_series_with_window_relative_inputs_trains_and_predicts(tmp_p
     from seqlab.predict.trained import TrainedModel, folder_files
 
     path = monthly_csv(tmp_path / "sales.csv", months=96)
-    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
-               "dataset.date_column=Month", "dataset.value_column=Sales",
-               "dataset.normalise=window", "dataset.horizon=3", "model.forecast=recursive",
-               "optim.max_epochs=2")
+    cfg = sales_config(path, "dataset.normalise=window", "dataset.horizon=3",
+                       "model.forecast=recursive", "optim.max_epochs=2")
     result = run(cfg, tmp_path / "run")
     assert np.isfinite(result["test"]["test/mase"]) and np.isfinite(result["test"]["test/smape"])
     assert {"test/mse_h1", "test/mse_h3", "test/mase_h3"} <= set(result["test"])
@@ -242,10 +244,8 @@ def test_quantile_forecasts_train_score_and_answer_with_their_interval(tmp_path,
     from seqlab.predict.trained import TrainedModel, folder_files
 
     path = monthly_csv(tmp_path / "sales.csv", months=96)
-    cfg = tiny("experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
-               "dataset.date_column=Month", "dataset.value_column=Sales",
-               "dataset.horizon=3", "dataset.val_fraction=0.2", "model.quantiles=[0.1,0.5,0.9]",
-               "optim.max_epochs=2")
+    cfg = sales_config(path, "dataset.horizon=3", "dataset.val_fraction=0.2",
+                       "model.quantiles=[0.1,0.5,0.9]", "optim.max_epochs=2")
     result = run(cfg, tmp_path / "run")
     assert 0 <= result["test"]["test/coverage"] <= 1 and result["test"]["test/width"] > 0
     assert result["test"]["test/nominal_coverage"] == pytest.approx(0.8)
