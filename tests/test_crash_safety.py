@@ -18,9 +18,10 @@ import pytest
 from tests.conftest import REPO
 
 # course_ex2 on the CPU: about 0.3 s an epoch on one thread, long enough to interrupt.
+# No logged model (2-3 s a run): these tests read runs, metrics and resume points.
 RUN = ["experiment=course_ex2", "trainer=cpu", "trainer.progress_bar=false",
        "trainer.checkpoint_every_n_epochs=1", "trainer.checkpoint_every_minutes=null",
-       "optim.max_epochs=10"]
+       "optim.max_epochs=10", "tracking.log_model=false"]
 
 
 def command(root: Path, name: str, *overrides: str) -> list[str]:

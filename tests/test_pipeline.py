@@ -22,9 +22,7 @@ from tests.conftest import copy_project, run_module
 pytestmark = pytest.mark.slow
 # Two entries share elec_equip, one reads digits: enough to see what reruns after a change.
 ENTRIES = ["course_ex1", "course_ex1_fc", "course_ex2"]
-# No logged models (2 s a train stage): these tests read runs, metrics and artifacts only.
-SHRINK = ["optim.max_epochs=2", "optim.val_every_n_epochs=1", "trainer.progress_bar=false",
-          "tracking.log_model=false"]
+SHRINK = ["optim.max_epochs=2", "optim.val_every_n_epochs=1", "trainer.progress_bar=false"]
 
 
 GIT = ["git", "-c", "user.name=seqlab-test", "-c", "user.email=test@localhost"]
