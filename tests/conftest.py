@@ -175,3 +175,17 @@ def mirror(server, monkeypatch) -> Mirror:
     url, folder = server
     monkeypatch.setenv(MIRROR_VARIABLE, url)
     return Mirror(url, folder, server.requests)
+
+
+# The test files that take longest (minutes, with processes of their own), longest first.
+LONGEST_FIRST = ("test_pipeline.py", "test_tracking_server.py", "test_crash_safety.py",
+                 "test_optuna_sweep.py", "test_user_series.py", "test_ddp.py",
+                 "test_sweeps.py", "test_startup.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist's `--dist loadfile` a worker takes the next file in collection order
+    when it is free: the longest files go first, so the last to finish are short ones
+    (alphabetically, a 4-minute file came last and left the other core idle)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: others keep order
