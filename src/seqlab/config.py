@@ -169,8 +169,7 @@ def validate(cfg: DictConfig) -> None:
     if cfg.model.get("quantiles") is not None:
         from seqlab.models.quantiles import check_levels
 
-        check_levels(OmegaConf.to_object(cfg.model.quantiles)
-                     if OmegaConf.is_config(cfg.model.quantiles) else cfg.model.quantiles)
+        check_levels(cfg.model.quantiles)
     model = OmegaConf.masked_copy(cfg.model, [k for k in cfg.model if k not in HOW_KEYS])
     instantiate(model, "model", **{name: 4 for name in runtime_arguments(model)})
 

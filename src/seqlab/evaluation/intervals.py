@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from seqlab.evaluation.predict import quantiles
+from seqlab.fitting.losses import pinball
 
 if TYPE_CHECKING:
     from seqlab.evaluation.evaluate import Outcome
@@ -24,15 +26,14 @@ def interval_metrics(outcome: Outcome) -> dict[str, float]:
     found = quantiles(outcome.net, outcome.data, "test")  # N x H x Q
     if found is None:
         return {}
-    meta, levels = outcome.data.meta, np.asarray(outcome.net.levels)
+    meta, levels = outcome.data.meta, outcome.net.levels
     truth = np.asarray(outcome.truth).reshape(found.shape[:2])
     lower, upper = found[..., 0], found[..., -1]
     span = meta.scaler["max"] - meta.scaler["min"]  # scaled differences to original units
-    above = truth[..., None] - found
-    pinball = np.maximum(levels * above, (levels - 1) * above)
+    loss = pinball(levels)(torch.from_numpy(found), torch.from_numpy(truth)).item()
     return {
         "coverage": float(np.mean((truth >= lower) & (truth <= upper))),
         "nominal_coverage": float(levels[-1] - levels[0]),
         "width": float(np.mean(upper - lower) * span),
-        "pinball": float(np.mean(pinball) * span),
+        "pinball": loss * span,  # the training loss, in the series' units
     }

@@ -34,8 +34,7 @@ def net_for_data(model_cfg: DictConfig, meta: Meta) -> nn.Module:
     if levels is not None:  # Q outputs per step ahead (seqlab.models.quantiles)
         from seqlab.models.quantiles import Quantiles, check_levels
 
-        levels = check_levels(OmegaConf.to_object(levels) if OmegaConf.is_config(levels)
-                              else levels)
+        levels = check_levels(levels)
         if meta.task != "regression":
             raise ConfigError(f"model.quantiles: intervals are for forecasts of a series; "
                               f"{meta.name} is a {meta.task} task; set model.quantiles=null")

@@ -22,8 +22,12 @@ MEDIAN = 0.5  # the point forecast
 
 
 def check_levels(levels: Any) -> list[float]:
-    """model.quantiles as a sorted list of distinct levels in (0, 1) holding 0.5; one line
-    otherwise."""
+    """model.quantiles (a list, or the config's list node) as a sorted list of distinct
+    levels in (0, 1) holding 0.5; one line otherwise."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(levels):
+        levels = OmegaConf.to_object(levels)
     example = "e.g. model.quantiles=[0.1,0.5,0.9]"
     if not isinstance(levels, list | tuple) or len(levels) < 2:
         raise ConfigError(f"model.quantiles: expected a list of at least two levels, got "
