@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # DVC stages call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run params test lint bench profile gpu-check ui server server-stop serve clean
+.PHONY: setup run params test lint bench profile gpu-check ui ui-check server server-stop serve clean
 
 setup: $(STAMP)
 
@@ -40,17 +40,19 @@ profile: setup  ## where the seconds go: each stage (imports, data, training, ev
 gpu-check: setup  ## the default entries on the GPU and on the CPU; fails without a GPU
 	$(BIN)/python -m seqlab.gpu_check
 
-ui: setup  ## the MLflow UI on http://127.0.0.1:5000 (in the UI, click "Model training" in the sidebar once)
-	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
+ui: setup  ## the MLflow UI on http://127.0.0.1:$(PORT): make ui [PORT=5000] (click "Model training" in the sidebar once)
+	$(BIN)/mlflow ui --host 127.0.0.1 --port $(or $(PORT),5000) \
 		--backend-store-uri sqlite:///$(CURDIR)/mlflow.db
+
+ui-check: setup  ## open the MLflow UI of a short training in headless chromium; pictures in docs/
+	$(BIN)/python scripts/ui_check.py --out-dir docs
 
 server: setup  ## a shared MLflow server on http://127.0.0.1:5001 (runs in PostgreSQL, artifacts proxied; files in .server/): train with tracking=server
 	$(BIN)/python -m seqlab.tracking.server start
 
-PORT ?= 5002
 serve: setup  ## serve a logged model on http://127.0.0.1:$(PORT): make serve MODEL=<run id or models:/...> [PORT=5002]
 	@test -n "$(MODEL)" || { echo "seqlab: error: MODEL: give a run id or model URI, e.g. make serve MODEL=models:/seqlab-many_to_one@best-digits_pixels"; exit 2; }
-	$(BIN)/python -m seqlab.predict.serve '$(MODEL)' --port $(PORT)
+	$(BIN)/python -m seqlab.predict.serve '$(MODEL)' --port $(or $(PORT),5002)
 
 server-stop:  ## stop `make server` (MLflow and PostgreSQL); the runs stay in .server/
 	$(BIN)/python -m seqlab.tracking.server stop

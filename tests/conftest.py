@@ -180,7 +180,8 @@ def mirror(server, monkeypatch) -> Mirror:
 # The test files that take longest (minutes, with processes of their own), longest first.
 LONGEST_FIRST = ("test_pipeline.py", "test_tracking_server.py", "test_crash_safety.py",
                  "test_optuna_sweep.py", "test_user_series.py", "test_ddp.py",
-                 "test_sweeps.py", "test_startup.py")
+                 "test_sweeps.py", "test_startup.py", "test_dates.py",
+                 "test_mlflow_ui_browser.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

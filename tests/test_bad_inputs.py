@@ -46,6 +46,9 @@ CONFIGS = [
     ["experiment=normalise_dates", "dataset.start=2020-13-01"],
     ["experiment=video_frames", "dataset.occlusion_size=9"],
     ["callbacks.model_checkpoint=3"],
+    # Typed keys that no class check reads: their annotation's type (config.require_annotated).
+    ["model.bidirectional=maybe"], ["tracking.log_model=2"], ["trainer.deterministic=yes"],
+    ["dataset=elec_equip", "dataset.window=1.5"],
     # Names become folders and aliases: never a path.
     ["dataset.name=../../../../tmp/escaped"], ["dataset.name=a/b"], ["dataset.name='my data'"],
     ["dataset.name=.."], ["+entry=x/../y"],

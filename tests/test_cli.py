@@ -98,6 +98,24 @@ def test_impossible_numbers_are_one_line_and_exit_2(override, message):
     assert line == f"seqlab: error: {message}"
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("model.bidirectional=maybe", "model.bidirectional: expected true or false (bool), got "
+                                   "'maybe'"),
+     ("optim.batch_size=lots", "optim.batch_size: expected a whole number (int), got 'lots'"),
+     ("optim.lr=fast", "optim.lr: expected a number (float), got 'fast'"),
+     ("model.readout=first", "model.readout: 'first' is not one of: last, mean")],
+)
+def test_a_value_of_the_wrong_type_is_one_line_naming_the_key_and_its_type(override, message,
+                                                                           tmp_path):
+    """Typed keys no class check reads (a bool passed on to torch) included: never Hydra's
+    HYDRA_FULL_ERROR traceback from the middle of a training."""
+    done = run_module("seqlab.train", "experiment=course_ex1", override,
+                      f"hydra.run.dir={tmp_path / 'run'}")
+    assert _one_error_line(done) == f"seqlab: error: {message}"
+    assert not (tmp_path / "run").exists()
+
+
 def test_only_plain_single_runs_are_composed_before_hydra():
     from seqlab.train import single_run_overrides
 

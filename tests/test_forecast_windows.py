@@ -136,7 +136,7 @@ def test_repeated_or_unsorted_dates_name_the_first_offending_line(tmp_path):
 @pytest.mark.parametrize(
     ("freq", "after"),
     [("MS", "2000-03-01"), ("ME", "2000-03-31"), ("YS", "2002-01-01"), ("7D", "2000-01-15"),
-     ("D", "2000-01-03"), ("h", "2000-01-01T02:00:00")],
+     ("D", "2000-01-03"), ("h", "2000-01-01 02:00:00")],
 )
 def test_missing_dates_of_a_regular_series_are_refused(tmp_path, freq, after):
     dates = pd.date_range("2000-01-01", periods=24, freq=freq).delete([3, 4])

@@ -18,7 +18,7 @@ from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE
 from seqlab.models import net_for_data
 from seqlab.tracking import lineage
 from seqlab.tracking.registry import best_alias, promote_if_best, registered_name
-from seqlab.tracking.run import TrackedRun
+from seqlab.tracking.run import TrackedRun, run_name
 from seqlab.tracking.store import (
     EXPERIMENT_KIND_TAG,
     TRAINING_KIND,
@@ -93,9 +93,27 @@ def test_cells_of_one_dataset_are_one_filter_away(tmp_path):
 
     assert sorted(r.data.tags["model.cell"] for r in runs) == ["gru", "lstm", "rnn"]
     assert {r.data.tags["model"] for r in runs} == {"ManyToOneRNN"}
+    # Names say what differs, early (the UI cuts them): a GRU and a TCN never look alike.
     assert sorted(r.info.run_name for r in runs) == [
-        "elec_equip-ManyToOneRNN-gru", "elec_equip-ManyToOneRNN-lstm",
-        "elec_equip-ManyToOneRNN-rnn"]
+        "elec_equip gru", "elec_equip lstm", "elec_equip rnn"]
+
+
+@pytest.mark.parametrize(("args", "overrides", "name"), [
+    (["experiment=course_ex1", "model.cell=gru"], ["experiment=course_ex1", "model.cell=gru",
+     "optim.lr=0.01", "trainer.max_epochs=3", "tracking.enabled=true"], "elec_equip gru lr=0.01"),
+    (["experiment=course_ex1", "model.cell=tcn"], ["model.cell=tcn", "model.hidden_size=64",
+     "hydra.run.dir=/tmp/x", "callbacks=none"], "elec_equip tcn hidden_size=64"),
+    (["experiment=course_ex1"], ["dataset.path=/data/solar.csv", "+entry=a"], "elec_equip lstm"),
+])
+def test_run_names_say_what_differs_first(args, overrides, name):
+    """Data, cell, then the command line's key overrides; where a run logs, how long it
+    trains and paths say nothing of what it learns."""
+    assert run_name(compose(args), overrides) == name
+
+
+def test_a_users_own_file_names_its_runs():
+    overrides = ["dataset=csv_series", "dataset.path=/home/me/pbs.csv", "model.cell=gru"]
+    assert run_name(compose(overrides), overrides) == "pbs gru"
 
 
 def finished_run(tracking: Tracking, experiment_id: str, dataset: str, metric: str,
@@ -146,6 +164,37 @@ def test_the_best_alias_moves_only_to_a_better_run(tmp_path, metric, higher_is_b
     better_id, version = finish("elec_equip", better)
     assert version == 3 and holder() == better_id
     assert len(client.search_model_versions(f"name = '{name}'")) == 3  # losers not registered
+
+
+def test_a_users_own_net_takes_a_presets_alias_only_on_the_same_data(tmp_path):
+    """`models:/seqlab-many_to_one@best-elec_equip` (the README's kind of example) is a
+    net trained on that data as prepared for the holder: a net of the user's own on a
+    fresh store, or on the preset prepared otherwise, gets an alias naming its data."""
+    tracking = store(tmp_path)
+    experiment = init_store(tracking, ["many_to_one"])["many_to_one"]
+    client = tracking.client()
+    name = registered_name("many_to_one")
+
+    def finish(target: str, data: str, value: float) -> str:
+        run_id = finished_run(tracking, experiment, "elec_equip", "selected/val/mse", value,
+                              higher_is_better=False)
+        client.log_param(run_id, "model._target_", target)
+        client.set_tag(run_id, "data.sha256", data)
+        promote_if_best(tracking, run_id)
+        return run_id
+
+    def held(alias: str) -> str:
+        return client.get_model_version_by_alias(name, alias).run_id
+
+    own_first = finish("my_models.MeanNet", "a" * 64, 0.1)  # a fresh store
+    assert held("best-elec_equip-aaaaaaaa") == own_first
+    assert list(client.get_registered_model(name).aliases) == ["best-elec_equip-aaaaaaaa"]
+    lstm = finish("seqlab.models.many_to_one.ManyToOneRNN", "a" * 64, 0.3)
+    assert held("best-elec_equip") == lstm  # seqlab's nets: the preset's alias, as always
+    other_data = finish("my_models.MeanNet", "b" * 64, 0.05)  # e.g. another window
+    assert held("best-elec_equip-bbbbbbbb") == other_data and held("best-elec_equip") == lstm
+    same_data = finish("my_models.MeanNet", "a" * 64, 0.2)  # like with like: it competes
+    assert held("best-elec_equip") == same_data
 
 
 def test_a_run_without_a_selection_metric_or_model_is_not_registered(tmp_path):
@@ -206,3 +255,28 @@ def test_a_logged_model_has_a_serving_example_and_finishing_registers_it(tmp_pat
             "models:/seqlab-many_to_one@best-elec_equip", dst_path=str(tmp_path / "registered"),
             tracking_uri=run.uri))
     assert (registered / "serving_input_example.json").is_file()
+
+
+def test_a_runs_columns_are_the_verdict_the_curves_and_selection_the_rest_a_table():
+    """A global multi-step forecast had hundreds of metrics; the UI gets a few, the table
+    the rest, and metrics.json keeps them all."""
+    from seqlab.tracking.columns import detail_table, split_metrics
+
+    metrics = {"test/mse": 0.5, "test/mae": 0.4, "test/mse_sd": 0.1, "test/mse_h1": 0.2,
+               "test/mse_h12": 0.9, "test/series/A/mse": 0.3, "test/fold2/mse": 0.6,
+               "baseline/naive/mse": 0.7, "baseline/naive/mae": 0.6,
+               "baseline/holt_winters/mse": 0.45, "baseline/holt_winters/mse_h1": 0.1,
+               "selected/val/mse": 0.4, "train/loss": 1.0, "val/mse": 0.4}
+    top, detail = split_metrics(metrics, {"metric": "test/mse", "baseline_name": "holt_winters"})
+    assert set(top) == {"test/mse", "test/mse_sd", "baseline/holt_winters/mse",
+                        "selected/val/mse", "train/loss", "val/mse"}
+    assert {**top, **detail} == metrics
+
+    table = detail_table(metrics)
+    rows = list(zip(table["part"], table["metric"], strict=True))
+    assert rows[:3] == [("all", "mae"), ("all", "mse"), ("all", "mse_sd")]
+    assert rows[3:5] == [("fold 2", "mse"), ("h1", "mse")]  # natural order: h1 before h12
+    assert ("series A", "mse") in rows and ("h12", "mse") in rows
+    assert table["model"][1] == 0.5 and table["holt_winters"][1] == 0.45
+    assert table["naive"][rows.index(("h1", "mse"))] is None  # a figure it lacks
+    assert list(table)[2:] == ["model", "naive", "holt_winters"]

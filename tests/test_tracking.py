@@ -4,6 +4,7 @@ with no machine path or password."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
@@ -103,8 +104,9 @@ def test_logged_model_answers_raw_inputs_as_the_command_does(logged):
     assert list(pixels.columns) == [f"pixel{i}" for i in range(64)]  # grey levels 0-16
     assert pixels.to_numpy().max() > 1
     schema = served.metadata.get_input_schema()
-    assert schema.input_names()[:64] == list(pixels.columns)
-    assert [c.name for c in schema.inputs if not c.required] == ["id"]
+    # Named, optional and untyped: seqlab checks presence and types itself, in one line.
+    assert schema.input_names() == [*pixels.columns, "id"]
+    assert not [c.name for c in schema.inputs if c.required]
 
 
 def test_logged_model_holds_code_and_plain_files_not_a_pickle(logged):
@@ -193,9 +195,82 @@ def test_make_serve_answers_the_raw_example_with_labels(logged):
     expected = TrainedModel(folder_files(out)).predict(example(TrainedModel(
         folder_files(out)).meta))
     assert [row["label"] for row in answer["predictions"]] == expected["label"].tolist()
-    # Grey levels are whole numbers: MLflow's schema check refuses the NaN before seqlab's
-    # (which names the row for decimal columns, tests/test_predict.py).
-    assert bad_status == 400 and "pixel5" in refused["message"]
+    assert (bad_status, refused["message"]) == (
+        400, "request: row 1, column 'pixel5': nan is not a finite number")
+
+
+@pytest.fixture(scope="module")
+def scoring(logged):
+    """MLflow's scoring server (the app `mlflow models serve` runs) for the logged model,
+    on a real port in this process: post(body) -> (status, answer)."""
+    import threading
+
+    import mlflow
+    import uvicorn
+    from mlflow.pyfunc import scoring_server
+
+    run_id, uri, _, _ = logged
+    with fluent_uri(uri):
+        model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(scoring_server.init(model), host="127.0.0.1",
+                                           port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVE_START_S
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield lambda body: post(f"http://127.0.0.1:{port}/invocations", json.dumps(body).encode())
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+PIXELS = [f"pixel{i}" for i in range(64)]
+
+
+def pixel_rows(*cell: object, row: int = 1, column: int = 5) -> list[list]:
+    """Three rows of grey levels; `cell`, if given, at `row`, `column`."""
+    rows = [[i % 17 for i in range(64)], [3] * 64, [16] * 64]
+    if cell:
+        rows[row][column] = cell[0]
+    return rows
+
+
+@pytest.mark.parametrize(("columns", "rows", "line"), [
+    (PIXELS, pixel_rows(float("nan")), "request: row 2, column 'pixel5': nan is not a finite "
+                                       "number"),
+    (PIXELS, pixel_rows("five", row=2), "request: row 3, column 'pixel5': 'five' is not a "
+                                        "finite number"),
+    (PIXELS, pixel_rows(None, row=0, column=0), "request: row 1, column 'pixel0': nan is not "
+                                                "a finite number"),  # JSON's null
+    (PIXELS[:-1], [r[:-1] for r in pixel_rows()], "request: no column 'pixel63'"),
+    (PIXELS[2:], [r[2:] for r in pixel_rows()], "request: no columns 'pixel0', 'pixel1'"),
+])
+def test_a_bad_request_is_a_400_of_seqlab_s_one_line(scoring, columns, rows, line):
+    """NaN, a string where a number is needed and a missing column alike: the row and
+    column named, never MLflow's schema message or a dump of the request's table."""
+    status, answer = scoring({"dataframe_split": {"columns": columns, "data": rows}})
+    assert (status, answer["message"]) == (400, line)
+    assert answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    good, answered = scoring({"dataframe_split": {"columns": PIXELS, "data": pixel_rows()}})
+    assert good == 200 and len(answered["predictions"]) == 3
+
+
+@pytest.mark.parametrize("model", ["0123456789abcdef0123456789abcdef",
+                                   "models:/seqlab-many_to_one@best-nope"])
+def test_serving_a_model_not_in_the_store_is_one_line_before_the_server(logged, model):
+    from tests.conftest import run_module
+
+    _, uri, _, tmp = logged
+    done = run_module("seqlab.predict.serve", model, "--port", str(free_port()),
+                      env={**os.environ, "MLFLOW_TRACKING_URI": uri}, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    shown = model if model.startswith("models:/") else f"runs:/{model}/model"
+    assert done.stderr.splitlines() == [
+        f"seqlab: error: MODEL: no model {shown} in the MLflow store {uri} ("
+        + ("Run with id=0123456789abcdef0123456789abcdef not found" if shown.startswith("runs")
+           else "Registered model alias best-nope not found.")
+        + "); give a run id, runs:/<id>/model or models:/<name>@<alias>"]
 
 
 def test_dirty_means_a_change_to_code_or_config_untracked_files_included(tmp_path):
@@ -280,3 +355,70 @@ def test_a_background_run_answers_each_call_with_its_own_answer(tmp_path, monkey
             answers.append(run.down())
             run.set_tags({"x": "1"})  # an answer nobody waits for, in between
         assert answers == ["the store went away"] * 200
+
+
+def test_predict_by_run_id_finds_the_project_s_store_from_any_folder(logged, tmp_path,
+                                                                     monkeypatch, capsys):
+    """From a folder inside the project, or (the project this seqlab runs from) outside
+    it; with no store to read, one line, and never a new empty mlflow.db in the folder."""
+    import shutil
+
+    from seqlab.errors import run_cli
+    from seqlab.predict import trained
+    from seqlab.predict.__main__ import main
+    from tests.conftest import run_module
+
+    run_id, uri, out, _ = logged
+    project = tmp_path / "project"
+    (project / "a" / "b").mkdir(parents=True)
+    (project / "dvc.yaml").write_text("stages: {}\n")
+    shutil.copy(uri[len("sqlite:///"):], project / "mlflow.db")  # artifacts: absolute URIs
+    inputs = tmp_path / "pixels.csv"
+    example(TrainedModel(folder_files(out)).meta).to_csv(inputs, index=False)
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    done = run_module("seqlab.predict", run_id, "--input", str(inputs), cwd=project / "a" / "b",
+                      env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(io.StringIO(done.stdout)).columns[:2].tolist() == ["label", "probability"]
+    assert list((project / "a").rglob("*")) == [project / "a" / "b"]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setattr(trained, "installed_project", lambda: project)
+    run_cli(lambda: main([run_id, "--input", str(inputs)]))
+    assert capsys.readouterr().out.startswith("label,probability")
+    monkeypatch.setattr(trained, "installed_project", lambda: tmp_path / "no-project")
+    with pytest.raises(SystemExit) as exited:
+        run_cli(lambda: main([run_id, "--input", str(inputs)]))
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"seqlab: error: MODEL: no MLflow store at {elsewhere / 'mlflow.db'} ({elsewhere} is "
+        "not in a seqlab project: no dvc.yaml there or above); run from the project whose "
+        "runs hold the model, or set MLFLOW_TRACKING_URI to its store, e.g. "
+        "sqlite:////path/to/project/mlflow.db"]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_run_logs_the_verdict_as_metrics_and_every_test_figure_as_a_table(logged):
+    """The UI's columns are the few a person compares; the rest is one table artifact the
+    UI shows as a table (its logged-artifacts tag), equal to metrics.json's figures."""
+    from seqlab.tracking.columns import DETAIL_TABLE
+
+    run_id, uri, out, _ = logged
+    client = MlflowClient(uri)
+    run = client.get_run(run_id)
+    result = json.loads(next(out.rglob("metrics.json")).read_text())
+    headline = result["headline"]
+    assert headline["metric"] in run.data.metrics
+    assert not [k for k in run.data.metrics if k.startswith("test/")
+                and k != headline["metric"]]
+    assert [k for k in run.data.metrics if k.startswith("baseline/")] == [
+        f"baseline/{headline['baseline_name']}/{headline['metric'].split('/')[-1]}"]
+    path = client.download_artifacts(run_id, DETAIL_TABLE, str(out.parent))
+    table = json.loads(Path(path).read_text())
+    rows = [dict(zip(table["columns"], row, strict=True)) for row in table["data"]]
+    figures = {f"test/{r['metric']}": r["model"] for r in rows if r["part"] == "all"}
+    assert figures == {k: v for k, v in result["test"].items() if k.count("/") == 1}
+    assert {"path": DETAIL_TABLE, "type": "table"} in json.loads(
+        run.data.tags["mlflow.loggedArtifacts"])

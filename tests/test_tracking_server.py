@@ -157,7 +157,12 @@ def assert_artifacts_readable(client: MlflowClient, run, out_dir: Path, dst: Pat
     assert cfg.optim.max_epochs == EPOCHS
     for figure in (out_dir / "figures").iterdir():
         assert (local / "figures" / figure.name).read_bytes() == figure.read_bytes()
-    assert "config.yaml" in listed and len(listed) == 1 + len(list(out_dir.glob("figures/*")))
+    from seqlab.tracking.columns import DETAIL_TABLE
+
+    assert json.loads((local / DETAIL_TABLE).read_text())["columns"][:3] == [
+        "part", "metric", "model"]  # every test figure, as a table
+    assert {"config.yaml", DETAIL_TABLE} <= set(listed)
+    assert len(listed) == 2 + len(list(out_dir.glob("figures/*")))
 
 
 

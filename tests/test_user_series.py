@@ -7,13 +7,14 @@ its first fetch from the test server.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from seqlab.config import instantiate
+from seqlab.config import compose, instantiate
 from seqlab.data.user_files import copy_into
 from seqlab.errors import ConfigError, DataError
 from tests.conftest import tiny
@@ -265,3 +266,38 @@ def test_quantile_forecasts_train_score_and_answer_with_their_interval(tmp_path,
     assert "calibrated" not in capsys.readouterr().err
     margin = torch.load(tmp_path / "as_trained" / "model" / "model.pt")["margin"]
     assert (margin == 0).all() and as_trained["test"]["test/width"] > 0
+
+
+def test_two_own_files_compete_for_two_registry_aliases_named_by_their_data(tmp_path, run):
+    """Not one `best-csv_series` for every file of the kind: each file's name and content
+    hash, so a forecast of one series is never ranked against another's; the alias then
+    serves predictions as a model URI."""
+    import hashlib
+
+    from mlflow.tracking import MlflowClient
+
+    from tests.conftest import FAST, run_module
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    files = [monthly_csv(tmp_path / "sales.csv"),
+             monthly_csv(tmp_path / "my.pbs.csv", months=60, start=1990)]
+    runs = {}
+    for path in files:
+        cfg = compose(["experiment=course_ex1", "dataset=csv_series", f"dataset.path={path}",
+                       "dataset.date_column=Month", "dataset.value_column=Sales",
+                       "optim.max_epochs=1", "model.hidden_size=4", *FAST,
+                       "tracking.enabled=true", f"tracking.uri={uri}",
+                       f"tracking.artifact_root={tmp_path}/mlartifacts"])
+        runs[path] = run(cfg, tmp_path / path.stem)["mlflow_run_id"]
+    client = MlflowClient(uri)
+    sha = {p: hashlib.sha256(p.read_bytes()).hexdigest()[:8] for p in files}
+    aliases = {"sales": f"best-sales-{sha[files[0]]}", "pbs": f"best-my-pbs-{sha[files[1]]}"}
+    for path, alias in zip(files, aliases.values(), strict=True):
+        assert client.get_model_version_by_alias("seqlab-many_to_one", alias).run_id == \
+            runs[path]
+    assert sorted(client.get_registered_model("seqlab-many_to_one").aliases) == sorted(
+        aliases.values())
+    done = run_module("seqlab.predict", f"models:/seqlab-many_to_one@{aliases['sales']}",
+                      "--input", str(files[0]), env={**os.environ, "MLFLOW_TRACKING_URI": uri})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("date,forecast\n2006-01")

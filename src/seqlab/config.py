@@ -63,6 +63,51 @@ def require_number(
         raise ConfigError(f"{key}: must be in {span}, got {value}")
 
 
+# What a key annotated with a plain type takes, as the one line says it. A class's own
+# checks cover ranges and choices; a flag no check reads (`bidirectional: bool`) would
+# otherwise reach torch as the string 'maybe' and fail mid-training with a traceback.
+PLAIN_TYPES = {"bool": "true or false", "int": "a whole number", "float": "a number"}
+
+
+def plain_type(annotation: Any) -> tuple[str, bool] | None:
+    """(type name, takes null) of an annotation that is bool, int or float, optionally
+    `| None` (a string under `from __future__ import annotations`, or the type itself);
+    None for any other annotation."""
+    text = annotation if isinstance(annotation, str) else getattr(
+        annotation, "__name__", None) if isinstance(annotation, type) else str(annotation)
+    if not text:
+        return None
+    text = text.replace("typing.", "").replace(" ", "")
+    if text.startswith("Optional[") and text.endswith("]"):
+        text = text[len("Optional["):-1] + "|None"
+    parts = text.split("|")
+    kinds = [p for p in parts if p != "None"]
+    if len(kinds) != 1 or kinds[0] not in PLAIN_TYPES:
+        return None
+    return kinds[0], len(kinds) < len(parts)
+
+
+def require_annotated(key: str, node: DictConfig, name: str, annotation: Any) -> None:
+    """A value of the wrong type for a key its class annotates bool, int or float: one
+    line naming the key and what it takes (an int is a float's number too)."""
+    found = plain_type(annotation)
+    if found is None:
+        return
+    kind, nullable = found
+    try:
+        value = node[name]
+    except Exception:  # an interpolation that resolves only at run time: its class checks
+        return
+    if value is None and nullable:
+        return
+    fits = {"bool": isinstance(value, bool),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, int | float) and not isinstance(value, bool)}[kind]
+    if not fits:
+        takes = PLAIN_TYPES[kind] + (" or null" if nullable else "")
+        raise ConfigError(f"{key}: expected {takes} ({kind}), got {value!r}")
+
+
 def _import_target(key: str, path: str) -> Any:
     import logging
 
@@ -104,6 +149,8 @@ def instantiate(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
                 f"{key}.{name}: unknown key for {target.__name__}; allowed keys: "
                 + ", ".join(allowed)
             )
+        if name in params:
+            require_annotated(f"{key}.{name}", node, name, params[name].annotation)
     try:
         return hydra_instantiate(node, **runtime)
     except InstantiationException as error:

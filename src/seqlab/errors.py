@@ -31,6 +31,15 @@ class StoreOutage(SeqlabError):
     """The MLflow store stopped answering; the run's record is kept on disk."""
 
 
+class TrackingBug(SeqlabError):
+    """A call to the MLflow store failed, not for an outage: a bug in seqlab or MLflow
+    (sending it again fails alike). The run is FAILED; its record is kept on disk."""
+
+    def __init__(self, message: str, tag: str | None = None) -> None:
+        super().__init__(message)
+        self.tag = tag  # the run's `seqlab.error` tag: the reason, without the advice
+
+
 class TrainingDiverged(SeqlabError):
     """The loss stopped being a finite number."""
 

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqlab import timing
 from seqlab.config import instantiate, validate
+from seqlab.data.meta import training_bounds
 from seqlab.data.processed import ProcessedData
 from seqlab.io import atomic_dir, atomic_write_json, atomic_write_text, naming, torch_save
 from seqlab.layout import (
@@ -59,6 +60,9 @@ def preprocess(dataset_cfg: DictConfig | dict, folders: DataFolders,
     """Preprocess a dataset from its raw source into its folder (the preprocess stage)."""
     spec = instantiate(dataset_cfg, "dataset")
     data = spec.preprocess(folders.raw(raw_name or spec.source))
+    # What predict compares a user's inputs with: the training rows' lengths and ranges.
+    data.meta.raw.update(training_bounds(data.meta, data.inputs, data.lengths,
+                                         data.splits.get("train", [])))
     data.save(folders.processed(folder_name or spec.name))
     return data
 
@@ -278,6 +282,8 @@ def headline_summary(result: dict[str, Any]) -> dict[str, Any]:
 
 def log_evaluation(run: TrackedRun, result: dict[str, Any], figures_dir: Path) -> None:
     """Log an evaluation's metrics file content and figures to its run."""
+    from seqlab.tracking.columns import DETAIL_TABLE, detail_table, split_metrics
+
     baselines = {f"baseline/{name}/{k}": v
                  for name, scores in result["baselines"].items() for k, v in scores.items()}
     selected = {}
@@ -287,7 +293,11 @@ def log_evaluation(run: TrackedRun, result: dict[str, Any], figures_dir: Path) -
         run.set_tags({"selection.metric": selection_metric(selection),
                       "selection.higher_is_better": str(selection["higher_is_better"]).lower(),
                       "selection.epoch": str(selection["epoch"])})
-    run.log_metrics({**result["test"], **baselines, **selected})
+    # The UI's columns and charts: the figures a person compares. Every test figure
+    # (each series', step's, fold's, baseline's) goes to one table beside them.
+    top, _ = split_metrics({**result["test"], **baselines, **selected}, result["headline"])
+    run.log_metrics(top)
+    run.log_table(detail_table({**result["test"], **baselines}), DETAIL_TABLE)
     headline = result["headline"]  # reported: what the run scored on the test split
     run.set_tags({"headline.metric": headline["metric"],
                   "headline.higher_is_better": str(headline["higher_is_better"]).lower(),

@@ -9,20 +9,18 @@ file into data/raw/<source>/, so DVC versions it and editing it reruns what read
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from seqlab.data.forecast import ForecastWindows, check_series, day
+from seqlab.data.dates import DATE_STYLE, DateStyle, read_dates
+from seqlab.data.forecast import ForecastWindows, check_series
 from seqlab.data.user_files import check_path, fetched_copy, numbers, read_table
 from seqlab.errors import ConfigError, DataError
 
 SERIES = "series name"  # the frame's column of series names (not a column of the file)
-# Years alone are read as years: "1949" is 1949-01-01, never 1949 nanoseconds after 1970.
-YEAR = r"\d{4}"
 
 
 @dataclass
@@ -59,21 +57,29 @@ class CsvSeries(ForecastWindows):
         series = [self.series_column] if self.series_column else []
         table = read_table(path, [self.date_column, self.value_column, *self.input_columns,
                                   *self.future_columns, *series])
-        frame = pd.DataFrame({"date": self._dates(path, table[self.date_column])})
+        text = table[self.date_column]
+        frame = pd.DataFrame({"date": read_dates(str(path), text, self.date_column,
+                                                 self.date_format)})
+        # Dates are written back (serving example, answers) as they came in.
+        style = DateStyle.of(frame["date"], text, self.date_format)
         frame["value"] = numbers(path, table, self.value_column)
         for column in [*self.input_columns, *self.future_columns]:
             frame[column] = numbers(path, table, column)
         if not self.series_column:
-            return check_series(path, frame, self.fill_gaps)
+            checked = check_series(path, frame, self.fill_gaps)
+            checked.attrs[DATE_STYLE] = style
+            return checked
         names = table[self.series_column].astype(str).str.strip()
         if (names == "").any():
             row = int((names == "").to_numpy().argmax())
             raise DataError(f"{path}: line {row + 2}, column {self.series_column!r}: empty; "
                             "name the series of every row")
         # Each series is checked on its own rows, which keep their line numbers.
-        return pd.concat([check_series(path, frame[names == name], self.fill_gaps)
-                          .assign(**{SERIES: name}) for name in names.unique()],
-                         ignore_index=True)
+        checked = pd.concat([check_series(path, frame[names == name], self.fill_gaps)
+                             .assign(**{SERIES: name}) for name in names.unique()],
+                            ignore_index=True)
+        checked.attrs[DATE_STYLE] = style
+        return checked
 
     def segments(self, frame: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]]:
         if SERIES not in frame.columns:
@@ -89,38 +95,3 @@ class CsvSeries(ForecastWindows):
                 "date_format": self.date_format, "input_columns": list(self.input_columns),
                 "future_columns": list(self.future_columns),
                 "series_column": self.series_column}
-
-    def date_text(self, date: pd.Timestamp) -> str:
-        return date.strftime(self.date_format) if self.date_format else day(date)
-
-    def _dates(self, path: Path, text: pd.Series) -> pd.Series:
-        return parse_dates(str(path), text, self.date_column, self.date_format)
-
-
-def parse_dates(where: str, text: pd.Series, column: str, date_format: str | None,
-                hint: str = "set dataset.date_format (e.g. %d/%m/%Y) if it is a date"
-                ) -> pd.Series:
-    """A column of date text as dates; a row that is not a date is an error naming its line
-    (the header is line 1). Years alone read as years; `date_format` is strftime's."""
-    text = text.str.strip()
-    years = text.str.fullmatch(YEAR).all()
-    fmt = date_format or ("%Y" if years else None)
-    with warnings.catch_warnings():  # "could not infer format": each row is parsed
-        warnings.simplefilter("ignore", UserWarning)
-        try:
-            dates = pd.to_datetime(text, format=fmt, errors="coerce")
-        except ValueError:  # a format pandas cannot infer from the first rows
-            dates = pd.to_datetime(text, format="mixed", errors="coerce")
-    bad = dates.isna()
-    if bad.any():
-        row = int(bad.to_numpy().argmax())
-        hint = f"the format {date_format!r}" if date_format else hint
-        raise DataError(f"{where}: line {row + 2}, column {column!r}: "
-                        f"{text.iloc[row]!r} is not a date; {hint}")
-    nonsense = (dates.dt.year < 1000) | (dates.dt.year > 2999)
-    if nonsense.any():
-        row = int(nonsense.to_numpy().argmax())
-        raise DataError(f"{where}: line {row + 2}, column {column!r}: "
-                        f"{text.iloc[row]!r} reads as {dates.iloc[row]:%Y-%m-%d}, not a "
-                        f"plausible date; {hint}")
-    return dates

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from seqlab.config import require_choice, require_int, require_number
+from seqlab.data.dates import DATE_STYLE, DateStyle, as_of, read_dates, wall_clock, write_dates
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import ConfigError, DataError
@@ -62,6 +63,10 @@ def naive_mae(values: np.ndarray | list[np.ndarray], period: int | None) -> floa
     return scale if scale > 0 else None
 
 
+# How to fill a series' gaps, in a training config (predict says how in its own terms).
+GAP_HINT = "set dataset.fill_gaps=interpolate to fill them"
+
+
 def read_series(folder: Path, fill_gaps: str = "refuse") -> pd.DataFrame:
     """Read a raw `series.csv` (columns date,value), checking its shape, values and dates.
 
@@ -78,15 +83,16 @@ def read_series(folder: Path, fill_gaps: str = "refuse") -> pd.DataFrame:
         raise DataError(f"{path} is not a readable CSV ({' '.join(str(error).split())})") from None
     if list(frame.columns) != ["date", "value"]:
         raise DataError(f"{path}: expected columns date,value, found {','.join(frame.columns)}")
-    frame["date"] = pd.to_datetime(frame["date"], errors="coerce")
+    text = frame["date"].astype(str)
+    frame["date"] = read_dates(str(path), text, "date", hint="fetch the source again")
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
-    if frame["date"].isna().any():
-        row = int(frame["date"].isna().to_numpy().argmax()) + 2
-        raise DataError(f"{path}: line {row} has a date that cannot be read")
-    return check_series(path, frame, fill_gaps)
+    checked = check_series(path, frame, fill_gaps)
+    checked.attrs[DATE_STYLE] = DateStyle.of(frame["date"], text)  # written as read
+    return checked
 
 
-def check_series(path: Path, frame: pd.DataFrame, fill_gaps: str = "refuse") -> pd.DataFrame:
+def check_series(path: Path, frame: pd.DataFrame, fill_gaps: str = "refuse",
+                 hint: str = GAP_HINT) -> pd.DataFrame:
     """Check a frame of `date` and numeric columns read from `path`: finite values, one
     row per date, oldest first, and no dates skipped (or those filled, see read_series).
 
@@ -103,7 +109,7 @@ def check_series(path: Path, frame: pd.DataFrame, fill_gaps: str = "refuse") -> 
                         "too large for a "
                         f"float ({', '.join(map(str, values.iloc[row]))}); correct or remove it")
     _check_order(path, frame["date"])
-    return _fill_gaps(path, frame, fill_gaps)
+    return _fill_gaps(path, frame, fill_gaps, hint)
 
 
 def lead_known(past: np.ndarray, known: np.ndarray, dates: pd.Series, calendar: list[str],
@@ -122,11 +128,6 @@ def lead_known(past: np.ndarray, known: np.ndarray, dates: pd.Series, calendar: 
     return np.concatenate([past, led], axis=1).astype(np.float32)
 
 
-def day(date: pd.Timestamp) -> str:
-    """A date as YYYY-MM-DD, with its time only when it has one."""
-    return date.strftime("%Y-%m-%d") if date == date.normalize() else date.isoformat()
-
-
 def _check_order(path: Path, dates: pd.Series) -> None:
     """Windows and splits assume one row per date, oldest first."""
     steps = dates.diff().to_numpy()[1:]
@@ -134,7 +135,7 @@ def _check_order(path: Path, dates: pd.Series) -> None:
     if not bad.size:
         return
     row = int(bad[0]) + 1  # the offending row; its file line is its index + 2
-    date, before = day(dates.iloc[row]), day(dates.iloc[row - 1])
+    before, date = write_dates(dates)[row - 1 : row + 1]  # as the whole series is written
     line, previous = dates.index[row] + 2, dates.index[row - 1] + 2
     if dates.iloc[row] == dates.iloc[row - 1]:
         raise DataError(f"{path}: line {line} repeats the date {date} of line {previous}; "
@@ -157,7 +158,7 @@ def _calendar(dates: pd.Series) -> tuple[np.ndarray, Callable[[pd.Timestamp, int
     if at_midnight and dates.dt.is_month_end.all():
         return months, lambda date, n: date + pd.offsets.MonthEnd(n)
     if at_midnight and (dates.dt.day_of_week < 5).all():
-        days = dates.to_numpy(dtype="datetime64[D]")
+        days = wall_clock(dates).to_numpy(dtype="datetime64[D]")  # the local days
         return np.busday_count(days[0], days), lambda date, n: date + pd.offsets.BDay(n)
     return (dates.to_numpy(dtype="datetime64[ns]").astype(np.int64),
             lambda date, n: date + pd.Timedelta(n, "ns"))
@@ -184,7 +185,8 @@ def dates_after(dates: pd.Series, count: int) -> list[pd.Timestamp]:
     return [shift(dates.iloc[-1], step * k) for k in range(1, count + 1)]
 
 
-def _fill_gaps(path: Path, frame: pd.DataFrame, fill_gaps: str) -> pd.DataFrame:
+def _fill_gaps(path: Path, frame: pd.DataFrame, fill_gaps: str, hint: str = GAP_HINT
+               ) -> pd.DataFrame:
     """Refuse or fill the dates a regular series skips (its step: the commonest difference)."""
     if len(frame) < 3:
         return frame
@@ -203,8 +205,7 @@ def _fill_gaps(path: Path, frame: pd.DataFrame, fill_gaps: str) -> pd.DataFrame:
         more = f", {int(missing.sum())} in {gaps.size} gaps in all" if gaps.size > 1 else ""
         raise DataError(
             f"{path}: {count} date{'s' if count > 1 else ''} missing after "
-            f"{day(frame['date'].iloc[first])}{more}; "
-            "set dataset.fill_gaps=interpolate to fill them"
+            f"{write_dates(frame['date'])[first]}{more}; {hint}"
         )
     added = [shift(frame["date"].iloc[i], step * k) for i in gaps
              for k in range(1, int(missing[i]) + 1)]
@@ -323,6 +324,8 @@ class ForecastWindows:
 
     def preprocess(self, raw_dir: Path) -> ProcessedData:
         frame = self.read(raw_dir)
+        # How the dates came in: the serving example, meta.json and answers write them so.
+        style = frame.attrs.get(DATE_STYLE) or DateStyle.of(frame["date"])
         if self.backtest_fold:  # the series up to this fold's last target, tested there
             frame = frame.iloc[: self.fold_end(len(frame), self.backtest_fold)]
         # Several series (csv_series' series_column) are windowed each on its own, split
@@ -375,13 +378,14 @@ class ForecastWindows:
                 series_lags=self.series_lags(table_width),
                 relative=self.relative(),
                 relative_scale=self.normalise == "window_scaled",
-                dates=dates.dt.strftime("%Y-%m-%d").tolist(),
+                dates=write_dates(dates, style.iso()),
                 series=None if names == [None] else {
                     p.name: {"start": int(start),
                              "naive_mae": naive_mae(p.columns[: p.fit_end, 0],
                                                     self.seasonal_period)}
                     for p, start in zip(parts, starts, strict=True)},
-                raw=self.raw_inputs(parts[-1].frame, parts[-1].columns, low, span, names),
+                raw=self.raw_inputs(parts[-1].frame, parts[-1].columns, low, span, names,
+                                    style),
             ),
         )
 
@@ -477,16 +481,19 @@ class ForecastWindows:
         return None if self.normalise == "none" and not lags else lags
 
     def raw_inputs(self, frame: pd.DataFrame, columns: np.ndarray, low: np.ndarray,
-                   span: np.ndarray, series: list[str | None]) -> dict[str, Any]:
+                   span: np.ndarray, series: list[str | None],
+                   style: DateStyle | None = None) -> dict[str, Any]:
         """meta.raw: a forecast reads the last `window` rows of the series in its own
         columns; the example is the (last) series' last window (it forecasts past the
-        data). Of several `series`, each is named in the series column."""
+        data). Of several `series`, each is named in the series column. Its dates are
+        written in the series' `style` (the one form of all its dates)."""
         names = self.column_names(frame)
         # With future columns, the rows ahead are given too: the example forecasts the
         # series' last `horizon` values, whose values (and past inputs) it leaves empty.
         ahead = self.horizon if names["future_columns"] else 0
         tail = slice(len(frame) - self.window - ahead, len(frame))
-        example = {names["date_column"]: [self.date_text(d) for d in frame["date"].iloc[tail]]}
+        style = style or DateStyle.of(frame["date"], date_format=names["date_format"])
+        example = {names["date_column"]: write_dates(frame["date"].iloc[tail], style)}
         for i, column in enumerate([names["value_column"], *names["input_columns"]]):
             example[column] = [*columns[tail, i][: len(columns[tail]) - ahead].tolist(),
                                *[None] * ahead]
@@ -498,6 +505,7 @@ class ForecastWindows:
         return {"format": "series", **names, "series": series, "window": self.window,
                 "horizon": self.horizon, "lag_order": self.lag_order, "framing": self.framing,
                 "calendar": list(self.calendar), "fill_gaps": self.fill_gaps,
+                "date_style": style.to_raw(frame["date"]),
                 "shift": low.tolist(), "scale": span.tolist(), "example": example}
 
     def column_names(self, frame: pd.DataFrame) -> dict[str, Any]:
@@ -505,9 +513,6 @@ class ForecastWindows:
         return {"date_column": "date", "value_column": "value", "date_format": None,
                 "input_columns": [str(c) for c in frame.columns[2:]], "future_columns": [],
                 "series_column": None}
-
-    def date_text(self, date: pd.Timestamp) -> str:
-        return day(date)
 
     def _values(self, frame: pd.DataFrame) -> np.ndarray:
         """Length x columns floats: the value, then any further input columns."""
@@ -530,7 +535,7 @@ class ForecastWindows:
         if self.test_start is None:
             begin = len(dates) - max(1, int(round(len(dates) * self.test_fraction)))
         else:
-            begin = int((dates < pd.Timestamp(self.test_start)).sum())
+            begin = int((dates < as_of(dates, self.test_start, "test_start")).sum())
         if begin >= len(dates):
             raise DataError(f"{which}: no data on or after test_start={self.test_start}")
         if begin <= self.window + 1:

@@ -102,3 +102,46 @@ class Meta:
             raise DataError(f"{self.name}: has no scaler to undo")
         low, high = self.scaler["min"], self.scaler["max"]
         return np.ravel(values) * (high - low) + low
+
+
+# How much of the training rows' tokens a vocabulary left unknown: the share above which
+# (in the 99th percentile training row) a raw input's unknown tokens are worth a warning.
+UNKNOWN_QUANTILE = 99
+
+
+def training_bounds(meta: Meta, inputs: np.ndarray, lengths: np.ndarray, train: np.ndarray
+                    ) -> dict[str, Any]:
+    """What `seqlab.predict` compares raw inputs with, measured on the training rows, for
+    meta.raw: `lengths`, [shortest, longest] of variable-length inputs; `ranges`, each raw
+    numeric column's [min, max] in its own units (one range for all columns that share
+    one scale, like an image's grey levels, so a pixel always blank in training is not an
+    outlier when inked); `unknown_share`, the share of unknown tokens a training input
+    reaches (its 99th percentile). A dataset kind that writes no `raw` gets none."""
+    raw, rows = meta.raw, np.asarray(train)
+    if not raw or not len(rows) or inputs.ndim < 2:
+        return {}
+    found: dict[str, Any] = {}
+    real = np.arange(inputs.shape[1])[None, :] < lengths[rows][:, None]  # N x T real steps
+    if meta.variable_length:
+        found["lengths"] = [int(lengths[rows].min()), int(lengths[rows].max())]
+    columns = raw.get("columns") or []
+    if raw.get("format") in ("values", "sequences") and {"shift", "scale"} <= set(raw):
+        values = (inputs[rows].reshape(len(rows), -1) if raw["format"] == "values"
+                  else inputs[rows][real]).astype(np.float64)  # rows x columns
+        shift, scale = np.atleast_1d(raw["shift"]), np.atleast_1d(raw["scale"])
+        if (not values.size or values.shape[1] != len(columns)
+                or len(shift) not in (1, len(columns))):
+            return found  # a kind of the user's own, laid out otherwise: no ranges
+        values = values * scale + shift
+        pooled = len(shift) == 1
+        low = np.full(len(columns), values.min()) if pooled else values.min(axis=0)
+        high = np.full(len(columns), values.max()) if pooled else values.max(axis=0)
+        found["ranges"] = {c: [float(lo), float(hi)] for c, lo, hi in zip(columns, low, high,
+                                                                          strict=True)}
+    if meta.source_vocab is not None and np.issubdtype(inputs.dtype, np.integer):
+        from seqlab.data.vocab import Vocab
+
+        ids = inputs[rows] if inputs.ndim == 2 else inputs[rows][..., 0]  # words, not chars
+        unknown = ((ids == Vocab.unk_id) & real).sum(axis=1) / np.maximum(lengths[rows], 1)
+        found["unknown_share"] = float(np.percentile(unknown, UNKNOWN_QUANTILE))
+    return found

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from seqlab.data import fra_eng, imdb, mnist, sktime_data, treebank, ts_file
+from seqlab.data.dates import write_dates
 from seqlab.data.downloads import Remote, download
 from seqlab.data.package_sources import PACKAGES, package_record
 from seqlab.data.processed import write_npz
@@ -178,7 +179,8 @@ def _series(name: str) -> Source:
         else:
             remote = REMOTE_SERIES[name]
             frame = remote.read(download(name, remote.remote, downloads))
-        frame.to_csv(folder / SERIES_FILE, index=False, date_format="%Y-%m-%d")
+        # Written by the one writer of dates: the date alone, or its time and offset too.
+        frame.assign(date=write_dates(frame["date"])).to_csv(folder / SERIES_FILE, index=False)
     return Source(write, SERIES_FILE, remote=name in REMOTE_SERIES)
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from seqlab.config import require_choice, require_int, require_number
-from seqlab.data.forecast import FILLS, GAP_FILLS, day, naive_mae, read_series
+from seqlab.data.dates import DATE_STYLE, DateStyle, write_dates
+from seqlab.data.forecast import FILLS, GAP_FILLS, naive_mae, read_series
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import DataError
@@ -50,6 +51,7 @@ class StepForecast:
 
     def preprocess(self, raw_dir: Path) -> ProcessedData:
         frame = read_series(raw_dir, self.fill_gaps)
+        style = frame.attrs.get(DATE_STYLE) or DateStyle.of(frame["date"])
         values = frame["value"]
         if values.isna().any():
             if self.fill_missing == "none":
@@ -99,12 +101,13 @@ class StepForecast:
                 output_size=1, steps=self.steps, variable_length=True,
                 scaler={"min": low, "max": high}, seasonal_period=self.seasonal_period,
                 naive_mae=naive_mae(values[:val_begin], self.seasonal_period),
-                dates=frame["date"].dt.strftime("%Y-%m-%d").tolist(),
+                dates=write_dates(frame["date"], style),
                 # A forecast at every row read; the example is the series' last chunk.
                 raw={"format": "series", "date_column": "date", "value_column": "value",
                      "date_format": None, "input_columns": [], "window": None,
                      "fill_gaps": self.fill_gaps, "shift": [low], "scale": [high - low],
-                     "example": {"date": [day(d) for d in frame["date"].iloc[-self.steps:]],
+                     "date_style": style.to_raw(frame["date"]),
+                     "example": {"date": write_dates(frame["date"].iloc[-self.steps:], style),
                                  "value": values[-self.steps:].tolist()}},
             ),
         )

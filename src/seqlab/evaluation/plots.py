@@ -54,10 +54,13 @@ def forecast(
     band: tuple[np.ndarray, np.ndarray, str] | None = None,
 ) -> Figure:
     """The whole series, with each forecast line drawn over the test period, and the
-    model's interval (`band`: lower, upper, label) shaded."""
+    model's interval (`band`: lower, upper, label) shaded. `dates` as meta.json writes
+    them: each at its time of day (a half-hourly series is not drawn a day a point)."""
+    from seqlab.data.dates import wall_times  # pandas: loaded by a forecast's baselines
+
     fig, ax = plt.subplots(figsize=(10, 4))
-    ax.plot(np.array(dates, dtype="datetime64[D]"), series, color="0.6", label="series")
-    when = np.array(test_dates, dtype="datetime64[D]")
+    ax.plot(wall_times(dates), series, color="0.6", label="series")
+    when = wall_times(test_dates)
     if band is not None:
         lower, upper, label = band
         ax.fill_between(when, lower, upper, color="C0", alpha=0.25, linewidth=0, label=label)

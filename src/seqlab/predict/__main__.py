@@ -22,6 +22,8 @@ inputs (by what the model was trained on):
                   CoNLL-U file -> sentence,token,tag
   generation      a .txt of one source text per line, or images -> output
 An `id` column in a CSV is kept in the answers (and groups the steps of a sequence).
+Where an answer is a guess (inputs unlike the training data: other lengths, values far
+outside its range, unknown words, ignored columns), a `seqlab: warning:` line says so.
 
 examples:
   python -m seqlab.predict outputs/2026-12-04/10-00-00 --input sales.csv
@@ -45,6 +47,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         dest="overrides",
                         help="change how the model decodes, e.g. model.decoding.strategy=beam")
+    parser.add_argument("--fill-gaps", choices=("refuse", "interpolate"),
+                        help="dates a series skips: refuse them, or interpolate their values "
+                             "(default: as the model's training data did)")
     return parser.parse_args(argv)
 
 
@@ -56,9 +61,11 @@ def main(argv: list[str] | None = None) -> None:
     from seqlab.predict.files import read
     from seqlab.predict.trained import load
 
-    model = load(args.model, args.overrides)
+    model = load(args.model, args.overrides, args.fill_gaps)
     frame, place = read(args.input, model.meta)
-    answers = model.predict(frame, place).to_csv(index=False)
+    table, doubts = model.answer(frame, place)
+    doubts.report()  # what the answers cannot be sure of: a `seqlab: warning:` line a kind
+    answers = table.to_csv(index=False)
     if args.output is None:
         sys.stdout.write(answers)
     else:

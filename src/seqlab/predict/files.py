@@ -1,6 +1,7 @@
 """The `--input` file of `python -m seqlab.predict` as the table the model takes.
 
-- `.txt`: one text, sentence or source per line (blank lines skipped), for text models;
+- `.txt`: one text, sentence or source per line, for text models; a blank line is an
+  input of its own, answered with an empty row, so the answers line up with the lines;
 - `.conllu`: the words of each sentence, for taggers (tags, if any, are ignored);
 - anything else: a CSV with a header line. For fixed-size numeric inputs (an image's
   grey levels) the header may be left out when every row holds exactly the values.
@@ -19,19 +20,20 @@ import pandas as pd
 from seqlab.data.meta import Meta
 from seqlab.data.user_files import read_text
 from seqlab.errors import DataError
-from seqlab.predict.inputs import Place, columns
+from seqlab.predict.inputs import Place, columns, listed
 
 TEXT_FORMATS = ("texts", "sentences", "sources")  # the formats a .txt file can feed
 
 
 def _lines(path: Path, meta: Meta) -> tuple[pd.DataFrame, Place]:
     if meta.raw["format"] not in TEXT_FORMATS:
-        raise DataError(f"{path}: a .txt file holds text, but this model reads "
-                        f"{', '.join(columns(meta))}; give a CSV with those columns")
-    numbered = [(n, line.strip()) for n, line in enumerate(read_text(path).split("\n"),
-                                                             start=1) if line.strip()]
-    frame = pd.DataFrame({columns(meta)[0]: [text for _, text in numbered]})
-    return frame, Place(str(path), [n for n, _ in numbered])
+        raise DataError(f"{path}: a .txt file holds text, but this model reads the "
+                        f"columns {listed(columns(meta))}; give a CSV with those columns")
+    lines = [line.strip() for line in read_text(path).split("\n")]
+    while lines and not lines[-1]:  # the blank lines after the last text are no inputs
+        lines.pop()
+    frame = pd.DataFrame({columns(meta)[0]: lines})
+    return frame, Place(str(path), first=1, blanks=True)
 
 
 def _conllu(path: Path, meta: Meta) -> tuple[pd.DataFrame, Place]:
@@ -39,7 +41,7 @@ def _conllu(path: Path, meta: Meta) -> tuple[pd.DataFrame, Place]:
 
     if meta.raw["format"] != "sentences":
         raise DataError(f"{path}: a CoNLL-U file holds sentences to tag, but this model reads "
-                        f"{', '.join(columns(meta))}")
+                        f"the columns {listed(columns(meta))}; give a CSV with those columns")
     sentences = read_conllu(path, tagged=False)
     frame = pd.DataFrame({"sentence": [" ".join(words) for words, _, _ in sentences]})
     return frame, Place(str(path), [line for _, _, line in sentences])

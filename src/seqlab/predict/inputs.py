@@ -19,18 +19,22 @@ input, its line and column.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence, Sized
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from seqlab.data.meta import Meta
-from seqlab.data.vocab import Vocab
+from seqlab.data.vocab import UNK, Vocab, split
 from seqlab.errors import DataError
 
 ID = "id"  # the column that names inputs (and groups the steps of a sequence)
+MISSING_NAMED = 5  # a missing-column error names this many, then counts the rest
+# A gap in a series given to predict: advice a user can follow from the command or a request.
+GAPS_ADVICE = ("give a row for every date, or fill the gaps by interpolation "
+            "(python -m seqlab.predict --fill-gaps interpolate)")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class Place:
     lines: Sequence[int] | None = None  # each row's line; None: row i is line i + first
     first: int = 2  # a CSV's first row is its line 2, under the header
     unit: str = "line"  # what a row is called: a file's line, a request's row
+    blanks: bool = False  # a blank text is an input of its own (a .txt's blank line)
 
     def line(self, row: int) -> int:
         return int(self.lines[row]) if self.lines is not None else row + self.first
@@ -58,14 +63,26 @@ class Encoded:
     lengths: np.ndarray  # N real steps
     keys: pd.DataFrame  # one row per input: the columns its answer starts with
     steps: pd.DataFrame | None = None  # one row per real step, for per-step answers
+    # What predict.warnings reads: the input each table row belongs to (None: row i is
+    # input i), the blank inputs (answered with an empty row), each input's unknown
+    # tokens, and the dates a series' gaps were filled with.
+    owners: np.ndarray | None = None
+    blank: np.ndarray | None = None
+    unknown: list[list[str]] | None = None
+    filled: list[str] = field(default_factory=list)
+
+
+def listed(names: Sequence[str], first: int = MISSING_NAMED) -> str:
+    """Names quoted, the first few: "'a', 'b', 'c', 'd', 'e' and 59 more"."""
+    shown = ", ".join(repr(str(n)) for n in names[:first])
+    return f"{shown} and {len(names) - first} more" if len(names) > first else shown
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], place: Place) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        found = ", ".join(map(repr, map(str, frame.columns))) or "none"
-        raise DataError(f"{place.name}: no column {missing[0]!r} (needed: "
-                        f"{', '.join(map(repr, columns))}); the columns found are {found}")
+        raise DataError(f"{place.name}: no column{'s' if len(missing) > 1 else ''} "
+                        f"{listed(missing)}")
     if frame.empty:
         raise DataError(f"{place.name}: no rows to predict")
 
@@ -80,8 +97,9 @@ def numbers(frame: pd.DataFrame, columns: Sequence[str], place: Place) -> np.nda
         bad = ~np.isfinite(values)
         if bad.any():
             row = int(bad.argmax())
-            raise DataError(f"{place.at(row, column)}: {cells.iloc[row]!r} is not a finite "
-                            "number")
+            cell = cells.iloc[row]  # a text quoted; nan, inf as they read (not np.float64(nan))
+            shown = repr(cell) if isinstance(cell, str) else str(cell)
+            raise DataError(f"{place.at(row, column)}: {shown} is not a finite number")
         table[:, i] = values
     return table
 
@@ -106,6 +124,20 @@ def padded(rows: list[np.ndarray], pad: float | int, dtype: type) -> tuple[np.nd
     for i, r in enumerate(rows):
         out[i, : len(r)] = r
     return out, lengths
+
+
+def blanks(texts: Sequence[Sized], place: Place, column: str, problem: str) -> np.ndarray:
+    """Which texts are blank: inputs of their own where the place allows (a .txt's blank
+    lines, answered with an empty row), else an error naming the first."""
+    blank = np.array([not text for text in texts], dtype=bool)
+    if blank.any() and not place.blanks:
+        raise DataError(f"{place.at(int(blank.argmax()), column)}: {problem}")
+    return blank
+
+
+def unknown(pieces: Sequence[Sequence[str]], vocab: Vocab) -> list[list[str]]:
+    """Each input's tokens that the vocabulary does not hold (the unknown token for the net)."""
+    return [[p for p in ps if p not in vocab.index] for ps in pieces]
 
 
 # -- the formats ---------------------------------------------------------------------------
@@ -133,19 +165,22 @@ def series(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     def named(name: str, table: pd.DataFrame) -> pd.DataFrame:
         return table.reset_index(drop=True).assign(**{column: name})[[column, *table.columns]]
 
+    order = {name: i for i, (name, _) in enumerate(parts)}
     return Encoded(
         inputs=np.concatenate([p.inputs for _, p in parts]),
         lengths=np.concatenate([p.lengths for _, p in parts]),
         keys=pd.concat([named(n, p.keys) for n, p in parts], ignore_index=True),
         steps=None if parts[0][1].steps is None else pd.concat(
-            [named(n, p.steps) for n, p in parts], ignore_index=True))
+            [named(n, p.steps) for n, p in parts], ignore_index=True),
+        owners=names.map(order).to_numpy(dtype=np.int64),
+        filled=[f"{d} ({n})" for n, p in parts for d in p.filled])
 
 
 def one_series(frame: pd.DataFrame, meta: Meta, place: Place, name: str | None = None
                ) -> Encoded:
     """One series' rows (of the series `name`, among several) as series() reads them."""
-    from seqlab.data.csv_series import parse_dates
-    from seqlab.data.forecast import check_series, dates_after, day, lead_known
+    from seqlab.data.dates import DateStyle, read_dates, write_dates
+    from seqlab.data.forecast import check_series, dates_after, lead_known
 
     raw = meta.raw
     date_column, value_column = raw["date_column"], raw["value_column"]
@@ -161,15 +196,29 @@ def one_series(frame: pd.DataFrame, meta: Meta, place: Place, name: str | None =
         raise DataError(f"{place.name}: {len(frame)} rows, but the model reads the last "
                         f"{window}{more}; give at least {window + ahead} rows of the series, "
                         "oldest first")
-    dates = parse_dates(place.name, frame[date_column].astype(str), date_column,
-                        raw["date_format"], hint="write dates as the training data did "
-                        "(e.g. 2016-03-01)").reset_index(drop=True)  # row i: line i + 2
+    # Read and written back as the training data's dates were (the one reader and writer).
+    trained = DateStyle.from_raw(raw)
+    text = frame[date_column].astype(str).reset_index(drop=True)  # row i: line i + 2
+    dates = read_dates(place.name, text, date_column, raw["date_format"],
+                       hint=f"write dates as the training data did "
+                       f"(e.g. {raw['example'][date_column][-1]})")
+    style = DateStyle.of(dates, text, raw["date_format"], times=trained.times)
     given = slice(0, len(frame) - ahead)  # the rows whose values are known
     values = numbers(frame.iloc[given], value_columns, place)
     known = numbers(frame, future_columns, place)
     table = pd.DataFrame({"date": dates, **{c: known[:, i] for i, c in
                                             enumerate(future_columns)}})
-    check_series(place.name, table, "refuse")  # oldest first, one row per date, no gaps
+    # Oldest first, one row per date, and no gaps: refused, or filled as in training (or
+    # as --fill-gaps says), the values between interpolated.
+    ahead_nan = np.full((ahead, len(value_columns)), np.nan)
+    table = table.assign(**dict(zip(value_columns, np.r_[values, ahead_nan].T, strict=True)))
+    full = check_series(place.name, table, raw.get("fill_gaps") or "refuse", hint=GAPS_ADVICE)
+    filled = write_dates(full["date"][~full["date"].isin(dates)], style)
+    if filled:  # the known rows are those up to the last one given with its values
+        given = slice(0, int((full["date"] <= dates.iloc[len(frame) - ahead - 1]).sum()))
+        dates = full["date"].reset_index(drop=True)
+        values = full[value_columns].to_numpy(dtype=np.float64)[given]
+        known = full[future_columns].to_numpy(dtype=np.float64)
     past_dates = dates.iloc[given]
     try:
         following = dates_after(past_dates, horizon if window is not None else 1)
@@ -193,16 +242,18 @@ def one_series(frame: pd.DataFrame, meta: Meta, place: Place, name: str | None =
         forecast_dates = [*past_dates.iloc[1:], *following]
         return Encoded(inputs=inputs[None], lengths=np.array([len(inputs)]),
                        keys=pd.DataFrame(index=[0]),
-                       steps=pd.DataFrame({"date": [day(d) for d in forecast_dates]}))
+                       steps=pd.DataFrame({"date": write_dates(forecast_dates, style)}),
+                       owners=np.zeros(len(frame), dtype=np.int64), filled=filled)
     last = inputs[-window:]  # oldest first
     if raw["lag_order"] == "newest_first":
         last = last[::-1]
     if raw["framing"] == "features":
         last = last.reshape(1, -1)
     return Encoded(inputs=np.ascontiguousarray(last)[None], lengths=np.array([len(last)]),
-                   keys=pd.DataFrame({"date": [day(following[0])]}),
+                   keys=pd.DataFrame({"date": write_dates(following[:1], style)}),
                    steps=None if horizon == 1 else pd.DataFrame(
-                       {"date": [day(d) for d in following]}))
+                       {"date": write_dates(following, style)}),
+                   owners=np.zeros(len(frame), dtype=np.int64), filled=filled)
 
 
 def texts(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
@@ -214,12 +265,12 @@ def texts(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     column = raw["column"]
     require_columns(frame, [column], place)
     tokens = [words(str(text)) for text in frame[column]]
-    empty = [i for i, t in enumerate(tokens) if not t]
-    if empty:
-        raise DataError(f"{place.at(empty[0], column)}: no words to classify")
+    blank = blanks(tokens, place, column, "no words to classify")
     vocab = Vocab(meta.source_vocab, "word")
-    inputs, lengths = encode(tokens, vocab, raw["max_tokens"], raw["keep"])
-    return Encoded(inputs=inputs, lengths=lengths, keys=keys(frame))
+    inputs, lengths = encode([t or [UNK] for t in tokens], vocab, raw["max_tokens"],
+                             raw["keep"])
+    return Encoded(inputs=inputs, lengths=lengths, keys=keys(frame), blank=blank,
+                   unknown=unknown(tokens, vocab))
 
 
 def sentences(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
@@ -230,9 +281,8 @@ def sentences(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     fold = str.lower if meta.raw["lowercase"] else str
     vocab = Vocab(meta.source_vocab, "word")
     words = [str(text).split() for text in frame["sentence"]]
-    empty = [i for i, w in enumerate(words) if not w]
-    if empty:
-        raise DataError(f"{place.at(empty[0], 'sentence')}: no words to tag")
+    blank = blanks(words, place, "sentence", "no words to tag")
+    words = [ws or [""] for ws in words]  # a blank sentence: one empty word, its tag emptied
     chars = meta.raw.get("chars")  # words read with their characters, as in training
     alphabet = {c: i for i, c in enumerate(chars, start=2)} if chars else None
     width = meta.model_args.get("chars_per_word", 0)
@@ -243,7 +293,8 @@ def sentences(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
                                        for _ in ws],
                           "token": [w for ws in words for w in ws]})
     return Encoded(inputs=inputs, lengths=lengths, keys=pd.DataFrame({"sentence": list(number)}),
-                   steps=steps)
+                   steps=steps, blank=blank,
+                   unknown=[[w for w in ws if fold(w) not in vocab.index] for ws in words])
 
 
 def sources(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
@@ -254,15 +305,15 @@ def sources(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     column = raw["column"]
     require_columns(frame, [column], place)
     given = [str(text).strip() for text in frame[column]]
-    empty = [i for i, t in enumerate(given) if not t]
-    if empty:
-        raise DataError(f"{place.at(empty[0], column)}: empty text")
+    blank = blanks(given, place, column, "empty text")  # read as the end token alone
     if raw["tokenize"]:
         given = [tokenize(t, raw["lowercase"]) for t in given]
     elif raw["lowercase"]:
         given = [t.lower() for t in given]
-    inputs, lengths = Vocab(meta.source_vocab, meta.source_level).encode_all(given)
-    return Encoded(inputs=inputs, lengths=lengths, keys=keys(frame))
+    vocab = Vocab(meta.source_vocab, meta.source_level)
+    inputs, lengths = vocab.encode_all(given)
+    return Encoded(inputs=inputs, lengths=lengths, keys=keys(frame), blank=blank,
+                   unknown=unknown([split(t, vocab.level) for t in given], vocab))
 
 
 def values(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
@@ -288,8 +339,9 @@ def sequences(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     names = frame[ID].drop_duplicates().tolist() if ID in frame.columns else [1]
     steps = pd.DataFrame({ID: [n for n, r in zip(names, rows, strict=True) for _ in r],
                           "step": [s for r in rows for s in range(1, len(r) + 1)]})
+    position = {name: i for i, name in enumerate(order)}
     return Encoded(inputs=inputs, lengths=lengths, keys=pd.DataFrame({ID: names}),
-                   steps=steps)
+                   steps=steps, owners=np.array([position[i] for i in ids], dtype=np.int64))
 
 
 FORMATS: dict[str, Callable[[pd.DataFrame, Meta, Place], Encoded]] = {

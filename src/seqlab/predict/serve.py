@@ -43,14 +43,18 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
     args = parser.parse_args(argv)
 
-    from seqlab.config import compose, instantiate
-    from seqlab.tracking.store import require_server
+    import tempfile
+
+    from seqlab.predict.trained import download, model_store
 
     uri = model_uri(args.model)
-    tracking = instantiate(compose([]).tracking, "tracking")
-    require_server(tracking)
+    store = model_store()
+    # The model is fetched once before the server starts: one that is not in the store (or
+    # not seqlab's) is one line here, not a traceback after "serving ... on".
+    with tempfile.TemporaryDirectory(prefix="seqlab-serve-") as tmp:
+        download(uri, Path(tmp), folders=False)
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking.resolved_uri(),
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store,
            "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
     env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri,

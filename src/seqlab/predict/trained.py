@@ -18,14 +18,19 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE, RUN_MODEL_DIR
 from seqlab.predict.inputs import Place
+
+if TYPE_CHECKING:
+    from seqlab.predict.inputs import Encoded
+    from seqlab.predict.warnings import Warnings
 
 CODE_DIR = "code"  # the user's own modules, beside the weights
 BATCH_SIZE = 1024
@@ -87,18 +92,52 @@ def folder_files(folder: Path) -> ModelFiles:
                     "folder (outputs/<date>/<time>/), models/<entry>/, a run id or a model URI")
 
 
-def download(uri: str, into: Path) -> ModelFiles:
-    """A logged model's files, downloaded from the project's MLflow store."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
+def installed_project() -> Path:
+    """The project folder this seqlab runs from (the checkout of an editable install)."""
+    from seqlab.layout import conf_dir
 
+    return conf_dir().parent
+
+
+def model_store() -> str:
+    """The MLflow store a model is read from: $MLFLOW_TRACKING_URI, else the project's
+    tracking.uri. A SQLite store is only read, never created (MLflow would make an empty
+    one in whatever folder the command runs from): outside a project, the store of the
+    project this seqlab runs from (its checkout) is used; with none, one line says how to
+    name the store."""
     from seqlab.config import compose, instantiate
-    from seqlab.tracking.run import redact_uri
-    from seqlab.tracking.store import fluent_uri, require_server
+    from seqlab.layout import project_root
+    from seqlab.tracking.store import SQLITE, USER_URI, require_server
 
     tracking = instantiate(compose([]).tracking, "tracking")
     require_server(tracking)
-    store = tracking.resolved_uri()
+    uri = tracking.resolved_uri()
+    if not uri.startswith(SQLITE) or Path(uri[len(SQLITE):]).is_file():
+        return uri
+    path = Path(uri[len(SQLITE):])
+    configured = Path(tracking.uri[len(SQLITE):]) if tracking.uri.startswith(SQLITE) else None
+    if USER_URI is None and configured is not None and not configured.is_absolute():
+        installed = installed_project() / configured
+        if installed.is_file():
+            return SQLITE + str(installed)
+    root = project_root()
+    why = ("no run was tracked there yet" if (root / "dvc.yaml").is_file() else
+           f"{root} is not in a seqlab project: no dvc.yaml there or above")
+    raise ConfigError(f"MODEL: no MLflow store at {path} ({why}); run from the project "
+                      "whose runs hold the model, or set MLFLOW_TRACKING_URI to its store, "
+                      "e.g. sqlite:////path/to/project/mlflow.db")
+
+
+def download(uri: str, into: Path, folders: bool = True) -> ModelFiles:
+    """A logged model's files, downloaded from the project's MLflow store (`folders`:
+    whether the command also takes a model folder, for the advice when it is not there)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from seqlab.tracking.run import redact_uri
+    from seqlab.tracking.store import fluent_uri
+
+    store = model_store()
     try:
         with fluent_uri(store):
             folder = Path(mlflow.artifacts.download_artifacts(
@@ -106,8 +145,9 @@ def download(uri: str, into: Path) -> ModelFiles:
     except (MlflowException, OSError) as error:
         reason = " ".join(str(error).split())[:200].replace(store, redact_uri(store))
         raise ConfigError(f"MODEL: no model {uri} in the MLflow store {redact_uri(store)} "
-                          f"({reason}); give a run id, runs:/<id>/model, "
-                          "models:/<name>@<alias> or a model folder") from None
+                          f"({reason}); give a run id, runs:/<id>/model"
+                          + (", models:/<name>@<alias> or a model folder" if folders else
+                             " or models:/<name>@<alias>")) from None
     found = {p.name: p for p in folder.rglob("*") if p.is_file() and CODE_DIR not in
              p.relative_to(folder).parts[:1]}
     missing = [n for n in (MODEL_FILE, CONFIG_FILE, META_FILE) if n not in found]
@@ -153,7 +193,8 @@ def with_overrides(cfg: DictConfig, overrides: Sequence[str]) -> DictConfig:
 class TrainedModel:
     """A trained net with its data's meta: raw inputs in, answers in the user's terms out."""
 
-    def __init__(self, files: ModelFiles, overrides: Sequence[str] = ()) -> None:
+    def __init__(self, files: ModelFiles, overrides: Sequence[str] = (),
+                 fill_gaps: str | None = None) -> None:
         import json
 
         import torch
@@ -166,6 +207,8 @@ class TrainedModel:
             sys.path.append(str(files.code))  # after seqlab's own: the user's modules only
         self.cfg = with_overrides(OmegaConf.load(files.config), overrides)
         self.meta = Meta.from_json(json.loads(files.meta.read_text()), str(files.meta))
+        if fill_gaps is not None:  # a series' gaps: refused or filled as training did, unless
+            self.meta.raw["fill_gaps"] = fill_gaps  # the command says otherwise
         self.task = task_of(self.meta.task)
         self.net = net_for_data(self.cfg.model, self.meta)
         # weights_only: the state dict is tensors only; refuse anything that would run code.
@@ -175,11 +218,39 @@ class TrainedModel:
 
     def predict(self, frame: pd.DataFrame, place: Place | None = None) -> pd.DataFrame:
         """Answers to a table of raw inputs (see seqlab.predict.inputs for its columns)."""
+        return self.answer(frame, place)[0]
+
+    def answer(self, frame: pd.DataFrame, place: Place | None = None
+               ) -> tuple[pd.DataFrame, Warnings]:
+        """Answers to a table of raw inputs, and what they cannot be sure of."""
+        from seqlab.predict.inputs import encode
+        from seqlab.predict.warnings import Warnings, refuse_other_sizes, review
+
+        place = place or Place("input")
+        frame = frame.reset_index(drop=True)
+        encoded = encode(frame, self.meta, place)
+        refuse_other_sizes(frame, self.meta, place)
+        answers = self.answers(encoded)
+        found = Warnings(place)
+        review(frame, encoded, self.meta, found)
+        # The input each answer row answers: one row each, a row per real step, or (a
+        # forecast of several dates) the same number each.
+        count = len(encoded.lengths)
+        if self.task.per_step:
+            found.owners = np.repeat(np.arange(count), encoded.lengths)
+        else:
+            found.owners = np.repeat(np.arange(count), len(answers) // max(count, 1))
+        if encoded.blank is not None and encoded.blank.any():  # an empty answer: keys kept
+            keys = {*encoded.keys.columns, *([] if encoded.steps is None else encoded.steps)}
+            emptied = encoded.blank[found.owners]
+            for column in answers.columns.difference(list(keys)):
+                answers[column] = answers[column].astype(object).where(~emptied, None)
+        return answers, found
+
+    def answers(self, encoded: Encoded) -> pd.DataFrame:
+        """The net's answers to encoded inputs, in the user's terms."""
         import torch
 
-        from seqlab.predict.inputs import encode
-
-        encoded = encode(frame, self.meta, place or Place("input"))
         inputs = torch.from_numpy(encoded.inputs)
         lengths = torch.from_numpy(encoded.lengths) if self.meta.variable_length else None
         outputs: list[Any] = []
@@ -194,7 +265,8 @@ class TrainedModel:
         return self.task.answer(outputs, encoded, self.meta, **levels)
 
 
-def load(model: str, overrides: Sequence[str] = ()) -> TrainedModel:
+def load(model: str, overrides: Sequence[str] = (), fill_gaps: str | None = None
+         ) -> TrainedModel:
     """The trained model MODEL names (a folder, a run id, a model URI)."""
     with tempfile.TemporaryDirectory(prefix="seqlab-model-") as tmp:
-        return TrainedModel(locate(model, Path(tmp)), overrides)
+        return TrainedModel(locate(model, Path(tmp)), overrides, fill_gaps)

@@ -152,16 +152,24 @@ def experiment_runs(tracking: Any, name: str) -> list[Any]:
 
 def log_report(tracking: Any, folder: Path, entries: int) -> str:
     """Log a report folder as a run named `report` in the experiment `reports`."""
+    from seqlab.layout import DIFF_FILE, project_root
+    from seqlab.tracking.lineage import git_diff, lineage_tags
     from seqlab.tracking.run import process_tags
     from seqlab.tracking.store import init_store
 
     experiment_id = init_store(tracking, [REPORTS_EXPERIMENT])[REPORTS_EXPERIMENT]
     client = tracking.client()
-    run = client.create_run(experiment_id, run_name="report",
-                            tags={"report.entries": str(entries), **process_tags()})
+    root = project_root()
+    lineage = lineage_tags(root)  # as a training run's: the code that made the report
+    run = client.create_run(experiment_id, run_name="report", tags={
+        **lineage, "report.entries": str(entries), **process_tags()})
     try:
+        if lineage["git.dirty"] == "true":  # what the commit alone would not rebuild
+            client.log_text(run.info.run_id, git_diff(root), DIFF_FILE)
         client.log_artifacts(run.info.run_id, str(folder))
-    except BaseException:
+    except BaseException as error:
+        client.set_tag(run.info.run_id, "seqlab.error",
+                       f"{type(error).__name__}: {error}".splitlines()[0][:500])
         client.set_terminated(run.info.run_id, "FAILED")
         raise
     client.set_terminated(run.info.run_id, "FINISHED")

@@ -3,8 +3,9 @@
 Reads metrics/*.json, plots/*/history.csv and params.yaml (which entries differ only by
 seed), and, with --experiment NAME, that MLflow experiment's runs too (a sweep over
 seeds, say). With tracking on, the report is logged as a run named `report` in the
-MLflow experiment `reports`. Paths default to the project's; tests and one-off reports
-give their own.
+MLflow experiment `reports`, with the lineage tags a training run has (the commit, its
+uncommitted changes, library versions: tracking/lineage.py). Paths default to the
+project's; tests and one-off reports give their own.
 """
 
 from __future__ import annotations

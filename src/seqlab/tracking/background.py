@@ -120,6 +120,7 @@ class BackgroundRun:
         self._closed = False  # the run never opened, or finished: calls do nothing
         self._saves: list[Path] = []  # folders for run.json, once the run exists
         self._rows = 0  # history rows sent
+        self._refused: tuple[str, str] | None = None  # the run's refusal, at its end
 
     def _read(self, block: bool) -> Any:
         """Read the answers come back (all, if `block`); raise the first error, once."""
@@ -190,6 +191,9 @@ class BackgroundRun:
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         self._post("log_metrics", metrics, step)
 
+    def log_table(self, table: dict[str, list[Any]], artifact_file: str) -> None:
+        self._post("log_table", table, artifact_file)
+
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self._call("log_artifact", path, artifact_path)  # a temporary folder's, maybe
 
@@ -205,9 +209,13 @@ class BackgroundRun:
     def down(self) -> str | None:
         return self._call("down") if not self._closed else None
 
+    def refusal(self) -> tuple[str, str] | None:
+        return self._call("refusal") if not self._closed else self._refused
+
     def finish(self, status: str = "FINISHED") -> None:
         try:
             self._call("finish", status)
+            self._refused = self._call("refusal")  # lifetime asks once the child is gone
         finally:
             self._closed = True
             with timing.phase("tracking"), suppress(OSError):  # OSError: the child is gone

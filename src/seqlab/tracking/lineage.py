@@ -95,6 +95,16 @@ def dvc_out_hash(root: Path, out_path: Path) -> str | None:
     return None
 
 
+def lineage_tags(root: Path) -> dict[str, str]:
+    """What every run records of the code that made it, training and report alike: the
+    commit, whether the code differs from it, and the library versions. The commit is
+    also MLflow's own tag, which its UI shows as the run's source version."""
+    tags = {**git_state(root), **library_versions()}
+    if tags["git.commit"] != "unknown":
+        tags["mlflow.source.git.commit"] = tags["git.commit"]
+    return tags
+
+
 def library_versions() -> dict[str, str]:
     tags = {"version.python": platform.python_version()}
     for package in ("torch", "pytorch-lightning", "mlflow", "seqlab"):

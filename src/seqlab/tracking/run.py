@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab import timing
+from seqlab.errors import TrackingBug
 from seqlab.layout import (
     CONFIG_FILE,
     DIFF_FILE,
@@ -29,6 +30,7 @@ from seqlab.layout import (
 )
 from seqlab.sweeps.parent import sweep_tags
 from seqlab.tracking import lineage
+from seqlab.tracking.failures import bug_reason, outage_reason
 from seqlab.tracking.store import Tracking, fluent_uri, init_store
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit for one log_batch
@@ -45,11 +47,50 @@ def model_class(cfg: DictConfig) -> str:
     return str(cfg.model._target_).rsplit(".", 1)[-1]
 
 
-def run_name(cfg: DictConfig) -> str:
-    """Say dataset, model and cell: `elec_equip-ManyToOneRNN-lstm`."""
-    parts = [cfg.dataset.name, model_class(cfg), cfg.model.get("cell")]
-    name = "-".join(str(p) for p in parts if p)
-    return f"{cfg.entry}: {name}" if cfg.get("entry") else name
+# Overrides left out of run names: what says nothing of what a run learns (where it logs,
+# how it shows progress: any key under these groups) ...
+NOISE_GROUPS = ("hydra", "tracking", "trainer", "callbacks", "debug")
+# ... and what the name says already (dataset, cell or model class) or the entry names.
+NOISE_KEYS = ("experiment", "dataset", "dataset.name", "dataset.path", "model", "model.cell",
+              "model._target_", "entry", "resume")
+MAX_NAME_CHARS = 200
+
+
+def task_overrides() -> list[str]:
+    """The command line's overrides of the Hydra job this process runs (Hydra's
+    `hydra.overrides.task`); none outside a Hydra app (a DVC stage, a test)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return [str(o) for o in HydraConfig.get().overrides.task]
+    except (ImportError, ValueError):  # ValueError: no Hydra job is running
+        return []
+
+
+def key_overrides(overrides: list[str]) -> list[str]:
+    """`overrides` less the noise (NOISE_GROUPS, NOISE_KEYS, paths), each key by its last
+    part: `optim.lr=0.01` -> `lr=0.01`."""
+    kept = []
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        # How a file is read (`dataset.date_column`, `..._format`) names the data, not a change.
+        noise = (key in NOISE_KEYS or key.split(".")[0].split("/")[0] in NOISE_GROUPS
+                 or key.endswith(("_column", "_format")))
+        if not (noise or "/" in value):  # a path says where, not what
+            kept.append(f"{key.rsplit('.', 1)[-1]}={value}")
+    return kept
+
+
+def run_name(cfg: DictConfig, overrides: list[str] | None = None) -> str:
+    """What sets the run apart, first: `elec_equip lstm hidden_size=32 lr=0.01` (the data,
+    cell or else model class, the key overrides of the command line), then its pipeline
+    entry if any. The UI cuts long names: the parts that differ come early."""
+    # A user's own file is named by its file: `csv_series` names only the kind of data.
+    data = Path(cfg.dataset.path).stem if cfg.dataset.get("path") else cfg.dataset.name
+    label = cfg.model.get("cell") or model_class(cfg)
+    given = task_overrides() if overrides is None else overrides
+    parts = [data, label, *key_overrides(given), cfg.get("entry")]
+    return " ".join(str(p) for p in parts if p)[:MAX_NAME_CHARS]
 
 
 def redact_uri(value: str) -> str:
@@ -121,26 +162,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 # What MLflow's logging thread and urllib3 print of each retry and each failed batch
 # (several lines apiece, with the URI's password): survives_outage says it in one line.
 QUIET = ("urllib3.connectionpool", "mlflow.utils.async_logging.async_logging_queue")
-# How a store's failure reads in an error's text, and what seqlab says of it.
-FAILURES = (("Connection refused", "connection refused"), ("Max retries exceeded", "no answer"),
-            ("timed out", "no answer in time"), ("Connection aborted", "connection lost"),
-            ("OperationalError", "its database failed"))
-
-
-def outage_reason(error: Exception, uri: str) -> str:
-    """A store's failure in a few words, with no password in them."""
-    text = " ".join(str(error).split())
-    for found, said in FAILURES:
-        if found in text:
-            return said
-    return (text[:160] or type(error).__name__).replace(uri, redact_uri(uri))
+# What each guarded call does, as a bug's line says it ("logging the model ... failed").
+DOING = {"set_tags": "logging tags", "log_artifact": "logging an artifact",
+         "log_artifacts": "logging artifacts", "epoch_reporter": "reading the logged epochs",
+         "report": "logging the epochs", "flush": "logging the epochs",
+         "log_metrics": "logging metrics", "log_table": "logging a table",
+         "log_model": "logging the model", "_end": "ending the run"}
 
 
 def survives_outage(method: F) -> F:
-    """A call to the store that must never cost the run its result: if the store fails
-    (a server that stopped answering, a database gone), the run notes why, says so in one
-    line, and skips every later call; its caller ends with `StoreOutage` once the record
-    is safe on disk (see `outage`)."""
+    """A call to the store that must never cost the run its result.
+
+    If the store cannot be reached (tracking/failures.py: a server that stopped
+    answering, a database that stays locked), the run notes why, says so in one line,
+    and skips every later call; its caller ends with `StoreOutage` once the record is
+    safe on disk (check_landed). Any other error is a bug, and sending again would fail
+    alike: the run notes the first one (`refusal`), goes on logging the rest, and its
+    caller ends with `TrackingBug` once the record is on disk, the run then FAILED.
+    """
 
     @functools.wraps(method)
     def guarded(self: TrackedRun, *args: Any, **kwargs: Any) -> Any:
@@ -149,7 +188,14 @@ def survives_outage(method: F) -> F:
         try:
             return method(self, *args, **kwargs)
         except Exception as error:  # MLflow, requests and SQLAlchemy raise many types
-            self.outage = outage_reason(error, self.uri)
+            outage = outage_reason(error)
+            if outage is None:
+                if self.refused is None:
+                    doing = DOING.get(method.__name__, method.__name__)
+                    reason = bug_reason(error).replace(self.uri, redact_uri(self.uri))
+                    self.refused = (doing, reason)
+                return None
+            self.outage = outage
             print(f"seqlab: the MLflow store {redact_uri(self.uri)} failed "
                   f"({self.outage}); training goes on, nothing more is sent to it",
                   file=sys.stderr)
@@ -175,12 +221,17 @@ class TrackedRun:
         self.uri = tracking.resolved_uri()
         self.client = MlflowClient(tracking_uri=self.uri)
         self.outage: str | None = None  # why the store failed, once it has
+        self.refused: tuple[str, str] | None = None  # (what, why) of a call's bug
         for name in QUIET:
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
     def down(self) -> str | None:
         """Why the store stopped answering this run, or None while it answers."""
         return self.outage
+
+    def refusal(self) -> tuple[str, str] | None:
+        """(what, why) of the first call that failed with a bug, not an outage; or None."""
+        return self.refused
 
     @classmethod
     def start(cls, cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str
@@ -193,8 +244,7 @@ class TrackedRun:
         experiment_id = init_store(tracking, [experiment])[experiment]
         root = project_root()
         tags = {
-            **lineage.git_state(root),
-            **lineage.library_versions(),
+            **lineage.lineage_tags(root),
             "seed": str(cfg.seed),
             # The store it went to: $MLFLOW_TRACKING_URI may have overridden tracking.uri.
             "seqlab.tracking_uri": tracking.recorded_uri(),
@@ -222,8 +272,6 @@ class TrackedRun:
         if own:  # the user's own net or dataset kind: its source, hashed
             tags["code.own"] = ", ".join(p.name for p in own)
             tags["code.own.sha256"] = lineage.code_sha256(own)
-        if tags["git.commit"] != "unknown":
-            tags["mlflow.source.git.commit"] = tags["git.commit"]
         from mlflow.tracking import MlflowClient
 
         created = MlflowClient(tracking_uri=tracking.resolved_uri()).create_run(
@@ -326,6 +374,13 @@ class TrackedRun:
         self.client.log_batch(self.run_id, metrics=batch)
 
     @survives_outage
+    def log_table(self, table: dict[str, list[Any]], artifact_file: str) -> None:
+        """A table artifact the UI shows as one, replaced if logged again (see columns)."""
+        from seqlab.tracking.columns import log_table
+
+        log_table(self.client, self.run_id, table, artifact_file)
+
+    @survives_outage
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifacts(self.run_id, str(folder), artifact_path)
 
@@ -397,7 +452,9 @@ class TrackedRun:
     def lifetime(self, done: str = "FINISHED") -> Iterator[TrackedRun]:
         """End the run as `done` when the block succeeds (FINISHED; SCHEDULED when its
         evaluation is still to come), KILLED on Ctrl-C or SIGTERM, and FAILED on an error,
-        with the error's one-line reason as the tag `seqlab.error`."""
+        with the error's one-line reason as the tag `seqlab.error` (a TrackingBug's own
+        `tag`). A bug in a store call that no check_landed raised (in the run's end
+        itself, say) ends it FAILED too (see finish), and is raised here."""
         from seqlab.signals import Interrupted
 
         try:
@@ -408,15 +465,33 @@ class TrackedRun:
             raise
         except BaseException as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            self.set_tags({"seqlab.error": f"{type(error).__name__}: {reason}"[:500]})
+            tag = getattr(error, "tag", None) or f"{type(error).__name__}: {reason}"
+            self.set_tags({"seqlab.error": tag[:500]})
             self.finish("FAILED")
             raise
         self.finish(done)
+        refused = self.refusal()
+        if refused is not None:
+            raise tracking_bug(self.tracking, refused)
 
-    @survives_outage
     def finish(self, status: str = "FINISHED") -> None:
         """End the run as `status`; a FINISHED run with its test metrics and a logged model
-        then competes for its dataset's best model in the registry (tracking/registry.py)."""
+        then competes for its dataset's best model in the registry (tracking/registry.py).
+
+        After a bug in a store call (`refusal`), before the end or in it, what happened
+        is a failure: the run ends FAILED, its reason the tag `seqlab.error`, and never
+        competes for the registry.
+        """
+        stopped = status in ("FAILED", "KILLED")  # the caller has tagged why
+        if self.refused is None or stopped:
+            self._end(status)
+        if self.refused is not None and not stopped:
+            doing, reason = self.refused
+            self.set_tags({"seqlab.error": f"{doing} failed: {reason}"[:500]})
+            self._end("FAILED")
+
+    @survives_outage
+    def _end(self, status: str) -> None:
         with timing.phase("tracking"):
             self.flush()  # the epochs logged asynchronously land before the status changes
             self.client.set_terminated(self.run_id, status)
@@ -426,13 +501,33 @@ class TrackedRun:
                 promote_if_best(self.tracking, self.run_id)
 
 
+def tracking_bug(tracking: Tracking, refused: tuple[str, str], kept: Path | None = None
+                 ) -> TrackingBug:
+    """The one line of a store call's bug, (what, why) as `refusal` gives it: no outage,
+    so the upload command would fail alike; the run is FAILED (see finish)."""
+    doing, reason = refused
+    where = f"its record is kept in {kept}" if kept else "its record is on disk"
+    return TrackingBug(
+        f"{doing} failed ({reason}): an error in seqlab or MLflow, not an outage of the "
+        f"MLflow store {redact_uri(tracking.resolved_uri())} (sending it again fails "
+        f"alike); the run is marked FAILED and {where}",
+        tag=f"{doing} failed: {reason}")
+
+
 def check_landed(run: Any, kept: Path, stage: str | None = None) -> None:
     """Once a run's record is safe in `kept`: StoreOutage, one line naming the store and
-    the folder, if the store stopped answering meanwhile (see survives_outage). A DVC
-    `stage` failed for it, though its outputs are whole: the line says how to keep them."""
+    the folder, if the store stopped answering meanwhile (see survives_outage); else
+    TrackingBug, one line, if a store call failed with a bug (the run then ends FAILED,
+    see lifetime). A DVC `stage` failed for an outage, though its outputs are whole: the
+    line says how to keep them."""
     from seqlab.errors import StoreOutage
 
-    reason = run.down() if run is not None else None
+    if run is None:
+        return
+    reason = run.down()
+    refused = run.refusal()
+    if refused and not reason:
+        raise tracking_bug(run.tracking, refused, kept)
     if reason:
         # DVC deletes a failed stage's outputs when it runs it again; `dvc commit` records
         # them as they are instead.
@@ -491,9 +586,13 @@ def tracked_run(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: 
             raise
         except Exception as error:  # the store failed before the run existed: no work lost
             store = redact_uri(tracking.resolved_uri())
-            reason = " ".join(str(error).split())[:200]
+            reason = " ".join(str(error).split())[:200].replace(tracking.resolved_uri(), store)
+            # Not reached: start again once it answers; else (a bad URI, a bug) waiting
+            # would not help.
+            then = ("start it when the store answers, or set tracking.enabled=false"
+                    if outage_reason(error) else "not an outage: waiting will not help; "
+                    "set tracking.enabled=false to train without it")
             raise ConfigError(f"tracking.uri: the MLflow store {store} did not open the run "
-                              f"({reason}); start it when the store answers, or set "
-                              "tracking.enabled=false") from None
+                              f"({reason}); {then}") from None
     with run.lifetime(done):
         yield run

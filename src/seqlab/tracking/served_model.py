@@ -9,7 +9,8 @@ It answers raw inputs with answers in the user's terms, exactly as `python -m
 seqlab.predict` does (both are seqlab.predict.trained.TrainedModel): a table in the
 dataset's own columns in (a dated series, texts, sentences, pixel levels), a table of
 forecasts, labels, tags or texts out. A bad input is a 400 answer with one line saying
-what is wrong (MLflow's invalid-parameter error), never NaN in the body.
+what is wrong (MLflow's invalid-parameter error), never NaN in the body. Where an answer
+is a guess (inputs unlike the training data), a `warning` column says why.
 """
 
 from __future__ import annotations
@@ -19,23 +20,57 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 # The names the artifacts are logged under (keys of context.artifacts).
 WEIGHTS, CONFIG, META = "weights", "config", "meta"
+WARNING = "warning"  # the answers' column saying where an answer is a guess, if any is
 
 
 def signature(example: pd.DataFrame, answers: pd.DataFrame) -> Any:
-    """Named columns in and out, typed as the data holds them (grey levels as whole
-    numbers, series values as decimals), and an optional `id` column the answers keep."""
-    from mlflow.models import infer_signature
+    """Named columns in and out, and an optional `id` column the answers keep.
+
+    The inputs are named but neither typed nor required: MLflow's own checks of a typed,
+    required column run before predict and answer a string, a NaN in a whole-number
+    column or a missing column with a message of their own (and a dump of the request);
+    seqlab's check of the same (seqlab.predict.inputs) names the row and the column."""
+    import warnings
+
+    from mlflow.models import ModelSignature, infer_signature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
 
     from seqlab.predict.inputs import ID
 
-    found = infer_signature(example, answers)
-    if ID not in example.columns:
-        found.inputs = Schema([*found.inputs.inputs, ColSpec("string", ID, required=False)])
-    return found
+    names = [*example.columns, *([] if ID in example.columns else [ID])]
+    with warnings.catch_warnings():  # MLflow's hint that whole numbers cannot be missing
+        warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer")
+        outputs = infer_signature(answers).inputs
+    return ModelSignature(Schema([ColSpec(AnyType(), str(name), required=False)
+                                  for name in names]), outputs)
+
+
+class RequestRefused(MlflowException):
+    """A bad request: a 400 whose message is seqlab's one line.
+
+    MLflow's scoring server rewrites the message of an MlflowException raised by predict
+    into "Failed to predict data '<the whole request as a table>'. Error: ..."
+    (mlflow.pyfunc.scoring_server.invocations); this one keeps the line it was made with.
+    """
+
+    def __init__(self, line: str) -> None:
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+        super().__init__(line, error_code=INVALID_PARAMETER_VALUE)
+
+    @property
+    def message(self) -> str:
+        return self._line
+
+    @message.setter
+    def message(self, value: str) -> None:
+        if not hasattr(self, "_line"):  # set once, by MlflowException.__init__
+            self._line = value
 
 
 class ServedNet(mlflow.pyfunc.PythonModel):
@@ -55,17 +90,17 @@ class ServedNet(mlflow.pyfunc.PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame,
                 params: dict[str, Any] | None = None) -> pd.DataFrame:
-        from mlflow.exceptions import MlflowException
-        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
-
         from seqlab.errors import SeqlabError
         from seqlab.predict.inputs import Place
 
         try:
             rows = Place("request", first=1, unit="row")
-            return self.model.predict(pd.DataFrame(model_input), rows)
+            answers, doubts = self.model.answer(pd.DataFrame(model_input), rows)
         except SeqlabError as error:
-            raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from None
+            raise RequestRefused(str(error)) from None
+        if doubts:  # where an answer is a guess, a note says why (predict's warning lines)
+            answers[WARNING] = doubts.column()
+        return answers
 
 
 mlflow.models.set_model(ServedNet())

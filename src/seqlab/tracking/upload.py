@@ -6,7 +6,9 @@ this command. Once the store answers again, this sends what the run holds: the e
 it lacks, the test metrics and baselines, the figures and the model, and ends the run
 FINISHED (so it competes for the registry's best-model alias). A run the store no longer
 has (a store reset, a copy of the project) is created again with the same config and
-lineage tags; the folder's run.json then names the new one.
+lineage tags; the folder's run.json then names the new one. A call that fails for
+another reason than an outage would fail alike at every try: one line says why, and the
+run ends FAILED with it (tracking/failures.py tells which is which).
 
 FOLDER is a run's output folder (outputs/<date>/<time>/) or a pipeline model
 (models/<entry>/, whose metrics and figures are the entry's under metrics/ and plots/).
@@ -54,7 +56,9 @@ def existing(run: Any) -> bool:
 
     try:
         run.client.get_run(run.run_id)
-    except MlflowException:
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":  # not reached, or a bug
+            raise
         return False
     return True
 
@@ -74,14 +78,40 @@ def has_model(run: Any) -> bool:
 
 
 def upload(folder: Path) -> tuple[str, str]:
-    """Send the record in `folder` to the store; returns (run id, what was done)."""
+    """Send the record in `folder` to the store; returns (run id, what was done).
+
+    One line if it cannot: the store still down (DataError: try again later), or a call
+    that failed for another reason, which would fail alike however often it is sent
+    (TrackingBug: the run FAILED, with the reason).
+    """
+    from seqlab.errors import SeqlabError, TrackingBug
+    from seqlab.tracking.failures import bug_reason, outage_reason
+
+    try:
+        return _upload(folder)
+    except (SeqlabError, OSError) as error:
+        if isinstance(error, SeqlabError) or getattr(error, "filename", None):
+            raise  # one line already, or a file of this machine's (run_cli says which)
+        failed: Exception = error
+    except Exception as error:  # a call outside the run's guarded ones (opening it, say)
+        failed = error
+    said = outage_reason(failed)
+    if said:
+        raise DataError(f"the MLflow store failed again ({said}); nothing is lost: run "
+                        "this command again later") from None
+    raise TrackingBug(f"sending {folder} failed ({bug_reason(failed)}): an error in seqlab "
+                      "or MLflow, not an outage of its MLflow store (sending it again "
+                      "fails alike)") from None
+
+
+def _upload(folder: Path) -> tuple[str, str]:
     import pandas as pd
     from omegaconf import OmegaConf
 
     from seqlab.config import instantiate
     from seqlab.data.meta import Meta
     from seqlab.pipeline import log_evaluation, prepare_data
-    from seqlab.tracking.run import TrackedRun
+    from seqlab.tracking.run import TrackedRun, tracking_bug
     from seqlab.tracking.store import require_server
 
     model_dir, metrics, figures = record_of(folder)
@@ -106,10 +136,13 @@ def upload(folder: Path) -> tuple[str, str]:
         log_evaluation(run, json.loads(metrics.read_text()), figures)
     if run.down() is None and not has_model(run):
         run.log_model(model_dir)
-    run.finish("FINISHED" if metrics is not None else "SCHEDULED")
+    run.finish("FINISHED" if metrics is not None else "SCHEDULED")  # FAILED after a bug
     if run.down() is not None:
         raise DataError(f"the MLflow store failed again ({run.down()}); nothing is "
                         f"lost: run this command again later")
+    refused = run.refusal()
+    if refused is not None:  # it would fail alike however often it is sent
+        raise tracking_bug(tracking, refused, Path(folder))
     return run.run_id, what
 
 

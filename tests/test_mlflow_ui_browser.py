@@ -1,0 +1,45 @@
+"""The MLflow UI a user opens, in a real browser (headless chromium, as scripts/ui_check.py
+and `make ui-check` run it): run names that tell runs apart, the headline a column of the
+one column set "Metrics", and a chart view of a few sections with the learning curves."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ui_check():
+    spec = importlib.util.spec_from_file_location("ui_check", ROOT / "scripts" / "ui_check.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks itself up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_ui_shows_the_headline_and_the_curves_of_runs_named_apart(tmp_path):
+    check = ui_check()
+    assert check.browser_path(), check.MISSING  # .ci/run installs it: never a skip
+    names = check.train(tmp_path, ["lstm", "gru"], epochs=1)
+    assert names == ["elec_equip lstm max_epochs=1", "elec_equip gru max_epochs=1"]
+
+    found = check.check_ui(tmp_path, "many_to_one", names[0], check.HEADLINE, tmp_path)
+
+    assert check.problems(found, names, check.HEADLINE) == []
+    # Per series, per step ahead, per fold and every baseline's figures are not columns.
+    metrics = [c for c in found.rendered if "/" in c or c == "lr"]
+    assert not [c for c in metrics if c.startswith("baseline/") and "holt_winters" not in c]
+    assert (tmp_path / "table.png").stat().st_size > 10_000
+    assert (tmp_path / "charts.png").stat().st_size > 10_000
+
+
+def test_the_check_fails_on_what_a_user_would_miss():
+    """The check itself can fail: hundreds of columns, no headline, no curves."""
+    check = ui_check()
+    found = check.Findings(run_names=["a lstm"], column_sets=["Metrics (564)"],
+                           columns=["baseline/naive/mse"], rendered=["baseline/naive/mse"],
+                           sections={f"series/{k}": 3 for k in range(12)})
+    wrong = check.problems(found, ["a lstm", "a gru"], "test/mse")
+    assert len(wrong) == 5, wrong
