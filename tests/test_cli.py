@@ -234,9 +234,11 @@ def test_a_full_disk_is_one_line_at_every_write_of_a_run(small_disk):
     """Fill the run's disk so that it runs out at the config record, then a third and two
     thirds into what a whole run writes: each time one line naming the disk's trouble."""
     def train(out):
-        # callbacks=last: no line saying what chooses the epoch (course_ex1 has no val split)
+        # callbacks=last: no line saying what chooses the epoch (course_ex1 has no val
+        # split); nonnegative=false: none saying its forecasts are clipped at 0
         return run_module("seqlab.train", "experiment=course_ex1", "optim.max_epochs=1",
-                          "callbacks=last", "tracking.enabled=false", "trainer.progress_bar=false",
+                          "callbacks=last", "dataset.nonnegative=false",
+                          "tracking.enabled=false", "trainer.progress_bar=false",
                           f"hydra.run.dir={out}", env={**os.environ, "OMP_NUM_THREADS": "1"})
 
     whole = train(small_disk / "whole")

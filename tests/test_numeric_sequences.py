@@ -206,7 +206,11 @@ def test_a_number_per_sequence_trains_scores_and_predicts_from_raw_rows(tmp_path
                "optim.max_epochs=3", "model.hidden_size=8")
     result = run(cfg, tmp_path / "run")
     assert result["headline"]["metric"] == "test/mse"
-    assert set(result["baselines"]) == {"mean", "nearest_neighbour"}
+    assert set(result["baselines"]) == {"mean", "nearest_neighbour", "ridge", "minirocket_ridge"}
+    # The targets are a linear function of the sequence: ridge is the strongest reference.
+    assert result["headline"]["baseline_name"] == "ridge"
+    assert result["baseline_info"]["ridge"]["description"].startswith("ridge regression")
+    assert result["baseline_info"]["ridge"]["seconds"] >= 0
     assert np.isfinite(result["test"]["test/mae_original"])
     model = TrainedModel(folder_files(tmp_path / "run"))
     rows = pd.DataFrame(model.meta.raw["example"])

@@ -252,7 +252,8 @@ def only_run(uri: str):
 def refused_line(stderr: str, uri: str, kept: Path) -> str:
     """The one error line, checked against the words around the reason (seqlab's input
     check's own words, tested where they are made)."""
-    lines = [line for line in stderr.splitlines() if line.startswith("seqlab:")]
+    lines = [line for line in stderr.splitlines()  # errors and warnings, not notes
+             if line.startswith(("seqlab: error:", "seqlab: warning:"))]
     assert len(lines) == 1, stderr[-3000:]
     (line,) = lines
     assert line.startswith("seqlab: error: logging the model failed (DataError: "), line

@@ -59,8 +59,11 @@ def combine(results: list[dict[str, Any]]) -> dict[str, Any]:
         bare = name.removeprefix("test/")
         test |= {f"test/fold{k + 1}/{bare}": float(v) for k, v in enumerate(values)}
         test[name], test[f"{name}_sd"] = float(values.mean()), float(values.std(ddof=1))
+    # A baseline that a fold could not fit (too little series before an early origin)
+    # is left out of the mean and the verdict.
     baselines = {base: {m: float(np.mean([r["baselines"][base][m] for r in results]))
-                        for m in scores} for base, scores in results[0]["baselines"].items()}
+                        for m in scores} for base, scores in results[0]["baselines"].items()
+                 if all(base in r["baselines"] for r in results)}
     headline = dict(results[-1]["headline"])
     metric, up = headline["metric"], headline["higher_is_better"]
     bare = metric.removeprefix("test/")

@@ -13,7 +13,7 @@ import math
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -24,6 +24,10 @@ TOP_LEVEL_KEYS = ("seed", "entry", "archetype", "dataset", "model", "optim", "sc
 # numpy's and Lightning's seeds are 32-bit: above this, seed_everything silently picks a
 # random seed, and the run is no longer reproducible.
 MAX_SEED = 2**32 - 1
+# A key seqlab may infer from the data (dataset.seasonal_period: auto): annotate it
+# `int | Auto` (or `bool | Auto`), and its class resolves it when it reads the data.
+AUTO = "auto"
+Auto = Literal["auto"]
 
 
 def require_choice(key: str, value: Any, allowed: Iterable[Any]) -> None:
@@ -35,9 +39,14 @@ def require_choice(key: str, value: Any, allowed: Iterable[Any]) -> None:
 
 def require_int(
     key: str, value: Any, minimum: int | None = None, maximum: int | None = None,
+    *, auto: bool = False,
 ) -> None:
+    """A whole number within bounds; with `auto`, or the word auto (inferred later)."""
+    if auto and value == AUTO:
+        return
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+        raise ConfigError(f"{key}: expected a whole number{' or auto' if auto else ''}, "
+                          f"got {value!r}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{key}: must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:
@@ -69,10 +78,10 @@ def require_number(
 PLAIN_TYPES = {"bool": "true or false", "int": "a whole number", "float": "a number"}
 
 
-def plain_type(annotation: Any) -> tuple[str, bool] | None:
-    """(type name, takes null) of an annotation that is bool, int or float, optionally
-    `| None` (a string under `from __future__ import annotations`, or the type itself);
-    None for any other annotation."""
+def plain_type(annotation: Any) -> tuple[str, bool, bool] | None:
+    """(type name, takes null, takes auto) of an annotation that is bool, int or float,
+    optionally `| None` and `| Auto` (a string under `from __future__ import
+    annotations`, or the type itself); None for any other annotation."""
     text = annotation if isinstance(annotation, str) else getattr(
         annotation, "__name__", None) if isinstance(annotation, type) else str(annotation)
     if not text:
@@ -81,10 +90,10 @@ def plain_type(annotation: Any) -> tuple[str, bool] | None:
     if text.startswith("Optional[") and text.endswith("]"):
         text = text[len("Optional["):-1] + "|None"
     parts = text.split("|")
-    kinds = [p for p in parts if p != "None"]
+    kinds = [p for p in parts if p not in ("None", "Auto")]
     if len(kinds) != 1 or kinds[0] not in PLAIN_TYPES:
         return None
-    return kinds[0], len(kinds) < len(parts)
+    return kinds[0], "None" in parts, "Auto" in parts
 
 
 def require_annotated(key: str, node: DictConfig, name: str, annotation: Any) -> None:
@@ -93,18 +102,19 @@ def require_annotated(key: str, node: DictConfig, name: str, annotation: Any) ->
     found = plain_type(annotation)
     if found is None:
         return
-    kind, nullable = found
+    kind, nullable, auto = found
     try:
         value = node[name]
     except Exception:  # an interpolation that resolves only at run time: its class checks
         return
-    if value is None and nullable:
+    if (value is None and nullable) or (value == AUTO and auto):
         return
     fits = {"bool": isinstance(value, bool),
             "int": isinstance(value, int) and not isinstance(value, bool),
             "float": isinstance(value, int | float) and not isinstance(value, bool)}[kind]
     if not fits:
-        takes = PLAIN_TYPES[kind] + (" or null" if nullable else "")
+        takes = PLAIN_TYPES[kind] + (" or null" if nullable else "") + (
+            " or auto" if auto else "")
         raise ConfigError(f"{key}: expected {takes} ({kind}), got {value!r}")
 
 

@@ -58,8 +58,12 @@ def fetch(source: str, folders: DataFolders, paths: Sequence[str | Path] = ()) -
 def preprocess(dataset_cfg: DictConfig | dict, folders: DataFolders,
                folder_name: str | None = None, raw_name: str | None = None) -> ProcessedData:
     """Preprocess a dataset from its raw source into its folder (the preprocess stage)."""
+    from seqlab.data.user_files import named_as_given, own_files
+
     spec = instantiate(dataset_cfg, "dataset")
-    data = spec.preprocess(folders.raw(raw_name or spec.source))
+    raw = folders.raw(raw_name or spec.source)
+    with named_as_given(raw, own_files(spec)):  # errors name the user's file, not its copy
+        data = spec.preprocess(raw)
     # What predict compares a user's inputs with: the training rows' lengths and ranges.
     data.meta.raw.update(training_bounds(data.meta, data.inputs, data.lengths,
                                          data.splits.get("train", [])))
@@ -255,6 +259,7 @@ def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluatio
         "headline": evaluation.headline,
         "test": {f"test/{k}": v for k, v in evaluation.test.items()},
         "baselines": evaluation.baselines,
+        "baseline_info": evaluation.about,  # what each baseline is, and its seconds
     }
     selection = Path(model_dir) / SELECTION_FILE
     if selection.is_file():  # what chose: reported beside the test scores it never read

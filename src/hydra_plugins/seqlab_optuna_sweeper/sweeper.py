@@ -173,7 +173,9 @@ class OptunaSweeper(Sweeper):
         from seqlab.tasks import task_of
 
         assert self.config is not None
-        task = task_of(instantiate(self.config.dataset, "dataset").task)
+        spec = instantiate(self.config.dataset, "dataset")
+        # A numeric-sequence kind's `task` is a setting (auto: read from its file).
+        task = task_of(getattr(spec, "trained_task", spec.task))
         direction = self.direction or ("maximize" if task.higher_is_better else "minimize")
         require_choice("hydra.sweeper.direction", direction, ("minimize", "maximize"))
         return task.headline, direction

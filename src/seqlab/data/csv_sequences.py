@@ -5,8 +5,9 @@
 
 Rows of one id are one sequence, in file order or by `step_column`; the features are
 `feature_columns` (default: every other column whose first value is a number). A label
-that is the same on every row of a sequence labels the sequence; one that changes labels
-each step. `split_column` marks rows `train` or `test` (the whole sequence the same);
+that is the same on every row of a sequence labels the sequence (a class, or with numbers
+a value to predict: `task: auto`, seqlab.data.label_kinds); one that changes labels each
+step. `split_column` marks rows `train` or `test` (the whole sequence the same);
 without it a seeded, stratified `test_fraction` of the sequences is the test split.
 Every problem is one line naming the file's line and column.
 """
@@ -61,7 +62,14 @@ class CsvSequences(SplitSettings):
         return "synchronous" if (changes > 1).any() else "many_to_one"
 
     def preprocess(self, raw_dir: Path) -> ProcessedData:
-        path = fetched_copy(raw_dir, self.path)
+        return sequence_data(self.name, self.sequences(fetched_copy(raw_dir, self.path)),
+                             self, self.path)
+
+    def own_sequences(self) -> Sequences:
+        return self.sequences(check_path(self.path))
+
+    def sequences(self, path: Path) -> Sequences:
+        """The sequences of the CSV at `path` (the user's file or its fetched copy)."""
         own = [c for c in (self.id_column, self.label_column, self.step_column,
                            self.split_column) if c is not None]
         frame = read_table(path, [*own, *(self.feature_columns or [])])
@@ -78,7 +86,8 @@ class CsvSequences(SplitSettings):
                             f"{self.id_column!r}; every row needs its sequence's id")
         order = self._step_order(path, frame, ids)
         labels = frame[self.label_column].str.strip().to_numpy()
-        data = Sequences(values=[], labels=[], where=[], columns=list(features))
+        data = Sequences(values=[], labels=[], where=[], columns=list(features),
+                         label_name=f"label column {self.label_column!r}")
         test = []
         for name, rows in pd.Series(np.arange(len(frame))).groupby(ids.to_numpy(),
                                                                    sort=False):
@@ -90,7 +99,7 @@ class CsvSequences(SplitSettings):
                 test.append(self._is_test(path, frame, rows))
         if self.split_column is not None:
             data.test = np.array(test)
-        return sequence_data(self.name, data, self, str(path))
+        return data
 
     def _numeric_columns(self, frame: pd.DataFrame, own: list[str]) -> list[str]:
         found = [c for c in frame.columns if c not in own

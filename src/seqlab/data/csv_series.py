@@ -5,6 +5,8 @@ dataset.value_column=Sales` windows the user's file exactly as ForecastWindows w
 shipped series (any frequency; split by date or by the last fraction). Further numeric
 columns (`input_columns`) become extra inputs at every step. The fetch stage copies the
 file into data/raw/<source>/, so DVC versions it and editing it reruns what reads it.
+The seasonal period and the window are inferred from the dates' frequency unless given
+(`auto`, see seqlab.data.frequency).
 """
 
 from __future__ import annotations
@@ -15,9 +17,16 @@ from typing import Any
 
 import pandas as pd
 
+from seqlab.config import AUTO, Auto
 from seqlab.data.dates import DATE_STYLE, DateStyle, read_dates
 from seqlab.data.forecast import ForecastWindows, check_series
-from seqlab.data.user_files import check_path, fetched_copy, numbers, read_table
+from seqlab.data.user_files import (
+    check_path,
+    fetched_copy,
+    headerless_dates,
+    numbers,
+    read_table,
+)
 from seqlab.errors import ConfigError, DataError
 
 SERIES = "series name"  # the frame's column of series names (not a column of the file)
@@ -27,6 +36,9 @@ SERIES = "series name"  # the frame's column of series names (not a column of th
 class CsvSeries(ForecastWindows):
     """The user's CSV as a forecasting series: one row per date, oldest first."""
 
+    # A user's series may be of any frequency: both follow from its dates unless given.
+    window: int | Auto = AUTO
+    seasonal_period: int | Auto = AUTO
     path: str = ""
     date_column: str = "date"
     value_column: str = "value"
@@ -54,6 +66,7 @@ class CsvSeries(ForecastWindows):
 
     def read(self, raw_dir: Path) -> pd.DataFrame:
         path = fetched_copy(raw_dir, self.path)
+        self.date_column = headerless_dates(path, self.date_column, self.path)
         series = [self.series_column] if self.series_column else []
         table = read_table(path, [self.date_column, self.value_column, *self.input_columns,
                                   *self.future_columns, *series])

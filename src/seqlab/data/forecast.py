@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.config import AUTO, Auto, require_choice, require_int, require_number
 from seqlab.data.dates import DATE_STYLE, DateStyle, as_of, read_dates, wall_clock, write_dates
+from seqlab.data.frequency import auto_window, frequency
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import ConfigError, DataError
@@ -241,17 +244,20 @@ class ForecastWindows:
     Windows are ordered newest first (t-1 first, as in the course's solution) or oldest
     first, and framed as `window` steps of one feature (N x W x 1) or one step of
     `window` features (N x 1 x W). The scaler is fitted on the training period only.
+    `window` and `seasonal_period` may be `auto`: inferred from the dates (see
+    `resolved`); `nonnegative` `auto` clips forecasts at 0 when the training values are
+    all >= 0 (see Meta.floor).
     """
 
     name: str
     source: str
-    window: int = 12
+    window: int | Auto = 12
     lag_order: str = "newest_first"
     framing: str = "steps"
     test_start: str | None = None  # first date of the test period; else use test_fraction
     test_fraction: float = 0.2
     val_fraction: float = 0.1  # the last part of the training period
-    seasonal_period: int = 12
+    seasonal_period: int | Auto = 12
     fill_missing: str = "none"
     fill_gaps: str = "refuse"
     horizon: int = 1  # forecast the next `horizon` values at once (direct: one output each)
@@ -268,8 +274,14 @@ class ForecastWindows:
     # Known in the future: each step carries these features of the date `horizon` steps
     # after it, so the window's last `horizon` steps carry those of the dates forecast.
     calendar: list[str] = field(default_factory=list)
+    # Forecasts (and quantiles) held >= 0 in the series' units; auto: when the training
+    # values are all >= 0 (a count, a price, a load cannot go below zero).
+    nonnegative: bool | Auto = AUTO
 
     def __post_init__(self) -> None:
+        require_int("window", self.window, minimum=1, auto=True)
+        require_int("seasonal_period", self.seasonal_period, minimum=1, auto=True)
+        require_choice("nonnegative", self.nonnegative, (False, True, AUTO))
         if isinstance(self.calendar, str):
             raise ConfigError(f"calendar: expected a list, e.g. dataset.calendar=[{self.calendar}]")
         self.calendar = list(self.calendar)
@@ -277,10 +289,6 @@ class ForecastWindows:
             require_choice("calendar", name, tuple(CALENDAR))
         if len(set(self.calendar)) != len(self.calendar):
             raise ConfigError(f"calendar: {self.calendar} names a feature twice")
-        if (self.calendar or self.known_columns()) and self.window < self.horizon:
-            raise ConfigError(f"window: inputs known in the future are read at the window's "
-                              f"last `horizon` steps; dataset.window ({self.window}) must be "
-                              f"at least dataset.horizon ({self.horizon})")
         require_int("horizon", self.horizon, minimum=1)
         require_int("backtest_folds", self.backtest_folds, minimum=1)
         if self.backtest_stride is not None:
@@ -291,22 +299,16 @@ class ForecastWindows:
         require_choice("normalise", self.normalise, NORMALISE)
         require_choice("difference", self.difference, (0, 1))
         require_choice("seasonal_difference", self.seasonal_difference, (False, True))
-        if self.normalise == "window_scaled" and self.window < 2:
-            raise ConfigError("normalise: window_scaled divides by the window's mean step; "
-                              "it takes a dataset.window of 2 or more")
         if self.normalise != "none" and (self.difference or self.seasonal_difference):
             raise ConfigError("normalise: window and differencing both make the window "
                               "relative; choose one (normalise=none, or difference=0 and "
                               "seasonal_difference=false)")
-        if self.window < self.difference + self.seasonal_period * self.seasonal_difference:
-            raise ConfigError(f"seasonal_difference: the window ({self.window}) must reach "
-                              f"back a season ({self.seasonal_period}) and the differences")
-        require_int("window", self.window, minimum=1)
+        if AUTO not in (self.window, self.seasonal_period):  # else checked once resolved
+            self._check_window()
         require_choice("lag_order", self.lag_order, LAG_ORDERS)
         require_choice("framing", self.framing, FRAMINGS)
         require_number("test_fraction", self.test_fraction, 0, 1, low_open=True, high_open=True)
         require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
-        require_int("seasonal_period", self.seasonal_period, minimum=1)
         require_choice("fill_missing", self.fill_missing, FILLS)
         require_choice("fill_gaps", self.fill_gaps, GAP_FILLS)
         if self.test_start is not None:
@@ -315,6 +317,19 @@ class ForecastWindows:
             except ValueError:
                 raise ConfigError(f"test_start: {self.test_start!r} is not a date") from None
 
+    def _check_window(self) -> None:
+        """What the window must hold, once it and the season are numbers."""
+        if (self.calendar or self.known_columns()) and self.window < self.horizon:
+            raise ConfigError(f"window: inputs known in the future are read at the window's "
+                              f"last `horizon` steps; dataset.window ({self.window}) must be "
+                              f"at least dataset.horizon ({self.horizon})")
+        if self.normalise == "window_scaled" and self.window < 2:
+            raise ConfigError("normalise: window_scaled divides by the window's mean step; "
+                              "it takes a dataset.window of 2 or more")
+        if self.window < self.difference + self.seasonal_period * self.seasonal_difference:
+            raise ConfigError(f"seasonal_difference: the window ({self.window}) must reach "
+                              f"back a season ({self.seasonal_period}) and the differences")
+
     task = "regression"
     archetype = "many_to_one"
 
@@ -322,8 +337,43 @@ class ForecastWindows:
         """The series as columns `date`, `value` (the target) and any further inputs."""
         return read_series(raw_dir, self.fill_gaps)
 
+    def resolved(self, frame: pd.DataFrame) -> ForecastWindows:
+        """A copy with `auto` window and seasonal period made numbers from the whole
+        series' dates (read before any backtest cut, so every fold agrees), said in one
+        line; the user's numbers are kept."""
+        if AUTO not in (self.window, self.seasonal_period):
+            return self
+        found = copy.copy(self)
+        segments = self.segments(frame)
+        inferred = frequency(segments[0][1]["date"])
+        if found.seasonal_period == AUTO:
+            found.seasonal_period = inferred.period
+        capped = False
+        if found.window == AUTO:
+            reach = found.difference + found.seasonal_period * found.seasonal_difference
+            training = min(self._training_length(part["date"]) for _, part in segments)
+            found.window, capped = auto_window(found.seasonal_period, found.horizon,
+                                               training, reach)
+        found._check_window()
+        if self.backtest_fold <= 1:  # a backtest's folds say it once
+            cap = ", capped at half the training values" if capped else ""
+            print(f"seqlab: {inferred.name} dates: dataset.seasonal_period="
+                  f"{found.seasonal_period}, dataset.window={found.window}{cap} "
+                  "(set either to change it)", file=sys.stderr)
+        return found
+
+    def _training_length(self, dates: pd.Series) -> int:
+        """How many values come before the test period (a backtest: its first origin)."""
+        if self.backtest_folds > 1:
+            return len(dates) - (self.backtest_folds - 1) * self.stride - self.horizon
+        return self._first_test(dates)
+
     def preprocess(self, raw_dir: Path) -> ProcessedData:
         frame = self.read(raw_dir)
+        return self.resolved(frame).windowed(frame)
+
+    def windowed(self, frame: pd.DataFrame) -> ProcessedData:
+        """The series' windows, targets and splits (window and season resolved)."""
         # How the dates came in: the serving example, meta.json and answers write them so.
         style = frame.attrs.get(DATE_STYLE) or DateStyle.of(frame["date"])
         if self.backtest_fold:  # the series up to this fold's last target, tested there
@@ -342,6 +392,8 @@ class ForecastWindows:
             training = parts[0].columns[
                 : first_end - self.horizon - int(round(first_train * self.val_fraction))]
         low, high = training.min(axis=0), training.max(axis=0)
+        nonnegative = (bool(low[0] >= 0) if self.nonnegative == AUTO
+                       else bool(self.nonnegative))
         if not high[0] > low[0]:
             raise DataError(
                 f"{self.name}: the series is constant ({low[0]}) over the training period; "
@@ -372,6 +424,7 @@ class ForecastWindows:
                 input_size=int(inputs.shape[2]), output_size=self.horizon,
                 steps=int(inputs.shape[1]),
                 scaler={"min": float(low[0]), "max": float(high[0])},
+                nonnegative=nonnegative,
                 seasonal_period=self.seasonal_period,
                 naive_mae=naive_mae([p.columns[: p.fit_end, 0] for p in parts],
                                     self.seasonal_period),
@@ -532,10 +585,7 @@ class ForecastWindows:
     def _test_begin(self, dates: pd.Series, which: str) -> int:
         """Index of the first test target; test windows may read earlier values as inputs.
         `which` names the series in errors."""
-        if self.test_start is None:
-            begin = len(dates) - max(1, int(round(len(dates) * self.test_fraction)))
-        else:
-            begin = int((dates < as_of(dates, self.test_start, "test_start")).sum())
+        begin = self._first_test(dates)
         if begin >= len(dates):
             raise DataError(f"{which}: no data on or after test_start={self.test_start}")
         if begin <= self.window + 1:
@@ -544,3 +594,10 @@ class ForecastWindows:
                 "use a smaller dataset.window or a later dataset.test_start"
             )
         return begin
+
+    def _first_test(self, dates: pd.Series) -> int:
+        """Index of the first test target: the first on or after test_start, else the
+        first of the last test_fraction."""
+        if self.test_start is None:
+            return len(dates) - max(1, int(round(len(dates) * self.test_fraction)))
+        return int((dates < as_of(dates, self.test_start, "test_start")).sum())

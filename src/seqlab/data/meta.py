@@ -33,6 +33,8 @@ class Meta:
     variable_length: bool = False  # padded inputs: the net is given each row's length
     classes: list[str] | None = None  # class names (classification, tagging)
     scaler: dict[str, float] | None = None  # {"min", "max"} fitted on the training period
+    # A series' forecasts are held >= 0 in original units (dataset.nonnegative; `floor`).
+    nonnegative: bool | None = None
     seasonal_period: int | None = None  # of a series: its seasonal-naive baseline's lag
     # MASE's scale: the mean absolute error of the seasonal naive forecast (lag
     # seasonal_period, or 1) over the training period, in the series' original units.
@@ -102,6 +104,21 @@ class Meta:
             raise DataError(f"{self.name}: has no scaler to undo")
         low, high = self.scaler["min"], self.scaler["max"]
         return np.ravel(values) * (high - low) + low
+
+    def floor(self, values: np.ndarray) -> np.ndarray:
+        """Scaled forecasts (or quantiles) of a nonnegative series held at the scaled 0,
+        so that none is below 0 in original units: the one place forecasts are clipped,
+        before evaluation, its figures, predict and serving read them (any shape)."""
+        if not self.nonnegative or self.scaler is None:
+            return values
+        low, high = self.scaler["min"], self.scaler["max"]
+        return np.maximum(values, np.asarray(-low / (high - low), dtype=np.asarray(values).dtype))
+
+    def forecast_units(self, values: np.ndarray) -> np.ndarray:
+        """Scaled forecasts in original units, floored (`floor`); rounding cannot take
+        one of a nonnegative series below 0 (flattened)."""
+        found = self.unscale(self.floor(values))
+        return np.maximum(found, 0.0) if self.nonnegative else found
 
 
 # How much of the training rows' tokens a vocabulary left unknown: the share above which

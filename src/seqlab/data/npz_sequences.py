@@ -1,7 +1,8 @@
 """The user's numeric sequences as numpy arrays in one `.npz` file (`np.savez`):
 
 - `x`: N x T x F values (or N x T: one feature), padded after each sequence's length;
-- `y`: N labels (one per sequence) or N x T (a label per step);
+- `y`: N labels (one per sequence: classes, or numbers to predict, as `task: auto` tells
+  from them, seqlab.data.label_kinds) or N x T (a label per step);
 - `lengths` (optional): N real steps per sequence; without it every sequence has T;
 - `test` (optional): N booleans, the test split; without it a seeded `test_fraction`.
 
@@ -55,7 +56,10 @@ class NpzSequences(SplitSettings):
 
     def preprocess(self, raw_dir: Path) -> ProcessedData:
         path = fetched_copy(raw_dir, self.path)
-        return sequence_data(self.name, self.sequences(path), self, str(path))
+        return sequence_data(self.name, self.sequences(path), self, self.path)
+
+    def own_sequences(self) -> Sequences:
+        return self.sequences(check_path(self.path))
 
     def sequences(self, path: Path) -> Sequences:
         arrays = read_arrays(path)
@@ -87,4 +91,4 @@ class NpzSequences(SplitSettings):
             values=[x[i, : lengths[i]].astype(np.float64) for i in range(count)],
             labels=[y[i, : lengths[i]] if y.ndim == 2 else y[i].item() for i in range(count)],
             where=[f"sequence {i} (row {i} of x)" for i in range(count)],
-            columns=[f"x{i}" for i in range(x.shape[2])], test=test)
+            columns=[f"x{i}" for i in range(x.shape[2])], test=test, label_name="y")

@@ -5,9 +5,9 @@ A kind reads its file(s) into `Sequences` (each sequence steps x features, its l
 label per step, and where it came from, for errors) and `sequence_data` does the rest
 alike for all:
 
-- one label per sequence: many-to-one classification (or regression with
-  `task=regression`); a label that changes within a sequence: a label at every step
-  (synchronous tagging);
+- one label per sequence: many-to-one classification or regression (`task: auto`
+  tells which from the labels, seqlab.data.label_kinds); a label that changes within a
+  sequence: a label at every step (synchronous tagging);
 - the test split is the file's own (a split column, a test file, a test mask) or a
   seeded `test_fraction`, stratified by class; validation is carved from the rest,
   stratified, so every class is trained on;
@@ -18,49 +18,77 @@ alike for all:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from seqlab.config import require_choice, require_int, require_number
+from seqlab.data.label_kinds import AUTO, choose
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.data.raw_inputs import step_rows
 from seqlab.errors import DataError
 
 IGNORE = -100  # the target of a padded step (torch's cross-entropy ignore_index)
-TASKS = ("classification", "regression")
+TASKS = (AUTO, "classification", "regression")
 
 
 @dataclass
 class Sequences:
     """What a file holds: `values[i]` is sequence i (steps x features, float), `labels[i]`
     its label or an array of one label per step, `where[i]` names it in errors (an id, a
-    line), `test[i]` marks the file's own test split (None: none given)."""
+    line), `test[i]` marks the file's own test split (None: none given), `files[i]` the
+    file it is in, as the user named it (None: all in the one `source`)."""
 
     values: list[np.ndarray]
     labels: list[object]
     where: list[str]
     columns: list[str]
     test: np.ndarray | None = None
+    files: list[str] | None = None
+    declared: bool | None = None  # the file says: True numeric targets, False classes
+    label_name: str = "the labels"  # how the task line names them (`label column 'y'`)
+
+    def file_of(self, i: int, source: str) -> str:
+        """The file sequence i is in (`source` when the data came from one)."""
+        return self.files[i] if self.files else source
+
+    def named(self, i: int, source: str) -> str:
+        """'<file>: <where>' for sequence i, in an error."""
+        return f"{self.file_of(i, source)}: {self.where[i]}"
 
 
 @dataclass
 class SplitSettings:
     """The settings every numeric-sequence kind shares (mixed into each kind)."""
 
-    task: str = "classification"  # classification | regression (one value per sequence)
+    task: str | None = AUTO  # auto (None too) | classification | regression
     test_fraction: float = 0.2  # when the data have no test split of their own
     val_fraction: float = 0.2  # of the training sequences, stratified by class
     seed: int = 0  # of the test and validation splits
 
     def check_split_settings(self) -> None:
+        self.task = AUTO if self.task is None else self.task
         require_choice("task", self.task, TASKS)
         require_number("test_fraction", self.test_fraction, 0, 1, low_open=True,
                        high_open=True)
         require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
         require_int("seed", self.seed, minimum=0)
+
+    def own_sequences(self) -> Sequences:
+        """The sequences of the user's own file(s), read before any fetch."""
+        raise NotImplementedError
+
+    @property
+    def trained_task(self) -> str:
+        """The seqlab.tasks entry a run trains, before any data is prepared (a search
+        needs its objective first): `task: auto` reads the file to tell."""
+        data = self.own_sequences()
+        if per_step(data):
+            return "tagging"
+        return _REGISTERED[task_of_labels(self.task, data, "", quiet=True)]
 
 
 def check(data: Sequences, source: str) -> None:
@@ -68,21 +96,36 @@ def check(data: Sequences, source: str) -> None:
     if not data.values:
         raise DataError(f"{source}: no sequences found")
     features = data.values[0].shape[1]
-    for values, labels, where in zip(data.values, data.labels, data.where, strict=True):
+    for i, (values, labels) in enumerate(zip(data.values, data.labels, strict=True)):
+        where = data.named(i, source)
         if len(values) == 0:
-            raise DataError(f"{source}: {where} has no steps; remove it or give it rows")
+            raise DataError(f"{where} has no steps; remove it or give it rows")
         if values.shape[1] != features:
-            raise DataError(f"{source}: {where} has {values.shape[1]} channels, the first "
-                            f"sequence {features}; every sequence needs the same channels")
+            raise DataError(f"{where} has {values.shape[1]} channels, the first sequence "
+                            f"{features}; every sequence needs the same channels")
         bad = ~np.isfinite(values)
         if bad.any():
             step, channel = np.argwhere(bad)[0]
-            raise DataError(f"{source}: {where}, step {step + 1}, {data.columns[channel]!r}: "
+            raise DataError(f"{where}, step {step + 1}, {data.columns[channel]!r}: "
                             f"{values[step, channel]} is not a number; fill it in or drop "
                             "the sequence")
         if isinstance(labels, np.ndarray) and len(labels) != len(values):
-            raise DataError(f"{source}: {where} has {len(values)} steps but {len(labels)} "
-                            "labels")
+            raise DataError(f"{where} has {len(values)} steps but {len(labels)} labels")
+
+
+_REGISTERED = {"classification": "classification", "regression": "sequence_regression"}
+
+
+def task_of_labels(setting: str, data: Sequences, source: str, quiet: bool = False) -> str:
+    """classification or regression for one label per sequence: the setting, or with
+    `auto` the labels' (said in one line on stderr when numbers decided it)."""
+    if setting != AUTO:
+        return setting
+    chosen, line = choose([_one(lab) for lab in data.labels], data.declared,
+                          data.label_name, source)
+    if line and not quiet:
+        print(f"seqlab: {line}", file=sys.stderr)
+    return chosen
 
 
 def per_step(data: Sequences) -> bool:
@@ -101,7 +144,7 @@ def sequence_data(name: str, data: Sequences, settings: SplitSettings, source: s
                         "one value per sequence (set dataset.task=classification to label "
                         "every step)")
     labels = [lab if stepwise else _one(lab) for lab in data.labels]
-    if settings.task == "regression":
+    if not stepwise and task_of_labels(settings.task, data, source) == "regression":
         return _regression(name, data, labels, settings, source)
     # Per-step labels are stratified by each sequence's first label: close enough to keep
     # every class in training, which is checked below anyway.
@@ -112,9 +155,10 @@ def sequence_data(name: str, data: Sequences, settings: SplitSettings, source: s
         for i in splits[split]:
             unseen = {str(v) for v in np.atleast_1d(labels[i])} - set(train_labels)
             if unseen:
-                raise DataError(f"{source}: label {sorted(unseen)[0]!r} ({data.where[i]}) is "
-                                f"only in the {split} split; a class never trained on cannot "
-                                "be learned: give it training sequences or drop it")
+                raise DataError(f"{data.file_of(i, source)}: label {sorted(unseen)[0]!r} "
+                                f"({data.where[i]}) is only in the {split} split; a class "
+                                "never trained on cannot be learned: give it training "
+                                "sequences or drop it")
     classes = {label: k for k, label in enumerate(train_labels)}
     inputs, lengths, raw = _scaled(data, splits["train"], splits["test"][:2])
     if stepwise:
@@ -144,8 +188,9 @@ def _regression(name: str, data: Sequences, labels: list[object],
         try:
             values[i] = float(lab)
         except (TypeError, ValueError):
-            raise DataError(f"{source}: {data.where[i]}: label {lab!r} is not a number; "
-                            "regression needs numeric labels") from None
+            raise DataError(f"{data.named(i, source)}: label {str(lab)!r} is not a number; "
+                            "regression needs numeric labels (dataset.task=classification "
+                            "to treat the labels as classes)") from None
     splits = _splits(None, data, settings, source)
     low, high = float(values[splits["train"]].min()), float(values[splits["train"]].max())
     if high == low:
@@ -171,28 +216,34 @@ def _splits(strata: np.ndarray | None, data: Sequences, settings: SplitSettings,
             missing = "test" if len(test) == 0 else "training"
             raise DataError(f"{source}: the data's own split has no {missing} sequences")
     else:
-        train, test = _cut(rows, strata, settings.test_fraction, settings.seed, source,
-                           "test")
+        train, test = _cut(rows, strata, settings.test_fraction, settings.seed,
+                           data.named, source, "test")
     val = np.array([], dtype=np.int64)
     if settings.val_fraction > 0:
-        train, val = _cut(train, strata, settings.val_fraction, settings.seed, source,
-                          "validation")
+        train, val = _cut(train, strata, settings.val_fraction, settings.seed,
+                          data.named, source, "validation")
     return {"train": np.sort(train).astype(np.int64), "val": np.sort(val).astype(np.int64),
             "test": np.sort(test).astype(np.int64)}
 
 
 def _cut(rows: np.ndarray, strata: np.ndarray | None, fraction: float, seed: int,
-         source: str, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """(rest, cut): a seeded `fraction` of `rows`, stratified when `strata` are given."""
+         named: Callable[[int, str], str], source: str, what: str
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """(rest, cut): a seeded `fraction` of `rows`, stratified when `strata` are given;
+    `named(i, source)` names sequence i in an error."""
     from sklearn.model_selection import train_test_split
 
     by = None if strata is None else strata[rows]
     if by is not None:
         names, counts = np.unique(by, return_counts=True)
         if counts.min() < 2:
-            raise DataError(f"{source}: class {str(names[counts.argmin()])!r} has only "
+            rare = str(names[counts.argmin()])
+            first = int(rows[np.flatnonzero(by == rare)[0]])
+            hint = "; numbers to predict need dataset.task=regression" if _is_number(
+                rare) else ""
+            raise DataError(f"{named(first, source)}: class {rare!r} has only "
                             f"{counts.min()} sequence(s) left for the {what} split; a "
-                            "stratified split needs 2 of each: add sequences or drop it")
+                            f"stratified split needs 2 of each: add sequences or drop it{hint}")
     n_cut = max(1, int(round(len(rows) * fraction)))
     if by is not None:
         n_cut = max(n_cut, len(np.unique(by)))
@@ -201,6 +252,14 @@ def _cut(rows: np.ndarray, strata: np.ndarray | None, fraction: float, seed: int
                         f"split of {fraction:g} and keep every class on both sides")
     rest, cut = train_test_split(rows, test_size=n_cut, stratify=by, random_state=seed)
     return rest, cut
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _scaled(data: Sequences, train: Sequence[int], shown: Sequence[int]

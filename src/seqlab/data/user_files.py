@@ -5,14 +5,18 @@ A dataset kind that reads a user's file has a `path` field. The fetch stage copi
 file unchanged into data/raw/<source>/ (so DVC versions it, and its hash is in dvc.lock
 and in every run's lineage) and the kind's `preprocess` reads the copy. Every problem
 with the file is one DataError naming the file and what to do: a missing file, an empty
-one, one that is not text, missing columns (with the columns found).
+one, one that is not text, missing columns (with the columns found). The file is named as
+the user gave it, never as its copy (`named_as_given`: the copy's path means nothing to
+them, and under data/cache/ it is a hash).
 """
 
 from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -41,12 +45,34 @@ def copy_into(path: str | Path, folder: Path) -> Path:
     return Path(shutil.copy2(source, Path(folder) / source.name))
 
 
+class MissingCopy(DataError):
+    """The fetch stage's copy is not there: an error about the copy itself."""
+
+
 def fetched_copy(raw_dir: Path, path: str | Path) -> Path:
     """The copy of the user's file that the fetch stage made in `raw_dir`."""
     copy = Path(raw_dir) / Path(path).name
     if not copy.is_file():
-        raise DataError(f"{copy} is missing; run the fetch stage (dvc repro) first")
+        raise MissingCopy(f"{copy} is missing; run the fetch stage (dvc repro) first")
     return copy
+
+
+@contextmanager
+def named_as_given(raw_dir: Path, paths: Sequence[str | Path]) -> Iterator[None]:
+    """A DataError raised inside names each of the user's `paths`, not its copy in
+    `raw_dir`: readers are handed the copies (and name what they read), so the one place
+    that knows both maps them back."""
+    try:
+        yield
+    except MissingCopy:
+        raise
+    except DataError as error:
+        message = str(error)
+        for path in paths:
+            message = message.replace(str(Path(raw_dir) / Path(path).name), str(path))
+        if message == str(error):
+            raise
+        raise DataError(message) from None
 
 
 def read_text(path: Path) -> str:
@@ -83,6 +109,22 @@ def read_table(path: Path, columns: Sequence[str], sep: str = ",") -> pd.DataFra
     if frame.empty:
         raise DataError(f"{path} has a header but no rows of data")
     return frame
+
+
+UNNAMED = "Unnamed: 0"  # pandas' name for a first column whose header is empty
+
+
+def headerless_dates(path: Path, column: str, given: str | Path) -> str:
+    """`column`, or, when the CSV at `path` has no such column and its first column has no
+    header (a date index saved without a name), that first column, said in one line
+    naming the user's file `given`."""
+    header = next(csv.reader([read_text(path).split("\n", 1)[0]]), [])
+    if column in header or not header or header[0] != "":
+        return column
+    print(f"seqlab: {given}: no column {column!r} and the first column has no header: "
+          "read as the dates (name it in the file, or give dataset.date_column)",
+          file=sys.stderr)
+    return UNNAMED
 
 
 def numbers(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:

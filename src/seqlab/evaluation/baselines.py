@@ -4,21 +4,77 @@ Each task has its trivial ones (the majority class, the naive forecast) and, whe
 data allow, one classical reference that learns from the training split alone: the
 per-word most frequent tag, bag-of-words logistic regression on token ids, 1-nearest-
 neighbour on numeric sequences, Holt-Winters exponential smoothing, a lookup of the
-training targets. A run's headline verdict is against the strongest of them
-(seqlab.evaluation.metrics.headline), named in the metrics file.
+training targets; and the references a user would try first (seqlab.evaluation.references:
+ridge on the window and automatic ETS for a forecast, ridge for a number per sequence).
+A run's headline verdict is against the strongest of them
+(seqlab.evaluation.metrics.headline), named in the metrics file beside what each is and
+the seconds each that learns took (`baseline_info`).
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from seqlab.data.processed import ProcessedData
+from seqlab.evaluation import references, rocket
 from seqlab.evaluation.predict import scored
 
 NN_TRAIN_ROWS = 20_000  # 1-NN compares with at most this many training rows (seeded pick)
+
+# What each baseline is, as the metrics file and the report say it; a reference that
+# chooses a model says which (references.Fitted.description).
+DESCRIPTIONS = {
+    "majority": "the training split's most frequent class",
+    "nearest_neighbour": "1-nearest-neighbour (Euclidean) among the training sequences",
+    "bow_logistic": "logistic regression on bag-of-words counts (scikit-learn)",
+    "per_word": "each word's most frequent training tag",
+    "mean": "the training targets' mean",
+    "ridge": "ridge regression on the flattened sequence",
+    "minirocket_ridge": "MiniRocket features (sktime, 10,000 kernels) and ridge, alpha by CV",
+    "naive": "the last value before the forecast origin",
+    "seasonal_naive": "the same season's last value before the forecast origin",
+    "holt_winters": "additive Holt-Winters (statsmodels), fitted before the test period",
+    "ridge_window": "ridge regression on the window, alpha by time-ordered CV on training",
+    "auto_ets": "ETS chosen by AIC (statsmodels), fitted before the test period",
+    "most_frequent": "the training split's most frequent target sequence",
+    "lookup": "the training target of the same input, else the most frequent",
+}
+
+
+class Answers(dict):
+    """Baseline name -> its answers on the test split; `info`: for each one that learns,
+    the seconds it took to fit and answer and, for a reference, the model it chose."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.info: dict[str, dict[str, Any]] = {}
+
+    def add(self, name: str, run: Callable[[], Any]) -> None:
+        """Run one baseline and keep its answers and cost; None (it does not apply here)
+        or answers not all finite (its fit failed) leave it out of the verdict."""
+        start = time.perf_counter()
+        found = run()
+        if found is None:
+            return
+        info: dict[str, Any] = {"seconds": round(time.perf_counter() - start, 3)}
+        if isinstance(found, references.Fitted):
+            found, info["description"] = found.answers, found.description
+        if np.issubdtype(np.asarray(found).dtype, np.number) and not np.all(np.isfinite(found)):
+            return
+        self[name], self.info[name] = found, info
+
+
+def about(found: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """What each baseline in `found` is and, where measured, the seconds it took."""
+    info = getattr(found, "info", {})
+    return {name: {"description": DESCRIPTIONS.get(name, name), **info.get(name, {})}
+            for name in found}
 
 
 def token_inputs(data: ProcessedData) -> bool:
@@ -40,13 +96,15 @@ def majority(data: ProcessedData, per_step: bool) -> dict[str, np.ndarray]:
 
 
 def classes(data: ProcessedData, per_step: bool = False) -> dict[str, np.ndarray]:
-    """Majority, and a classical classifier of whole sequences: bag-of-words logistic
-    regression for token inputs, 1-nearest-neighbour for numeric ones."""
-    found = majority(data, per_step)
+    """Majority, and classical classifiers of whole sequences: bag-of-words logistic
+    regression for token inputs; 1-nearest-neighbour and MiniRocket + ridge for numeric
+    ones."""
+    found = Answers(majority(data, per_step))
     if token_inputs(data):
-        found["bow_logistic"] = bag_of_words_logistic(data)
+        found.add("bow_logistic", lambda: bag_of_words_logistic(data))
     else:
-        found["nearest_neighbour"] = nearest_neighbour(data)
+        found.add("nearest_neighbour", lambda: nearest_neighbour(data))
+        found.add("minirocket_ridge", lambda: rocket.classes(data))
     return found
 
 
@@ -111,33 +169,44 @@ def nearest_neighbour(data: ProcessedData) -> np.ndarray:
 
 
 def sequence_values(data: ProcessedData, per_step: bool = False) -> dict[str, np.ndarray]:
-    """One value per sequence: the training mean, and the value of the nearest training
-    sequence (1-NN)."""
+    """One value per sequence: the training mean, the value of the nearest training
+    sequence (1-NN), ridge regression on the flattened sequence, and MiniRocket + ridge."""
     train = data.targets[data.splits["train"]]
     test_rows = len(data.splits["test"])
-    return {"mean": np.repeat(train.mean(axis=0, keepdims=True), test_rows, axis=0),
-            "nearest_neighbour": nearest_neighbour(data)}
+    found = Answers(mean=np.repeat(train.mean(axis=0, keepdims=True), test_rows, axis=0))
+    found.add("nearest_neighbour", lambda: nearest_neighbour(data))
+    found.add("ridge", lambda: references.ridge_sequence(data))
+    found.add("minirocket_ridge", lambda: rocket.values(data))
+    return found
 
 
 def naive_forecasts(data: ProcessedData, per_step: bool) -> dict[str, np.ndarray]:
     """Each target predicted from the values before its window's first target: the last
     of them (naive), the same season's last (seasonal naive), and for a one-value series
     Holt-Winters exponential smoothing fitted on the training part; in scaled units.
-    With a horizon (targets N x H), the h-th target is h + 1 steps ahead of them all."""
+    With a horizon (targets N x H), the h-th target is h + 1 steps ahead of them all.
+    A forecast of whole rows (not per step) is also answered by the references: ridge on
+    the window and automatic ETS (seqlab.evaluation.references)."""
     positions = scored(data.extras["target_pos"], data, "test", per_step)
     series = data.extras["series"]
     origins = positions[:, :1] if positions.ndim == 2 else positions  # first targets
     ahead = positions - origins  # 0 for the first target of each row
-    answers = {"naive": series[origins - 1 + 0 * ahead]}
+    answers = Answers(naive=series[origins - 1 + 0 * ahead])
     period = data.meta.seasonal_period or 1
     if period > 1:  # the last value of the same season before the origin
         answers["seasonal_naive"] = series[positions - period * (ahead // period + 1)]
     if not per_step:
-        fitted = holt_winters(series, data, period)
-        if fitted is not None:
+        def holt_winters_answers() -> np.ndarray | None:
+            fitted = holt_winters(series, data, period)
+            if fitted is None:
+                return None
             level, trend, season = fitted
-            answers["holt_winters"] = (level[origins - 1] + (ahead + 1) * trend[origins - 1]
-                                       + season[positions - period * (ahead // period + 1)])
+            return (level[origins - 1] + (ahead + 1) * trend[origins - 1]
+                    + season[positions - period * (ahead // period + 1)])
+
+        answers.add("holt_winters", holt_winters_answers)
+        answers.add("ridge_window", lambda: references.ridge_window(data))
+        answers.add("auto_ets", lambda: references.auto_ets(data, period))
     return answers
 
 

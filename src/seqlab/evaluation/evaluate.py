@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from seqlab.data.processed import ProcessedData
+from seqlab.evaluation.baselines import about
 from seqlab.evaluation.by_series import series_scores
 from seqlab.evaluation.metrics import headline
 from seqlab.evaluation.predict import scored
@@ -41,6 +42,8 @@ class Evaluation:
     baselines: dict[str, dict[str, float]]  # baseline -> metric -> value
     headline: dict[str, Any]  # the metric a run is judged by, beside the strongest baseline
     figures: dict[str, Figure] = field(default_factory=dict)  # file stem -> figure
+    # baseline -> what it is ("description") and, for one that learns, its "seconds"
+    about: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def evaluate(net: nn.Module, data: ProcessedData, task: Task, title: str) -> Evaluation:
@@ -61,4 +64,4 @@ def evaluate(net: nn.Module, data: ProcessedData, task: Task, title: str) -> Eva
         figures |= draw(outcome)
     return Evaluation(test=test, baselines=base,
                       headline=headline(test, base, task.headline, task.higher_is_better),
-                      figures=figures)
+                      figures=figures, about=about(outcome.baselines))

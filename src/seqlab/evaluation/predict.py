@@ -46,15 +46,17 @@ def classes(net: nn.Module, data: ProcessedData, split: str) -> np.ndarray:
 
 
 def values(net: nn.Module, data: ProcessedData, split: str) -> np.ndarray:
-    """The values forecast; of quantiles (model.quantiles), the median."""
-    return point(torch.cat(batched(net, data, split)), net).numpy()
+    """The values forecast; of quantiles (model.quantiles), the median; of a nonnegative
+    series, none below 0 (Meta.floor)."""
+    return data.meta.floor(point(torch.cat(batched(net, data, split)), net).numpy())
 
 
 def quantiles(net: nn.Module, data: ProcessedData, split: str) -> np.ndarray | None:
-    """A quantile net's N x H x Q quantiles on a split; None for a net without them."""
+    """A quantile net's N x H x Q quantiles on a split (of a nonnegative series, none
+    below 0); None for a net without them."""
     if not isinstance(net, Quantiles):
         return None
-    return torch.cat(batched(net, data, split)).numpy()
+    return data.meta.floor(torch.cat(batched(net, data, split)).numpy())
 
 
 def step_classes(net: nn.Module, data: ProcessedData, split: str) -> np.ndarray:

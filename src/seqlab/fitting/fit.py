@@ -87,6 +87,8 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     fabric.launch()  # DDP: the other ranks start here, running the command line again
     seed_everything(cfg.seed, workers=True, verbose=False)
     data = SequenceData(data_dir)
+    if data.meta.nonnegative and fabric.is_global_zero:
+        say_nonnegative(data.meta.scaler["min"] >= 0)
     task = task_of(data.meta.task)
     net = net_for_data(cfg.model, data.meta)
     if not str(cfg.model._target_).startswith("seqlab.") and task.module != GENERATOR:
@@ -211,6 +213,14 @@ def headline_monitor(task: Task, has_val: bool) -> tuple[str, str]:
     if has_val:
         return f"val/{task.headline}", "max" if task.higher_is_better else "min"
     return "train/loss", "min"
+
+
+def say_nonnegative(observed: bool) -> None:
+    """The one line saying a series' forecasts are clipped at 0 (Meta.floor), and why."""
+    why = ("its training values are all >= 0" if observed
+           else "dataset.nonnegative=true")
+    print(f"seqlab: forecasts and quantiles are clipped at 0, as {why} "
+          "(dataset.nonnegative=false allows negatives)", file=sys.stderr)
 
 
 def _calibrate(net: Quantiles, data: SequenceData, say: bool) -> None:

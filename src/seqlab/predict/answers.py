@@ -50,8 +50,8 @@ def forecasts(outputs: list[torch.Tensor], encoded: Encoded, meta: Meta,
     found = torch.stack(outputs).numpy()
     keys = encoded.keys if encoded.steps is None else encoded.steps
     if not levels:
-        return _with(keys, forecast=meta.unscale(found))
-    each = meta.unscale(found).reshape(-1, len(levels))  # a row per date ahead
+        return _with(keys, forecast=meta.forecast_units(found))
+    each = meta.forecast_units(found).reshape(-1, len(levels))  # a row per date ahead
     return _with(keys, forecast=each[:, levels.index(0.5)],
                  **{f"q{level:g}": each[:, i] for i, level in enumerate(levels)})
 

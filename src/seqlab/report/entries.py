@@ -32,6 +32,17 @@ NOT_CONFIG = ("seed", "entry", "resume", "trial")
 
 
 @dataclass(frozen=True)
+class Reference:
+    """One baseline of an entry: what it is, its score on the headline metric, and the
+    seconds it took to fit and answer (None where nothing was fitted or not recorded)."""
+
+    name: str
+    description: str
+    value: float | None
+    seconds: float | None
+
+
+@dataclass(frozen=True)
 class Entry:
     """One evaluated pipeline entry: what it is, its headline and its learning curve."""
 
@@ -48,6 +59,7 @@ class Entry:
     baseline_name: str
     seed: int | None = None
     history: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    references: tuple[Reference, ...] = ()  # every baseline, as the metrics file has them
 
 
 def _json(path: Path) -> Any:
@@ -111,7 +123,26 @@ def read_entry(path: Path, plots_dir: Path) -> Entry:
         baseline=_number(path, "headline.baseline", h.get("baseline"), optional=True),
         baseline_name=str(h.get("baseline_name") or "baseline"),
         seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-        history=read_history(plots_dir / path.stem / HISTORY_FILE))
+        history=read_history(plots_dir / path.stem / HISTORY_FILE),
+        references=read_references(record, h["metric"].split("/")[-1]))
+
+
+def read_references(record: dict[str, Any], metric: str) -> tuple[Reference, ...]:
+    """Each baseline's description, score on `metric` and seconds; none from a metrics
+    file written before they were recorded (`baseline_info`)."""
+    scores, info = record.get("baselines"), record.get("baseline_info")
+    if not isinstance(scores, dict) or not isinstance(info, dict):
+        return ()
+
+    def number(value: Any) -> float | None:
+        return float(value) if isinstance(value, int | float) and not isinstance(
+            value, bool) else None
+
+    return tuple(Reference(
+        name=str(name), description=str((info.get(name) or {}).get("description", name)),
+        value=number((found if isinstance(found, dict) else {}).get(metric)),
+        seconds=number((info.get(name) or {}).get("seconds")))
+        for name, found in scores.items())
 
 
 def read_history(path: Path) -> pd.DataFrame | None:

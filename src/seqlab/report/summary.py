@@ -23,7 +23,14 @@ from seqlab.layout import FIGURES_DIR
 from seqlab.report import figures
 from seqlab.report.entries import Entry, load_entries, pipeline_results
 from seqlab.report.questions import course_questions
-from seqlab.report.verdicts import Group, Summary, render_markdown, results_from_runs, summarise
+from seqlab.report.verdicts import (
+    Group,
+    Summary,
+    markdown_table,
+    render_markdown,
+    results_from_runs,
+    summarise,
+)
 
 REPORTS_DIR = "reports"
 SUMMARY_FILE = "summary.md"
@@ -51,6 +58,19 @@ def _cells(groups: Sequence[Group], first: dict[str, Entry]) -> dict[str, list]:
         if cell:
             blocks.setdefault(g.dataset, []).append((cell, g))
     return {d: cells for d, cells in blocks.items() if len({c for c, _ in cells}) > 1}
+
+
+def references_table(groups: Sequence[Group], first: dict[str, Entry]) -> str | None:
+    """Each configuration's baselines (its first entry's): what each is, its score on the
+    headline metric and the seconds it took; None where no metrics file records them."""
+    rows = [["configuration", "baseline", "what it is", "test score", "seconds"]]
+    for g in groups:
+        entry = first.get(g.config)
+        for r in entry.references if entry else ():
+            rows.append([g.config, r.name, r.description,
+                         "n/a" if r.value is None else f"{g.metric} {r.value:.4g}",
+                         "–" if r.seconds is None else f"{r.seconds:.2f}"])
+    return markdown_table(rows) if len(rows) > 1 else None
 
 
 def build(out: Path, entries: list[Entry], params: dict[str, Any] | None,
@@ -84,6 +104,9 @@ def build(out: Path, entries: list[Entry], params: dict[str, Any] | None,
         text += [figure(f"baselines_{a}.png", figures.baselines_figure(
             groups, f"{a}: models against their baselines")) + "\n"
                  for a, groups in archetypes.items()]
+        table = references_table(summary.groups, first)
+        if table:  # the verdict is against the strongest; here is each, and its cost
+            text += ["## The baselines and references", "", table, ""]
         text += ["## Cells compared", ""]
         compared = {a: _cells(groups, first) for a, groups in archetypes.items()}
         text += [figure(f"cells_{a}.png", figures.cells_figure(blocks, f"{a}: cells")) + "\n"
