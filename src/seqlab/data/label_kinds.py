@@ -56,6 +56,15 @@ def choose(labels: Sequence[object], declared: bool | None, what: str, source: s
                           "(dataset.task=classification to treat them as classes)")
 
 
+def is_number(text: str) -> bool:
+    """Whether `text` reads as a number (a label, a header cell)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _numbers(labels: Sequence[object]) -> np.ndarray | None:
     """The labels as finite floats, or None when one is not a number."""
     try:

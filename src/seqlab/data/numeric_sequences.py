@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seqlab.config import require_choice, require_int, require_number
-from seqlab.data.label_kinds import AUTO, choose
+from seqlab.data.label_kinds import AUTO, choose, is_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.data.raw_inputs import step_rows
@@ -239,7 +239,7 @@ def _cut(rows: np.ndarray, strata: np.ndarray | None, fraction: float, seed: int
         if counts.min() < 2:
             rare = str(names[counts.argmin()])
             first = int(rows[np.flatnonzero(by == rare)[0]])
-            hint = "; numbers to predict need dataset.task=regression" if _is_number(
+            hint = "; numbers to predict need dataset.task=regression" if is_number(
                 rare) else ""
             raise DataError(f"{named(first, source)}: class {rare!r} has only "
                             f"{counts.min()} sequence(s) left for the {what} split; a "
@@ -252,14 +252,6 @@ def _cut(rows: np.ndarray, strata: np.ndarray | None, fraction: float, seed: int
                         f"split of {fraction:g} and keep every class on both sides")
     rest, cut = train_test_split(rows, test_size=n_cut, stratify=by, random_state=seed)
     return rest, cut
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _scaled(data: Sequences, train: Sequence[int], shown: Sequence[int]

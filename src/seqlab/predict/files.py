@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from seqlab.data.label_kinds import is_number
 from seqlab.data.meta import Meta
 from seqlab.data.user_files import read_text
 from seqlab.errors import DataError
@@ -47,18 +48,10 @@ def _conllu(path: Path, meta: Meta) -> tuple[pd.DataFrame, Place]:
     return frame, Place(str(path), [line for _, _, line in sentences])
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _csv(path: Path, meta: Meta) -> tuple[pd.DataFrame, Place]:
     text = read_text(path)
     first = next(csv.reader([text.split("\n", 1)[0]]))
-    headerless = meta.raw["format"] == "values" and all(map(_is_number, first))
+    headerless = meta.raw["format"] == "values" and all(map(is_number, first))
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                             header=None if headerless else "infer")
