@@ -245,7 +245,7 @@ def check_ui(store: Path, experiment: str, run_name: str, headline: str, shots: 
 # view's sections (a metric prefix each: test, train, val, the strongest baseline, ...).
 MAX_METRIC_COLUMNS = 40
 MAX_SECTIONS = 10
-HEADLINE = "test/mse"  # course_ex1's
+HEADLINE = "test/mase"  # course_ex1's
 CURVES = "train"  # the learning curves' section (val too, where the data has a validation split)
 
 

@@ -24,6 +24,12 @@ def test_calendar_features_put_each_cycles_ends_side_by_side():
     days = pd.Series(pd.date_range("2024-01-01", periods=7, freq="D"))  # a Monday first
     weekday = calendar_features(days, ["dayofweek"])
     np.testing.assert_allclose(weekday[0], [0, 1], atol=1e-12)
+    # A half-hourly day: 48 evenly spaced points, 23:30 next to midnight.
+    halves = pd.Series(pd.date_range("2024-01-01", periods=48, freq="30min"))
+    day = calendar_features(halves, ["timeofday"])
+    steps = np.linalg.norm(np.diff(np.vstack([day, day[:1]]), axis=0), axis=1)
+    np.testing.assert_allclose(steps, steps[0])
+    assert len(np.unique(day.round(9), axis=0)) == 48  # "hour" would give 24
 
 
 def test_each_window_step_carries_the_calendar_of_the_dates_ahead(tmp_path):

@@ -160,7 +160,7 @@ def test_reproduce_by_id_trains_the_run_again_and_compares_its_metrics(tmp_path)
         [original.info.experiment_id],
         f"tags.`seqlab.reproduces` = '{original.info.run_id}'")
     assert len(again) == 1 and again[0].info.status == "FINISHED"
-    assert again[0].data.metrics["test/mse"] == original.data.metrics["test/mse"]
+    assert again[0].data.metrics["test/mase"] == original.data.metrics["test/mase"]
 
 
 def test_an_evaluation_error_leaves_the_run_failed_with_its_reason(tmp_path, monkeypatch):

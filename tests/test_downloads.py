@@ -164,7 +164,7 @@ def test_course_ex1_retail_trains_from_the_fetched_csv(server, tmp_path, monkeyp
         source, remote=replace(source.remote, checksum=sha256(content))))
     result = run(tiny("experiment=course_ex1_retail", "optim.max_epochs=3"), tmp_path / "run")
     assert server.requests == [f"/{name}"]
-    assert result["dataset"] == "retail_sales" and result["headline"]["metric"] == "test/mse"
+    assert result["dataset"] == "retail_sales" and result["headline"]["metric"] == "test/mase"
     assert set(result["baselines"]) == {"naive", "seasonal_naive", "holt_winters",
                                         "ridge_window", "auto_ets"}
     assert result["selection"]["metric"] == "val/mse"  # the preset keeps a validation split

@@ -140,7 +140,7 @@ def test_a_forecast_runs_metrics_file_names_its_references_and_their_cost(tmp_pa
     assert info["ridge_window"]["description"].startswith(
         "ridge regression on the window (12 inputs; alpha ")
     assert all(info[name]["seconds"] >= 0 for name in ("ridge_window", "auto_ets"))
-    strongest = min(scores, key=lambda name: scores[name]["mse"])
+    strongest = min(scores, key=lambda name: scores[name]["mase"])
     assert result["headline"]["baseline_name"] == strongest
 
 

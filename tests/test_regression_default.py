@@ -149,7 +149,7 @@ def test_a_csv_whose_dates_have_no_header_finds_them(tmp_path, capsys):
 def test_a_numeric_target_ts_file_trains_as_regression(spectra, tmp_path, run, one_thread):
     cfg = config("ts_file", spectra, "optim.max_epochs=1", "model.hidden_size=8")
     result = run(cfg, tmp_path / "run")
-    assert result["headline"]["metric"] == "test/mse"
+    assert result["headline"]["metric"] == "test/rmse_original"  # in the target's units
     assert np.isfinite(result["test"]["test/mae_original"])
 
 

@@ -90,4 +90,4 @@ def test_the_run_the_background_tracker_logged_is_complete(profiled):
     metrics = {key for (key,) in store.execute(
         "select distinct key from metrics where run_uuid = ?", (run_id,))}
     assert status == "FINISHED"
-    assert {"train/loss", "test/mse", "baseline/auto_ets/mse"} <= metrics  # the strongest
+    assert {"train/loss", "test/mase", "baseline/auto_ets/mase"} <= metrics  # the strongest

@@ -277,7 +277,7 @@ def test_a_bug_in_log_model_is_one_line_and_the_run_failed_with_the_record_kept(
     assert found.data.tags["seqlab.error"] == f"logging the model failed: {reason}"
     for kept in ("model/model.pt", "model/meta.json", "model/run.json", "metrics.json"):
         assert (out / kept).is_file(), kept
-    assert "test/mse" in found.data.metrics  # everything else landed
+    assert "test/mase" in found.data.metrics  # everything else landed
     # The next start finds no live run of a dead process: it stays FAILED, not KILLED.
     from seqlab.tracking.run import mark_dead_runs_killed
 

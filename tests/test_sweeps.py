@@ -52,7 +52,7 @@ def test_a_sweep_is_one_parent_run_with_a_child_per_job(tmp_path, launcher, cell
                for c in children}
     assert sorted(by_cell) == cells
     for child in children:
-        assert child.info.status == "FINISHED" and "test/mse" in child.data.metrics
+        assert child.info.status == "FINISHED" and "test/mase" in child.data.metrics
         assert len(client.get_metric_history(child.info.run_id, "train/loss")) == 2
     # course_ex1 has no validation split: each child chose its weights, and the parent
     # its best child, by the training loss; the test score is reported, never compared.
@@ -61,7 +61,7 @@ def test_a_sweep_is_one_parent_run_with_a_child_per_job(tmp_path, launcher, cell
     best = min(children, key=lambda c: c.data.metrics[selected])
     assert parent.data.tags["sweep.best_child"] == best.info.run_id
     assert parent.data.metrics[f"best/{selected}"] == best.data.metrics[selected]
-    assert parent.data.metrics["best/test/mse"] == pytest.approx(best.data.metrics["test/mse"])
+    assert parent.data.metrics["best/test/mase"] == pytest.approx(best.data.metrics["test/mase"])
     table = client.download_artifacts(parent.info.run_id, "sweep.csv", str(tmp_path))
     # a header and a line per job
     assert len(Path(table).read_text().strip().splitlines()) == 1 + len(cells)

@@ -179,7 +179,7 @@ def test_step_forecast_targets_are_the_next_inputs(tmp_path):
     ("experiment", "shrink", "metric"),
     [("video_frames", SMALL_VIDEOS, "test/acc"),
      ("video_frames_fc", SMALL_VIDEOS, "test/acc"),
-     ("sunspots_steps", [], "test/mse")],
+     ("sunspots_steps", [], "test/mase")],
 )
 def test_preset_trains_one_epoch_and_reports_the_headline(
     experiment, shrink, metric, tmp_path, run

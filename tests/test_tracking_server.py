@@ -430,7 +430,7 @@ def test_an_outage_mid_run_keeps_the_record_and_the_upload_lands_it(served, proj
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     metrics = json.loads((out / "metrics.json").read_text())
-    assert run.data.metrics["test/mse"] == pytest.approx(metrics["test"]["test/mse"])
+    assert run.data.metrics["test/mase"] == pytest.approx(metrics["test"]["test/mase"])
     history = pd.read_csv(out / "model" / "history.csv")
     points = client.get_metric_history(run_id, "train/loss")
     assert sorted(p.step for p in points) == list(history["epoch"])  # each epoch once

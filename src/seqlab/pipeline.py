@@ -276,13 +276,14 @@ def selection_metric(selection: dict[str, Any]) -> str:
 def headline_summary(result: dict[str, Any]) -> dict[str, Any]:
     """The headline alone, as DVC's metrics file holds it: metric, value, baseline, and a
     verdict (one seed: seqlab's sweeps test over seeds, see seqlab.report.verdicts)."""
+    from seqlab.evaluation.metrics import versus
+
     headline = result["headline"]
-    better = (headline["value"] > headline["baseline"] if headline["higher_is_better"]
-              else headline["value"] < headline["baseline"])
-    return {"metric": headline["metric"], "value": headline["value"],
-            "baseline": headline["baseline"],
+    value, baseline, up = headline["value"], headline["baseline"], headline["higher_is_better"]
+    better = value > baseline if up else value < baseline
+    return {"metric": headline["metric"], "value": value, "baseline": baseline,
             "verdict": f"{'beats' if better else 'does not beat'} "
-                       f"{headline['baseline_name']} (one seed)"}
+                       f"{headline['baseline_name']} (one seed; {versus(value, baseline, up)})"}
 
 
 def log_evaluation(run: TrackedRun, result: dict[str, Any], figures_dir: Path) -> None:

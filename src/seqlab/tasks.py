@@ -36,11 +36,14 @@ class Task:
     predict: Callable[..., Any]  # (net, data, split) -> the net's answers
     metrics: Callable[..., dict[str, float]]  # (truth, answers, meta) -> test metrics
     baselines: Callable[..., dict[str, Any]]  # (data, per_step) -> name -> answers
-    headline: str  # the metric a run is judged by ...
-    higher_is_better: bool  # ... and its direction
+    headline: str  # the metric training watches on validation (val/<headline>) ...
+    higher_is_better: bool  # ... and its direction, shared by `judged_by`
     # (outputs, encoded raw inputs, meta) -> answers in the user's terms (seqlab.predict)
     answer: Callable[..., Any]
     figures: tuple[Callable[..., dict[str, Any]], ...] = ()  # Outcome -> stem -> figure
+    # The test metric a run is judged by: the first of these the data has (the user's
+    # units: MASE for a series, RMSE in the target's units), else `headline`.
+    judged_by: tuple[str, ...] = ()
     more_metrics: tuple[Callable[..., dict[str, float]], ...] = ()  # Outcome -> metrics
 
     def lightning_module(self) -> type:
@@ -51,6 +54,8 @@ class Task:
 SUPERVISED = "seqlab.fitting.supervised.SupervisedModule"
 PER_STEP = "seqlab.fitting.per_step.PerStepModule"
 GENERATOR = "seqlab.fitting.generator.GeneratorModule"
+
+FORECAST_UNITS = ("mase", "rmse_original")  # scale-free first, then the series' units
 
 TASKS: dict[str, Task] = {
     # One class per sequence (or per image): digits, sentiment.
@@ -67,14 +72,14 @@ TASKS: dict[str, Task] = {
         baselines=baselines.naive_forecasts, headline="mse", higher_is_better=False,
         figures=(figures.forecast,),
         more_metrics=(intervals.interval_metrics, by_series.series_metrics),
-        answer=answers.forecasts,
+        answer=answers.forecasts, judged_by=FORECAST_UNITS,
     ),
     # One value per sequence (a numeric label of a whole recording).
     "sequence_regression": Task(
         module=SUPERVISED, loss=losses.mse, per_step=False,
         predict=predict.values, metrics=metrics.regression,
         baselines=baselines.sequence_values, headline="mse", higher_is_better=False,
-        answer=answers.values,
+        answer=answers.values, judged_by=("rmse_original",),
     ),
     # A class at every step (frame labels, part-of-speech tags).
     "tagging": Task(
@@ -90,6 +95,7 @@ TASKS: dict[str, Task] = {
         predict=predict.step_values, metrics=metrics.regression,
         baselines=baselines.naive_forecasts, headline="mse", higher_is_better=False,
         figures=(figures.forecast,), answer=answers.step_forecasts,
+        judged_by=FORECAST_UNITS,
     ),
     # A token sequence out (captions, translations), decoded greedily or by beam search.
     "generation": Task(

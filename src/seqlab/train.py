@@ -52,10 +52,11 @@ def main(cfg: DictConfig) -> float | None:
     result = run_cli(run)
     if not result:
         return None
-    headline, selection = result["headline"], result.get("selection")
-    chosen = f"; chosen by {selection['metric']} = {selection['value']:.4f}" if selection else ""
-    print(f"{headline['metric']} = {headline['value']:.4f} "
-          f"({headline['baseline_name']} baseline: {headline['baseline']:.4f}){chosen}")
+    from seqlab.evaluation.metrics import say
+
+    selection = result.get("selection")
+    chosen = f"; chosen by {selection['metric']} = {selection['value']:.4g}" if selection else ""
+    print(say(result) + chosen)
     # What a sweeper (Optuna) optimises: the headline's validation value at the kept
     # epoch (a search needs a validation split), never a test metric.
     return selection.get("validation") if selection else None

@@ -36,6 +36,8 @@ CALENDAR = {
     "dayofyear": (lambda d: d.dt.dayofyear - 1, 366),
     "weekofyear": (lambda d: d.dt.isocalendar().week.astype(int) - 1, 53),
     "hour": (lambda d: d.dt.hour, 24),
+    # minutes since midnight: a half-hourly or quarter-hourly series' place in its day
+    "timeofday": (lambda d: d.dt.hour * 60 + d.dt.minute, 1440),
 }
 
 

@@ -3,7 +3,7 @@
 Each task has its trivial ones (the majority class, the naive forecast) and, where the
 data allow, one classical reference that learns from the training split alone: the
 per-word most frequent tag, bag-of-words logistic regression on token ids, 1-nearest-
-neighbour on numeric sequences, Holt-Winters exponential smoothing, a lookup of the
+neighbour (Euclidean and DTW) on numeric sequences, Holt-Winters exponential smoothing, a lookup of the
 training targets; and the references a user would try first (seqlab.evaluation.references:
 ridge on the window and automatic ETS for a forecast, ridge for a number per sequence).
 A run's headline verdict is against the strongest of them
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from seqlab.data.processed import ProcessedData
-from seqlab.evaluation import references, rocket
+from seqlab.evaluation import dtw, references, rocket
 from seqlab.evaluation.predict import scored
 
 NN_TRAIN_ROWS = 20_000  # 1-NN compares with at most this many training rows (seeded pick)
@@ -36,6 +36,7 @@ DESCRIPTIONS = {
     "per_word": "each word's most frequent training tag",
     "mean": "the training targets' mean",
     "ridge": "ridge regression on the flattened sequence",
+    "nearest_neighbour_dtw": dtw.DESCRIPTION,
     "minirocket_ridge": "MiniRocket features (sktime, 10,000 kernels) and ridge, alpha by CV",
     "naive": "the last value before the forecast origin",
     "seasonal_naive": "the same season's last value before the forecast origin",
@@ -97,13 +98,14 @@ def majority(data: ProcessedData, per_step: bool) -> dict[str, np.ndarray]:
 
 def classes(data: ProcessedData, per_step: bool = False) -> dict[str, np.ndarray]:
     """Majority, and classical classifiers of whole sequences: bag-of-words logistic
-    regression for token inputs; 1-nearest-neighbour and MiniRocket + ridge for numeric
-    ones."""
+    regression for token inputs; 1-nearest-neighbour (Euclidean and DTW) and MiniRocket +
+    ridge for numeric ones."""
     found = Answers(majority(data, per_step))
     if token_inputs(data):
         found.add("bow_logistic", lambda: bag_of_words_logistic(data))
     else:
         found.add("nearest_neighbour", lambda: nearest_neighbour(data))
+        found.add("nearest_neighbour_dtw", lambda: dtw.classes(data))
         found.add("minirocket_ridge", lambda: rocket.classes(data))
     return found
 

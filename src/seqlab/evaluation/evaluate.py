@@ -63,5 +63,6 @@ def evaluate(net: nn.Module, data: ProcessedData, task: Task, title: str) -> Eva
     for draw in task.figures:
         figures |= draw(outcome)
     return Evaluation(test=test, baselines=base,
-                      headline=headline(test, base, task.headline, task.higher_is_better),
+                      headline=headline(test, base, (*task.judged_by, task.headline),
+                                        task.higher_is_better),
                       figures=figures, about=about(outcome.baselines))

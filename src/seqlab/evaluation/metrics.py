@@ -74,14 +74,50 @@ def regression(truth: np.ndarray, answers: np.ndarray, meta: Meta) -> dict[str, 
     return result | ahead
 
 
-def headline(test: dict[str, float], baselines: dict[str, dict[str, float]], metric: str,
-             higher_is_better: bool) -> dict[str, object]:
-    """One test metric beside the strongest trivial baseline on that metric.
+def headline(test: dict[str, float], baselines: dict[str, dict[str, float]],
+             metrics: tuple[str, ...], higher_is_better: bool) -> dict[str, object]:
+    """The first of `metrics` that the test scores and every baseline have, beside the
+    strongest baseline on it: the figure a run is shown and judged by.
 
     "Beats the baseline" then means it beats every trivial baseline reported.
     """
+    metric = next(m for m in metrics if m in test and all(m in b for b in baselines.values()))
     pick = max if higher_is_better else min
     strongest = pick(baselines, key=lambda name: baselines[name][metric])
     return {"metric": f"test/{metric}", "value": test[metric],
             "higher_is_better": higher_is_better,
             "baseline": baselines[strongest][metric], "baseline_name": strongest}
+
+
+# Shown beside a headline in other terms: the error in the user's units, then the scaled
+# figure training watched, so a reader can match either.
+BESIDE = ("rmse_original", "mse")
+
+
+def versus(value: float, reference: float, higher_is_better: bool) -> str:
+    """How `value` stands against `reference`: a ratio for an error ("2.90x its error"),
+    a difference for a score ("0.042 below it")."""
+    if higher_is_better:
+        return f"{abs(value - reference):.3g} {'above' if value >= reference else 'below'} it"
+    if reference > 0:
+        return f"{value / reference:.2f}x its error"
+    return "equal" if value == reference else "it is exact"
+
+
+def say(result: dict[str, object]) -> str:
+    """The console's line for a scored run: the headline beside the strongest reference
+    and how far apart they are, then the same comparison in the user's units and scaled,
+    so a tie is never shown where the figures differ."""
+    h = result["headline"]
+    name, strongest = h["metric"].removeprefix("test/"), h["baseline_name"]
+    parts = [f"{h['metric']} = {h['value']:.4g} (strongest reference {strongest}: "
+             f"{h['baseline']:.4g}, {versus(h['value'], h['baseline'], h['higher_is_better'])})"]
+    reference = result["baselines"].get(strongest, {})
+    for other in BESIDE:
+        if other != name and f"test/{other}" in result["test"] and other in reference:
+            scaled = "scaled " if other == "mse" and "test/rmse_original" in result["test"] else ""
+            parts.append(f"{scaled}test/{other} = {result['test'][f'test/{other}']:.4g} "
+                         f"({strongest}: {reference[other]:.4g})")
+    if "backtest" in result:
+        parts.append(f"backtest: {result['backtest']['verdict']}")
+    return "; ".join(parts)
