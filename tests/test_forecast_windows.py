@@ -369,3 +369,21 @@ def test_recursion_is_refused_where_nothing_can_be_fed_back(tmp_path):
     with pytest.raises(ConfigError, match="use model.forecast=direct"):
         net_for_data(model, differenced.meta)
     assert net_for_data(model, spec(horizon=3).preprocess(tmp_path).meta).horizon == 3
+
+
+def test_step_forecast_reads_its_season_from_the_dates_unless_told(tmp_path, capsys):
+    from seqlab.data.step_forecast import StepForecast
+
+    dates = pd.date_range("2024-01-01", periods=480, freq="30min")
+    values = 5 + np.sin(2 * np.pi * np.arange(480) / 48)
+    folder = write_rows(tmp_path, list(zip(dates.strftime("%Y-%m-%d %H:%M"), values,
+                                           strict=True)))
+    data = StepForecast("s", source="s", steps=20).preprocess(folder)
+    assert data.meta.seasonal_period == 48
+    assert capsys.readouterr().err.splitlines() == [
+        "seqlab: half-hourly dates: dataset.seasonal_period=48 (set it to change it)"]
+    # MASE's scale is the training period's seasonal-naive error: a day that repeats
+    # exactly (to rounding) has none, rather than a MASE in the trillions.
+    assert data.meta.naive_mae is None
+    told = StepForecast("s", source="s", steps=20, seasonal_period=24).preprocess(folder)
+    assert told.meta.seasonal_period == 24 and capsys.readouterr().err == ""

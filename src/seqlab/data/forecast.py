@@ -56,16 +56,18 @@ def naive_mae(values: np.ndarray | list[np.ndarray], period: int | None) -> floa
     """The in-sample seasonal naive forecast's mean absolute error over `values` (lag
     `period`, or 1 when the series is not longer than a season): MASE's scale (Hyndman &
     Koehler 2006); over several series, their errors pooled. None when it is 0 (a series
-    that repeats itself exactly)."""
+    that repeats itself exactly, to rounding)."""
+    every = values if isinstance(values, list) else [values]
     errors = []
-    for series in values if isinstance(values, list) else [values]:
+    for series in every:
         lag = period if period and len(series) > period else 1
         if len(series) > lag:
             errors.append(np.abs(series[lag:] - series[:-lag]))
     if not errors:
         return None
     scale = float(np.mean(np.concatenate(errors)))
-    return scale if scale > 0 else None
+    size = max(max(float(np.max(np.abs(series))) for series in every if len(series)), 1.0)
+    return scale if scale > 1e-12 * size else None  # a few ulps off 0 is 0
 
 
 # How to fill a series' gaps, in a training config (predict says how in its own terms).

@@ -10,14 +10,16 @@ training period only.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.config import AUTO, require_choice, require_int, require_number
 from seqlab.data.dates import DATE_STYLE, DateStyle, write_dates
 from seqlab.data.forecast import FILLS, GAP_FILLS, naive_mae, read_series
+from seqlab.data.frequency import frequency
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import DataError
@@ -33,13 +35,14 @@ class StepForecast:
     stride: int = 5  # between the starts of training chunks
     test_fraction: float = 0.2  # the last part of the series
     val_fraction: float = 0.1  # the last part of the rest
-    seasonal_period: int = 1  # > 1: also report the seasonal-naive baseline
+    # > 1: also report the seasonal-naive baseline; auto: from the dates' frequency
+    seasonal_period: int | str = AUTO
     fill_missing: str = "none"
     fill_gaps: str = "refuse"
 
     def __post_init__(self) -> None:
         require_int("steps", self.steps, minimum=2)
-        require_int("seasonal_period", self.seasonal_period, minimum=1)
+        require_int("seasonal_period", self.seasonal_period, minimum=1, auto=True)
         require_int("stride", self.stride, minimum=1)
         require_number("test_fraction", self.test_fraction, 0, 1, low_open=True, high_open=True)
         require_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
@@ -59,6 +62,12 @@ class StepForecast:
                                 "set dataset.fill_missing=interpolate to fill them")
             values = values.interpolate(limit_direction="both")
         values = values.to_numpy(dtype=np.float64)
+        period = self.seasonal_period
+        if period == AUTO:
+            inferred = frequency(frame["date"])
+            period = inferred.period
+            print(f"seqlab: {inferred.name} dates: dataset.seasonal_period={period} (set it "
+                  "to change it)", file=sys.stderr)
         # Target positions: [1, val_begin) train, [val_begin, test_begin) val, the rest test.
         test_begin = len(values) - int(round(len(values) * self.test_fraction))
         val_begin = test_begin - int(round((test_begin - 1) * self.val_fraction))
@@ -99,8 +108,8 @@ class StepForecast:
             meta=Meta(
                 name=self.name, task=self.task, archetype=self.archetype, input_size=1,
                 output_size=1, steps=self.steps, variable_length=True,
-                scaler={"min": low, "max": high}, seasonal_period=self.seasonal_period,
-                naive_mae=naive_mae(values[:val_begin], self.seasonal_period),
+                scaler={"min": low, "max": high}, seasonal_period=period,
+                naive_mae=naive_mae(values[:val_begin], period),
                 dates=write_dates(frame["date"], style),
                 # A forecast at every row read; the example is the series' last chunk.
                 raw={"format": "series", "date_column": "date", "value_column": "value",

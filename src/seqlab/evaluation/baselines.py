@@ -3,9 +3,10 @@
 Each task has its trivial ones (the majority class, the naive forecast) and, where the
 data allow, one classical reference that learns from the training split alone: the
 per-word most frequent tag, bag-of-words logistic regression on token ids, 1-nearest-
-neighbour (Euclidean and DTW) on numeric sequences, Holt-Winters exponential smoothing, a lookup of the
-training targets; and the references a user would try first (seqlab.evaluation.references:
-ridge on the window and automatic ETS for a forecast, ridge for a number per sequence).
+neighbour (Euclidean and DTW) on numeric sequences, Holt-Winters exponential smoothing, a
+lookup of the training targets; and the references a user would try first
+(seqlab.evaluation.references: ridge on the window and automatic ETS for a forecast, ridge
+for a number per sequence).
 A run's headline verdict is against the strongest of them
 (seqlab.evaluation.metrics.headline), named in the metrics file beside what each is and
 the seconds each that learns took (`baseline_info`).
