@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # DVC stages call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run params test lint bench profile gpu-check ui ui-check server server-stop serve clean
+.PHONY: setup run params test test-fast lint bench profile gpu-check ui ui-check server server-stop serve clean
 
 setup: $(STAMP)
 
@@ -24,8 +24,11 @@ run: params  ## the default pipeline: fetch, preprocess, train, evaluate every e
 	$(BIN)/python -m seqlab.tracking.init
 	$(BIN)/dvc repro
 
-test: setup  ## the test suite
+test: setup  ## the whole test suite (what CI runs), within 15 minutes on 2 cores
 	$(BIN)/python -m pytest
+
+test-fast: setup  ## the edit-test loop, within 3 minutes: no servers, DVC pipelines, kills or load tests
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check src tests

@@ -10,6 +10,9 @@ from seqlab import bench
 from seqlab.errors import SeqlabError
 from tests.conftest import run_module
 
+# The slow tier: timed trainings, repeated.
+pytestmark = pytest.mark.slow
+
 
 def test_bench_times_both_workloads_and_ends_with_their_ratios(tmp_path):
     saved = tmp_path / "bench.txt"

@@ -16,6 +16,9 @@ from omegaconf import OmegaConf
 from seqlab.sweeps import jobs
 from tests.conftest import REPO, run_module
 
+# The slow tier: a launcher of several training processes.
+pytestmark = pytest.mark.slow
+
 TINY = ["experiment=course_ex1", "optim.max_epochs=1", "trainer=cpu",
         "trainer.progress_bar=false", "tracking.log_model=false"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}

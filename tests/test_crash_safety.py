@@ -17,6 +17,9 @@ import pytest
 
 from tests.conftest import REPO
 
+# The slow tier: real processes killed and resumed.
+pytestmark = pytest.mark.slow
+
 # course_ex2 on the CPU: about 0.3 s an epoch on one thread, long enough to interrupt.
 # No logged model (2-3 s a run): these tests read runs, metrics and resume points.
 RUN = ["experiment=course_ex2", "trainer=cpu", "trainer.progress_bar=false",

@@ -8,6 +8,11 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
+# The slow tier: the MLflow UI in a headless browser.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -21,6 +21,9 @@ from seqlab.errors import ConfigError
 from seqlab.sweeps.pruning import PRUNED_ATTR, PRUNER_ATTR, Pruned, monitored, reporter
 from tests.conftest import FAST, run_module
 
+# The slow tier: studies of several training processes.
+pytestmark = pytest.mark.slow
+
 SEARCH = ["hparams_search=course_ex2", "experiment=course_ex2", "optim.max_epochs=2", *FAST]
 
 

@@ -50,6 +50,7 @@ def profiled(tmp_path_factory):
     return root, done.stdout
 
 
+@pytest.mark.slow  # the profile runs every stage
 def test_the_profile_prints_every_phase_of_every_stage(profiled):
     _, shown = profiled
     lines = shown.splitlines()
@@ -68,6 +69,7 @@ def stage_modules(root, stage: str) -> set[str]:
     return set(json.loads((root / "profile" / f"{stage}.json").read_text())["modules"])
 
 
+@pytest.mark.slow  # the profile runs every stage
 def test_stages_import_only_what_they_use(profiled):
     root, _ = profiled
     assert not stage_modules(root, "fetch-elec_equip") & (LIGHTNING | {"torch", "mlflow"})
@@ -82,6 +84,7 @@ def test_stages_import_only_what_they_use(profiled):
     assert "mlflow" not in stage_modules(root, "train-course_ex1")  # the child imports it
 
 
+@pytest.mark.slow  # the profile runs every stage
 def test_the_run_the_background_tracker_logged_is_complete(profiled):
     root, _ = profiled
     run_id = json.loads((root / "models" / "course_ex1" / "run.json").read_text())["run_id"]

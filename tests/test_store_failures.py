@@ -33,6 +33,9 @@ BROKEN_EXAMPLE = """
 import runpy, sys
 from seqlab.predict import inputs
 
+# The slow tier: training processes against stores that fail.
+pytestmark = pytest.mark.slow
+
 real = inputs.example
 
 def example(meta):

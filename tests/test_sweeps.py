@@ -14,6 +14,9 @@ from omegaconf import OmegaConf
 from seqlab.sweeps import jobs
 from tests.conftest import run_module
 
+# The slow tier: sweeps of several training processes.
+pytestmark = pytest.mark.slow
+
 # No logged models (2-3 s a job): these tests read runs, metrics and the sweep's table.
 TINY = ["experiment=course_ex1", "optim.max_epochs=2", "trainer.progress_bar=false",
         "tracking.log_model=false"]

@@ -35,6 +35,9 @@ from seqlab.tracking import server as tracking_server
 from seqlab.tracking.store import Tracking, fluent_uri, init_store
 from tests.conftest import REPO
 
+# The slow tier (`make test-fast` leaves it out): a server, eight jobs at once.
+pytestmark = pytest.mark.slow
+
 JOBS = 8
 EPOCHS = 2
 JOB = ["experiment=course_ex1", f"optim.max_epochs={EPOCHS}", "trainer=cpu",

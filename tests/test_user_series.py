@@ -270,6 +270,7 @@ def test_quantile_forecasts_train_score_and_answer_with_their_interval(tmp_path,
     assert (margin == 0).all() and as_trained["test"]["test/width"] > 0
 
 
+@pytest.mark.slow  # four trainings into one store
 def test_two_own_files_compete_for_two_registry_aliases_named_by_their_data(tmp_path, run):
     """Not one `best-csv_series` for every file of the kind: each file's name and content
     hash, so a forecast of one series is never ranked against another's; the alias then
