@@ -107,5 +107,5 @@ def test_lookup_answers_a_seen_input_with_its_training_target():
 @pytest.mark.parametrize(("higher", "name"), [(True, "per_word"), (False, "majority")])
 def test_the_headline_is_against_the_strongest_baseline_and_names_it(higher, name):
     found = headline({"acc": 0.9}, {"majority": {"acc": 0.2}, "per_word": {"acc": 0.85}},
-                     "acc", higher)
+                     ("acc",), higher)
     assert found["baseline_name"] == name

@@ -87,6 +87,7 @@ def test_hydra_composition_errors_are_one_line_and_exit_2(override, message, tmp
     assert line.startswith(f"seqlab: error: {message}")
 
 
+@pytest.mark.slow  # a train process per case
 @pytest.mark.parametrize(
     ("override", "message"),
     [("optim.lr=nan", "optim.lr: must be a finite number, got nan"),
@@ -98,6 +99,7 @@ def test_impossible_numbers_are_one_line_and_exit_2(override, message):
     assert line == f"seqlab: error: {message}"
 
 
+@pytest.mark.slow  # a train process per case
 @pytest.mark.parametrize(
     ("override", "message"),
     [("model.bidirectional=maybe", "model.bidirectional: expected true or false (bool), got "
@@ -136,6 +138,7 @@ def test_a_sweep_with_a_typo_is_still_hydra_s_to_report():
     assert done.returncode == 1 and "Could not find 'model/lstmm'" in done.stderr
 
 
+@pytest.mark.slow  # training processes
 def test_an_unwritable_output_folder_is_one_line_and_exit_2(tmp_path):
     """The run's data cache under $SEQLAB_ROOT/data cannot be created."""
     root = tmp_path / "project"
@@ -230,6 +233,7 @@ def _leave_free(disk, free: int) -> None:
     (disk / "fill").write_bytes(bytes(max(shutil.disk_usage(disk).free - free, 0)))
 
 
+@pytest.mark.slow  # a full disk at each of a run's writes, a process each
 def test_a_full_disk_is_one_line_at_every_write_of_a_run(small_disk):
     """Fill the run's disk so that it runs out at the config record, then a third and two
     thirds into what a whole run writes: each time one line naming the disk's trouble."""

@@ -139,6 +139,7 @@ def test_a_naive_test_start_splits_a_zoned_series(tmp_path):
     assert data.meta.raw["date_style"] == {"times": True, "sep": " ", "tz": "UTC"}
 
 
+@pytest.mark.slow  # a model server
 def test_a_half_hourly_series_with_a_zone_trains_predicts_and_serves(tmp_path, run):
     """With tracking on and the model logged, a half-hourly series in UTC: the run
     finishes, predict answers the three half-hours after a day's last (midnight first)

@@ -66,6 +66,7 @@ def test_token_inputs_and_settings_that_cannot_work_are_one_line():
         sequence_encoder(3, "lstmm")
 
 
+@pytest.mark.slow  # a preset trained per cell
 @pytest.mark.parametrize("cell", CELLS)
 def test_presets_take_the_non_recurrent_cells(cell, run, tmp_path):
     from tests.conftest import tiny

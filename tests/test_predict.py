@@ -119,6 +119,7 @@ def test_per_step_forecasts_from_raw_chunks(trained):
     assert answers["date"].tolist() == [t.meta.dates[p] for p in positions[positions >= 0]]
 
 
+@pytest.mark.slow  # predict processes
 def test_classes_of_raw_pixel_levels(trained, tmp_path):
     t = trained("experiment=course_ex2", *SMALL_NET)
     levels = np.rint(t.data.inputs[t.test_rows()].reshape(len(t.test_rows()), -1) * 16)
@@ -223,6 +224,7 @@ def test_captions_of_raw_images(trained):
     assert t.model.predict(frame)["output"].tolist() == [vocab.decode(i) for i in t.scored]
 
 
+@pytest.mark.slow  # predict processes
 def test_the_command_reads_files_and_answers_in_csv(trained, tmp_path):
     t = trained("experiment=translate_numbers", "dataset.max_number=300", *SMALL_NET)
     (tmp_path / "numbers.txt").write_text("\nseventy-two\n\nTWO HUNDRED AND FIVE\n")
@@ -319,6 +321,7 @@ class MeanNet(nn.Module):
 '''
 
 
+@pytest.mark.slow  # training and predict processes
 def test_a_model_of_the_users_own_code_predicts_from_another_folder(tmp_path, run, prepared,
                                                                     cache, monkeypatch):
     code = tmp_path / "project"

@@ -266,6 +266,7 @@ def run_stage(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # report stage processes
 def test_stage_writes_the_report_and_a_malformed_file_is_one_error_line(tmp_path):
     root = write_project(tmp_path)
     done = run_stage("--metrics", "metrics", "--plots", "plots", "--params", "params.yaml",

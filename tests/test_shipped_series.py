@@ -146,6 +146,7 @@ def test_ecg_config_and_data_checks(raw):
         EcgPhase(name="ecg", window=7000).preprocess(raw["mitdb_ecg"])
 
 
+@pytest.mark.slow  # a run per shipped series
 @pytest.mark.parametrize(("preset", "overrides"), [
     ("japanese_vowels", ["optim.max_epochs=2"]),
     ("ecg_phase_steps", ["optim.max_epochs=1", "dataset.stride=600"]),

@@ -27,14 +27,14 @@ from seqlab.tracking.store import Tracking
 from tests.conftest import REPO
 from tests.test_tracking import course_ex1_meta, data_folder, store
 
+# The slow tier: training processes against stores that fail.
+pytestmark = pytest.mark.slow
+
 # The serving example seqlab writes for a model, made one its own input check refuses
 # (as a half-hourly series' bare-date midnight was): a bug in a store call, log_model's.
 BROKEN_EXAMPLE = """
 import runpy, sys
 from seqlab.predict import inputs
-
-# The slow tier: training processes against stores that fail.
-pytestmark = pytest.mark.slow
 
 real = inputs.example
 

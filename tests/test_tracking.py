@@ -155,6 +155,7 @@ def stop(server: subprocess.Popen) -> None:
             continue
 
 
+@pytest.mark.slow  # a model server
 def test_make_serve_answers_the_raw_example_with_labels(logged):
     """`make serve MODEL=<run id>` from a shell with no environment on PATH: the raw
     example in, label and probability out; a NaN is a 400 naming its column."""
@@ -256,6 +257,7 @@ def test_a_bad_request_is_a_400_of_seqlab_s_one_line(scoring, columns, rows, lin
     assert good == 200 and len(answered["predictions"]) == 3
 
 
+@pytest.mark.slow  # serve processes
 @pytest.mark.parametrize("model", ["0123456789abcdef0123456789abcdef",
                                    "models:/seqlab-many_to_one@best-nope"])
 def test_serving_a_model_not_in_the_store_is_one_line_before_the_server(logged, model):
@@ -309,6 +311,7 @@ def test_flushing_a_run_lands_its_epochs_and_touches_no_other_store(tmp_path, mo
     assert list(elsewhere.iterdir()) == []
 
 
+@pytest.mark.slow  # training and upload processes
 def test_upload_to_a_store_that_lost_the_run_makes_a_new_one_with_its_tags(logged, tmp_path):
     """A store reset (here: another, empty store): the kept record becomes a new FINISHED
     run with the same config and lineage tags, its metrics, epochs and model."""
@@ -357,6 +360,7 @@ def test_a_background_run_answers_each_call_with_its_own_answer(tmp_path, monkey
         assert answers == ["the store went away"] * 200
 
 
+@pytest.mark.slow  # predict processes
 def test_predict_by_run_id_finds_the_project_s_store_from_any_folder(logged, tmp_path,
                                                                      monkeypatch, capsys):
     """From a folder inside the project, or (the project this seqlab runs from) outside

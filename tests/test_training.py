@@ -244,6 +244,7 @@ def test_any_torch_optimiser_by_target(tmp_path, prepared):
     assert np.isfinite(result.history[0]["train/loss"])
 
 
+@pytest.mark.slow  # a train process
 def test_debug_one_batch_runs_the_whole_run_in_one_step(tmp_path, run):
     result = run(tiny("experiment=course_ex2", "debug=one_batch"), tmp_path)
     history = (tmp_path / "model" / "history.csv").read_text().splitlines()
@@ -260,12 +261,14 @@ def test_debug_overfit_drives_one_batch_to_zero_loss(tmp_path, prepared):
     assert history[-1]["train/loss"] < 0.05 < history[0]["train/loss"]
 
 
+@pytest.mark.slow  # a profiled train process
 def test_debug_profile_saves_the_report_with_the_model(tmp_path, run):
     run(tiny(*SMALL, "optim.max_epochs=1", "debug=profile"), tmp_path)
     report = (tmp_path / "model" / "profile.txt").read_text()
     assert "run_training_epoch" in report
 
 
+@pytest.mark.slow  # train processes
 def test_threads_follow_the_model_size_unless_set_and_the_run_records_them(tmp_path, prepared,
                                                                           run):
     from mlflow.tracking import MlflowClient
