@@ -10,7 +10,7 @@ import torch
 from seqlab.config import compose, validate
 from seqlab.errors import ConfigError
 from seqlab.evaluation.evaluate import evaluate
-from seqlab.fitting.losses import pinball
+from seqlab.losses import pinball
 from seqlab.models import net_for_data
 from seqlab.models.quantiles import Quantiles
 from seqlab.tasks import task_of

@@ -24,8 +24,8 @@ from seqlab.data.meta import Meta
 from seqlab.layout import META_FILE
 from seqlab.predict.inputs import example
 from seqlab.predict.trained import TrainedModel, folder_files
-from seqlab.tracking.run import TrackedRun, redact_uri
-from seqlab.tracking.store import Tracking, fluent_uri
+from seqlab.tracking.run import TrackedRun
+from seqlab.tracking.store import Tracking, fluent_uri, redact_uri
 from tests.conftest import FAST, REPO
 
 SERVE_START_S = 60

@@ -50,7 +50,7 @@ def run_folds(folds: list[DictConfig], fit: Callable[[DictConfig, bool], dict[st
 def combine(results: list[dict[str, Any]]) -> dict[str, Any]:
     """One metrics file of K fold results: per fold, mean and spread; the headline is the
     mean against the baseline with the best mean, with a verdict paired over folds."""
-    from seqlab.report.verdicts import paired_p
+    from seqlab.statistics import paired_p
 
     combined = {k: v for k, v in results[-1].items() if k not in ("test", "baselines")}
     test: dict[str, float] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from seqlab.layout import (
     DataFolders,
     project,
 )
+from seqlab.ranks import is_global_zero
 
 if TYPE_CHECKING:
     from seqlab.evaluation.evaluate import Evaluation
@@ -124,19 +124,6 @@ def prepare_data(dataset_cfg: DictConfig, folders: DataFolders) -> Path:
 
 
 # -- training -----------------------------------------------------------------------------
-
-def is_global_zero() -> bool:
-    """False in DDP's other ranks: they train, rank zero writes and logs."""
-    if int(os.environ.get("NODE_RANK") or 0):  # a node started by hand (Lightning's
-        return False                           # rank says 0 there until the Trainer runs)
-    lightning = sys.modules.get("pytorch_lightning.utilities.rank_zero")
-    if lightning is not None:  # a Trainer may have set the rank
-        return getattr(lightning.rank_zero_only, "rank", 0) == 0
-    # What Lightning reads at import, without its 3 s import where nothing trains.
-    ranks = (os.environ.get(v) for v in ("RANK", "LOCAL_RANK", "SLURM_PROCID",
-                                         "JSM_NAMESPACE_RANK"))
-    return int(next((r for r in ranks if r is not None), 0)) == 0
-
 
 def _not_a_tip(record: logging.LogRecord) -> bool:
     """Lightning advertises its cloud services at every Trainer (litlogger, litmodels)."""

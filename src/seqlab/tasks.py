@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from seqlab import losses
 from seqlab.errors import DataError
 from seqlab.evaluation import (
     baselines,
@@ -22,7 +23,6 @@ from seqlab.evaluation import (
     metrics,
     predict,
 )
-from seqlab.fitting import losses
 from seqlab.predict import answers
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from seqlab.evaluation.predict import quantiles
-from seqlab.fitting.losses import pinball
+from seqlab.losses import pinball
 
 if TYPE_CHECKING:
     from seqlab.evaluation.evaluate import Outcome

@@ -27,9 +27,10 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+from seqlab import losses
 from seqlab.config import instantiate
 from seqlab.errors import ConfigError
-from seqlab.fitting import losses, resume
+from seqlab.fitting import resume
 from seqlab.fitting.batches import SequenceData, TensorBatches
 from seqlab.fitting.callbacks import AUTO, KeepBest
 from seqlab.fitting.loop import Loop

@@ -15,9 +15,9 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from seqlab import losses
 from seqlab.data.meta import Meta
 from seqlab.errors import TrainingDiverged
-from seqlab.fitting import losses
 from seqlab.fitting.settings import Optimization
 from seqlab.models.quantiles import Quantiles
 

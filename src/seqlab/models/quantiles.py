@@ -2,7 +2,7 @@
 
 The wrapped net gives `len(levels)` outputs per step ahead; `Quantiles` lays them out as
 N x H x Q, sorted along Q so that no two quantiles cross. Trained with the pinball loss
-(seqlab.fitting.losses.pinball), each output converges to its quantile of the value given
+(seqlab.losses.pinball), each output converges to its quantile of the value given
 the window: the lowest and highest make the interval, the median is the point forecast
 every metric scores. Wrapped outside seqlab.models.relative, so the reference a relative
 net adds back moves every quantile alike.

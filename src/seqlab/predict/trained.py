@@ -134,8 +134,7 @@ def download(uri: str, into: Path, folders: bool = True) -> ModelFiles:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from seqlab.tracking.run import redact_uri
-    from seqlab.tracking.store import fluent_uri
+    from seqlab.tracking.store import fluent_uri, redact_uri
 
     store = model_store()
     try:

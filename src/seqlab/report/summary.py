@@ -153,7 +153,7 @@ def write_report(target: Path, metrics_dir: Path, plots_dir: Path,
 
 def experiment_runs(tracking: Any, name: str) -> list[Any]:
     """Every run of the MLflow experiment `name` (`mlflow.entities.Run`s)."""
-    from seqlab.tracking.run import redact_uri
+    from seqlab.tracking.store import redact_uri
 
     if not tracking.enabled:
         raise ConfigError(f"--experiment {name}: tracking is off (tracking.enabled=false); "

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+
+from seqlab import statistics
 
 ALPHA = 0.05  # the significance level every verdict states
 # Below three seeds the spread of the differences rests on one or two numbers: a single
@@ -249,37 +250,16 @@ def compare(a: Group, b: Group, *, first: str | None = None, second: str | None 
     seeds = tuple(s for s in a.seeds if s in b.values)
     x = np.array([a.values[s] for s in seeds], dtype=float)
     y = np.array([b.values[s] for s in seeds], dtype=float)
-    p = paired_p(x, y) if len(seeds) >= min_seeds else None
+    p = statistics.paired_p(x, y) if len(seeds) >= min_seeds else None
     return Verdict(first or a.config, second or b.config, a.metric, a.higher_is_better,
                    seeds, tuple(x.tolist()), tuple(y.tolist()), p, alpha, min_seeds)
 
 
-def paired_p(x: np.ndarray, y: np.ndarray) -> float:
-    """The two-sided p-value of a paired t-test of x against y.
-
-    When every pair differs by the same amount, the t statistic has no spread to divide
-    by: identical pairs are no difference (p = 1), a constant non-zero difference on
-    every seed is as consistent as data get (p = 0).
-    """
-    from scipy import stats
-
-    diff = x - y
-    scale = max(float(np.max(np.abs(np.concatenate([x, y])))), 1e-300)
-    if float(np.ptp(diff)) <= 1e-12 * scale:
-        return 1.0 if abs(float(diff[0])) <= 1e-12 * scale else 0.0
-    with warnings.catch_warnings():  # scipy warns on nearly equal data; the p stands
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ttest_rel(x, y).pvalue)
-
-
 def holm(verdicts: Sequence[Verdict]) -> list[Verdict]:
     """The same verdicts, their p-values Holm-adjusted over those that were tested."""
-    tested = sorted((v.p, i) for i, v in enumerate(verdicts) if v.p is not None)
-    m, running, out = len(tested), 0.0, list(verdicts)
-    for rank, (p, i) in enumerate(tested):
-        running = max(running, min(1.0, (m - rank) * p))
-        out[i] = replace(out[i], adjusted_over=m, p_adjusted=running)
-    return out
+    m = sum(v.p is not None for v in verdicts)
+    return [v if p is None else replace(v, adjusted_over=m, p_adjusted=p)
+            for v, p in zip(verdicts, statistics.holm([v.p for v in verdicts]), strict=True)]
 
 
 def summarise(results: Iterable[Result], alpha: float = ALPHA,

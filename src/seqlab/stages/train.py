@@ -35,7 +35,8 @@ def main() -> None:
 
     from seqlab.data.processed import ProcessedData
     from seqlab.fitting.resume import RESUME_FILE
-    from seqlab.pipeline import digest, is_global_zero, train, write_history_plot
+    from seqlab.pipeline import digest, train, write_history_plot
+    from seqlab.ranks import is_global_zero
 
     data_dir = layout.data.processed(cfg.dataset.name)
     with timing.phase("data"):

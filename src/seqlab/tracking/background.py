@@ -245,7 +245,7 @@ def open_run(model_dir: Path, tracking: Tracking) -> TrackedRun | BackgroundRun 
 def fork_tracker(tracking: Tracking) -> BackgroundRun | None:
     """A child importing MLflow for a training's run, before the stage imports torch;
     None when nothing is tracked here (tracking off, DDP's other ranks, no fork)."""
-    from seqlab.pipeline import is_global_zero
+    from seqlab.ranks import is_global_zero
 
     if not tracking.enabled or not is_global_zero() or not can_fork():
         return None

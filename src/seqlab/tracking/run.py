@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -31,7 +30,7 @@ from seqlab.layout import (
 from seqlab.sweeps.parent import sweep_tags
 from seqlab.tracking import lineage
 from seqlab.tracking.failures import bug_reason, outage_reason
-from seqlab.tracking.store import Tracking, fluent_uri, init_store
+from seqlab.tracking.store import Tracking, fluent_uri, init_store, portable_path, redact_uri
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit for one log_batch
 MAX_DIGEST_CHARS = 36  # MLflow's limit for a dataset's digest
@@ -93,37 +92,12 @@ def run_name(cfg: DictConfig, overrides: list[str] | None = None) -> str:
     return " ".join(str(p) for p in parts if p)[:MAX_NAME_CHARS]
 
 
-def redact_uri(value: str) -> str:
-    """`value` with the password of a URL (`scheme://user:secret@host`) replaced by ***;
-    anything else unchanged. Params are readable by everyone with access to the store."""
-    try:
-        parts = urlsplit(value)
-        password = parts.password
-    except ValueError:  # not a URL after all (e.g. a bad port)
-        return value
-    if not password:
-        return value
-    user, _, host = parts.netloc.rpartition("@")
-    netloc = f"{user.partition(':')[0]}:***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def flat_params(cfg: DictConfig) -> dict[str, str]:
     import pandas as pd  # not at the top: a stage that tracks nothing need not import it
 
     plain = OmegaConf.to_container(cfg, resolve=True)
     row = pd.json_normalize(plain, sep=".").iloc[0].to_dict()
     return {key: redact_uri(str(value)) for key, value in row.items()}
-
-
-def portable_path(path: Path, root: Path) -> str:
-    """`path` relative to the project root, or only its name outside the project: a tag
-    names the data without revealing (or depending on) this machine's folders."""
-    path = Path(path).resolve()
-    try:
-        return path.relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return path.name
 
 
 def data_input(tags: dict[str, str]) -> Any:
@@ -568,7 +542,7 @@ def tracked_run(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: 
                 ) -> Iterator[TrackedRun | None]:
     """The MLflow run of a training: run `resume_id` continued, else a new one (None when
     tracking is off, or in DDP's other ranks). Its status on the way out: see lifetime."""
-    from seqlab.pipeline import is_global_zero
+    from seqlab.ranks import is_global_zero
 
     if not tracking.enabled or not is_global_zero():
         yield None

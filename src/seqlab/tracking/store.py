@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from seqlab.layout import project_root
 
@@ -35,6 +35,31 @@ for _name, _value in BOUNDED_WAITS.items():
 # GenAI | Model training switch of its sidebar (see the README's "Compare in MLflow").
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 TRAINING_KIND = "custom_model_development"
+
+
+def redact_uri(value: str) -> str:
+    """`value` with the password of a URL (`scheme://user:secret@host`) replaced by ***;
+    anything else unchanged. Params are readable by everyone with access to the store."""
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:  # not a URL after all (e.g. a bad port)
+        return value
+    if not password:
+        return value
+    user, _, host = parts.netloc.rpartition("@")
+    netloc = f"{user.partition(':')[0]}:***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def portable_path(path: Path, root: Path) -> str:
+    """`path` relative to the project root, or only its name outside the project: a tag
+    names the data without revealing (or depending on) this machine's folders."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def kind_is_chosen(kind: str | None) -> bool:
@@ -72,8 +97,6 @@ class Tracking:
     def recorded_uri(self) -> str:
         """The URI as a run records it: a server's without its password, a SQLite file's
         relative to the project (its name alone outside it): no machine path."""
-        from seqlab.tracking.run import portable_path, redact_uri
-
         uri = self.resolved_uri()
         if uri.startswith(SQLITE):
             return SQLITE + portable_path(Path(uri[len(SQLITE):]), project_root())
@@ -143,8 +166,6 @@ def require_server(tracking: Tracking) -> None:
     from urllib.parse import urlsplit, urlunsplit
 
     from seqlab.errors import ConfigError
-    from seqlab.tracking.run import redact_uri
-
     uri = tracking.resolved_uri()
     if not tracking.enabled or not uri.startswith(SERVERS) or uri in _answered:
         return
@@ -202,7 +223,6 @@ def init_store(tracking: Tracking, experiments: list[str]) -> dict[str, str]:
                                               TRAINING_KIND)
         except Exception as error:  # MLflow, SQLAlchemy and HTTP raise many types
             from seqlab.errors import ConfigError
-            from seqlab.tracking.run import redact_uri
 
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             reason = reason.replace(uri, redact_uri(uri))[:300]  # MLflow echoes the URI
