@@ -18,8 +18,15 @@ def test_params_yaml_agrees_with_conf():
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_preset_is_valid(experiment):
-    validate(compose([f"experiment={experiment}"]))
+def test_every_experiment_preset_is_valid_and_its_dataset_a_known_task(experiment):
+    from seqlab.config import instantiate
+    from seqlab.data.meta import ARCHETYPES
+    from seqlab.tasks import TASKS
+
+    cfg = compose([f"experiment={experiment}"])
+    validate(cfg)
+    dataset = instantiate(cfg.dataset, "dataset")
+    assert dataset.task in TASKS and dataset.archetype in ARCHETYPES
 
 
 @pytest.mark.parametrize(
@@ -100,17 +107,6 @@ def test_entry_config_is_what_train_composes():
 def test_unknown_entry_lists_the_known_ones():
     with pytest.raises(ConfigError, match="no pipeline entry 'nope'.*course_ex1"):
         params.entry_config(params.generate(), "nope")
-
-
-def test_every_preset_dataset_declares_a_known_task_and_archetype():
-    from seqlab.config import instantiate
-    from seqlab.data.meta import ARCHETYPES
-    from seqlab.tasks import TASKS
-
-    for experiment in EXPERIMENTS:
-        dataset = instantiate(compose([f"experiment={experiment}"]).dataset, "dataset")
-        assert dataset.task in TASKS, experiment
-        assert dataset.archetype in ARCHETYPES, experiment
 
 
 def test_every_registered_task_has_all_its_parts():

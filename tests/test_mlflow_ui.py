@@ -214,6 +214,7 @@ def test_a_run_without_a_selection_metric_or_model_is_not_registered(tmp_path):
     assert client.search_registered_models() == []
 
 
+@pytest.mark.slow  # a logged model
 def test_a_logged_model_has_a_serving_example_and_finishing_registers_it(tmp_path):
     """finish() registers the run's real logged model; `make serve` answering it is
     tests/test_tracking.py::test_make_serve_answers_the_raw_example_with_labels."""

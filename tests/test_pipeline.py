@@ -267,8 +267,9 @@ def test_failing_stage_is_one_line_and_leaves_no_output(project):
         processed = root / "data" / "processed"
         assert not (processed / "elec_equip").exists()
         assert not [p for p in processed.glob(".elec_equip*") if p.suffix == ".tmp"]
-    finally:
+    finally:  # the project as it was: params and the preprocessed data (from DVC's cache)
         (root / "params.yaml").write_text(before)
+        dvc(root, "checkout", "--force", "preprocess@elec_equip")
 
 
 def test_a_killed_train_stage_is_resumed_by_the_same_dvc_repro(project):

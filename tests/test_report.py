@@ -283,6 +283,7 @@ def test_stage_writes_the_report_and_a_malformed_file_is_one_error_line(tmp_path
     assert len(list((root / "reports" / "figures").glob("*.png"))) == 3  # the last stays
 
 
+@pytest.mark.slow  # trainings into a store
 def test_experiment_runs_are_reported_and_the_report_logged(tmp_path):
     """A sweep over seeds in MLflow answers the LSTM question; the report is logged."""
     from seqlab.report.summary import experiment_runs, log_report

@@ -90,6 +90,7 @@ def logged(tmp_path_factory, run):
     return result["mlflow_run_id"], uri, tmp / "run", tmp
 
 
+@pytest.mark.slow  # a logged model (shared by the serving tests)
 def test_logged_model_answers_raw_inputs_as_the_command_does(logged):
     import mlflow
 
@@ -109,6 +110,7 @@ def test_logged_model_answers_raw_inputs_as_the_command_does(logged):
     assert not [c.name for c in schema.inputs if c.required]
 
 
+@pytest.mark.slow  # a logged model
 def test_logged_model_holds_code_and_plain_files_not_a_pickle(logged):
     import mlflow
 
@@ -237,6 +239,7 @@ def pixel_rows(*cell: object, row: int = 1, column: int = 5) -> list[list]:
     return rows
 
 
+@pytest.mark.slow  # a scoring server of a logged model
 @pytest.mark.parametrize(("columns", "rows", "line"), [
     (PIXELS, pixel_rows(float("nan")), "request: row 2, column 'pixel5': nan is not a finite "
                                        "number"),
@@ -404,6 +407,7 @@ def test_predict_by_run_id_finds_the_project_s_store_from_any_folder(logged, tmp
     assert list(elsewhere.iterdir()) == []
 
 
+@pytest.mark.slow  # a logged model
 def test_a_run_logs_the_verdict_as_metrics_and_every_test_figure_as_a_table(logged):
     """The UI's columns are the few a person compares; the rest is one table artifact the
     UI shows as a table (its logged-artifacts tag), equal to metrics.json's figures."""

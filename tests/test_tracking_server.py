@@ -333,6 +333,8 @@ def test_the_server_keeps_answering_while_a_job_is_killed_mid_run(served, projec
 
 
 OUTAGE_LIMIT_S = 60  # from the server's stop to the job's one line
+# `dvc repro` around the same training: DVC's own exit on top (seconds on a loaded box).
+DVC_SLACK_S = 30
 
 
 def kept_line(store: str, kept: Path, then: str = "") -> str:
@@ -415,7 +417,7 @@ def test_an_outage_mid_run_keeps_the_record_and_the_upload_lands_it(served, proj
 
     # The DVC stage: the same, with DVC's own line after seqlab's.
     model_dir = stages / "models" / "outage"
-    assert dvc.returncode != 0 and dvc_elapsed < OUTAGE_LIMIT_S, dvc_log[-3000:]
+    assert dvc.returncode != 0 and dvc_elapsed < OUTAGE_LIMIT_S + DVC_SLACK_S, dvc_log[-3000:]
     assert "Traceback" not in dvc_log and "s3cret" not in dvc_log, dvc_log[-3000:]
     ours = [line for line in dvc_log.splitlines() if line.startswith("seqlab: error:")]
     ends_with_kept_line("\n".join(ours), kept_line(

@@ -83,6 +83,7 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path, prepared):
         fit(cfg, prepared(cfg), tmp_path)
 
 
+@pytest.mark.slow  # two trainings
 def test_same_config_and_seed_give_identical_test_metrics(tmp_path, run):
     cfg = tiny("experiment=course_ex1", "optim.max_epochs=5", "model.cell=gru")
     results = [run(cfg, tmp_path / attempt) for attempt in ("a", "b")]
