@@ -80,8 +80,9 @@ def test_future_columns_forecast_from_raw_rows_as_scored(tmp_path, run, prepared
     the window's rows plus the rows ahead (their promotions given, sales empty) with the
     forecasts it was scored with."""
     from seqlab.data.processed import ProcessedData
+    from seqlab.model_folder import files as folder_files
     from seqlab.pipeline import load_model
-    from seqlab.predict.trained import TrainedModel, folder_files
+    from seqlab.predict.trained import TrainedModel
     from seqlab.tasks import task_of
     from tests.conftest import tiny
 
@@ -133,8 +134,9 @@ def test_several_series_train_one_global_model_that_answers_each(tmp_path, run, 
     stores), told apart by a static input; the saved model answers a table of two
     stores with the forecasts it was scored with, keyed by store and month."""
     from seqlab.data.processed import ProcessedData
+    from seqlab.model_folder import files as folder_files
     from seqlab.pipeline import load_model
-    from seqlab.predict.trained import TrainedModel, folder_files
+    from seqlab.predict.trained import TrainedModel
     from seqlab.tasks import task_of
     from tests.conftest import tiny
 

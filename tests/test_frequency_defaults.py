@@ -26,10 +26,11 @@ from seqlab.data.processed import ProcessedData
 from seqlab.data.user_files import copy_into
 from seqlab.errors import ConfigError
 from seqlab.evaluation.predict import batched
+from seqlab.model_folder import files as folder_files
 from seqlab.models.quantiles import point
 from seqlab.pipeline import load_model
 from seqlab.predict.answers import forecasts
-from seqlab.predict.trained import TrainedModel, folder_files
+from seqlab.predict.trained import TrainedModel
 from seqlab.tasks import task_of
 from tests.conftest import FAST, tiny
 

@@ -16,6 +16,7 @@ from seqlab.config import compose
 from seqlab.data.meta import Meta
 from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE
 from seqlab.models import net_for_data
+from seqlab.predict.packaging import package
 from seqlab.tracking import lineage
 from seqlab.tracking.registry import best_alias, promote_if_best, registered_name
 from seqlab.tracking.run import TrackedRun, run_name
@@ -235,7 +236,7 @@ def test_a_logged_model_has_a_serving_example_and_finishing_registers_it(tmp_pat
     (model_dir / META_FILE).write_text((data_dir / "real" / META_FILE).read_text())
 
     run = TrackedRun.start(cfg, store(tmp_path), data_dir, "many_to_one")
-    run.log_model(model_dir)
+    run.log_model(model_dir, package)
     run.log_metrics({"test/mse": 0.5, "selected/val/mse": 0.4})
     run.set_tags({"headline.metric": "test/mse", "headline.higher_is_better": "false",
                   "selection.metric": "selected/val/mse", "selection.higher_is_better": "false"})

@@ -8,7 +8,7 @@ import torch
 
 from seqlab.config import compose
 from seqlab.errors import ConfigError
-from seqlab.models.encoders import sequence_encoder
+from seqlab.models.cells import sequence_encoder
 from seqlab.models.many_to_one import ManyToOneRNN
 from seqlab.models.nonrecurrent import ConvEncoder
 from seqlab.models.synchronous import SynchronousRNN

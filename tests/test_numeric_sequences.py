@@ -196,7 +196,8 @@ def test_a_number_per_sequence_trains_scores_and_predicts_from_raw_rows(tmp_path
                                                                        one_thread):
     """task=regression end to end: metrics in the labels' units beside the mean and 1-NN
     baselines, and raw rows (an `id` per sequence) answered with a `value` each."""
-    from seqlab.predict.trained import TrainedModel, folder_files
+    from seqlab.model_folder import files as folder_files
+    from seqlab.predict.trained import TrainedModel
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(60, 8, 2))

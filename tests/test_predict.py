@@ -22,11 +22,12 @@ from seqlab.data.text_pairs import split_rows
 from seqlab.data.vocab import Vocab
 from seqlab.errors import DataError, run_cli
 from seqlab.layout import META_FILE, SERIES_FILE
+from seqlab.model_folder import files as folder_files
 from seqlab.pipeline import load_model
 from seqlab.predict.__main__ import main
 from seqlab.predict.files import read
 from seqlab.predict.inputs import example
-from seqlab.predict.trained import TrainedModel, folder_files
+from seqlab.predict.trained import TrainedModel
 from seqlab.tasks import task_of
 from tests.conftest import FAST, REPO, run_module, tiny
 from tests.test_synchronous import SMALL_VIDEOS
@@ -285,7 +286,7 @@ def test_the_served_model_refuses_non_finite_values_in_one_line(course_ex1_run, 
 
     from mlflow.exceptions import MlflowException
 
-    from seqlab.tracking.served_model import CONFIG, META, WEIGHTS, ServedNet
+    from seqlab.predict.served_model import CONFIG, META, WEIGHTS, ServedNet
 
     model = course_ex1_run / "model"
     served = ServedNet()

@@ -15,9 +15,10 @@ import pytest
 
 from seqlab.errors import run_cli
 from seqlab.layout import META_FILE
+from seqlab.model_folder import files as folder_files
 from seqlab.predict.__main__ import main
 from seqlab.predict.inputs import example
-from seqlab.predict.trained import TrainedModel, folder_files
+from seqlab.predict.trained import TrainedModel
 from tests.conftest import tiny
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -75,7 +76,7 @@ def warned(lines: list[str], kind: str) -> str:
 
 def served(out: Path, rows: pd.DataFrame) -> pd.DataFrame:
     """What the served MLflow model answers (ServedNet, as `mlflow models serve` loads it)."""
-    from seqlab.tracking.served_model import CONFIG, META, WEIGHTS, ServedNet
+    from seqlab.predict.served_model import CONFIG, META, WEIGHTS, ServedNet
 
     model = out / "model"
     net = ServedNet()

@@ -216,7 +216,7 @@ def test_a_store_not_reached_ends_with_the_outage_line(tmp_path, monkeypatch, ca
         check_landed(run, tmp_path)
     assert str(caught.value) == (
         f"the MLflow store {uri} stopped answering (connection refused); the run's record "
-        f"is kept in {tmp_path}: send it with `python -m seqlab.tracking.upload "
+        f"is kept in {tmp_path}: send it with `python -m seqlab.upload "
         f"{tmp_path}` once the store answers again")
     assert capsys.readouterr().err.strip().splitlines() == [
         f"seqlab: the MLflow store {uri} failed (connection refused); training goes on, "
@@ -289,7 +289,7 @@ def test_a_bug_in_log_model_is_one_line_and_the_run_failed_with_the_record_kept(
 
 def test_upload_of_a_record_that_would_fail_alike_says_why_in_one_line(refused_model):
     done, uri, out, root = refused_model
-    again = broken("seqlab.tracking.upload", root, str(out))
+    again = broken("seqlab.upload", root, str(out))
     assert again.returncode == 2, again.stderr[-3000:]
     assert "again later" not in again.stderr and "Traceback" not in again.stderr
     refused_line(again.stderr, uri, out)

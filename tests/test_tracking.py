@@ -22,8 +22,9 @@ from mlflow.tracking import MlflowClient
 from seqlab.config import compose
 from seqlab.data.meta import Meta
 from seqlab.layout import META_FILE
+from seqlab.model_folder import files as folder_files
 from seqlab.predict.inputs import example
-from seqlab.predict.trained import TrainedModel, folder_files
+from seqlab.predict.trained import TrainedModel
 from seqlab.tracking.run import TrackedRun
 from seqlab.tracking.store import Tracking, fluent_uri, redact_uri
 from tests.conftest import FAST, REPO
@@ -327,7 +328,7 @@ def test_upload_to_a_store_that_lost_the_run_makes_a_new_one_with_its_tags(logge
     new_store = f"sqlite:///{tmp_path}/new.db"
     env = {**os.environ, "MLFLOW_TRACKING_URI": new_store, "SEQLAB_ROOT": str(tmp_path),
            "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "seqlab.tracking.upload", str(copy)],
+    done = subprocess.run([sys.executable, "-m", "seqlab.upload", str(copy)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]

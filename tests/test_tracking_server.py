@@ -340,7 +340,7 @@ DVC_SLACK_S = 30
 def kept_line(store: str, kept: Path, then: str = "") -> str:
     """The one line a run ends with when its store stops answering (reason left as {})."""
     return (f"seqlab: error: the MLflow store {store} stopped answering ({{}}); the run's "
-            f"record is kept in {kept}: send it with `python -m seqlab.tracking.upload "
+            f"record is kept in {kept}: send it with `python -m seqlab.upload "
             f"{kept}` once the store answers again{then}")
 
 
@@ -370,7 +370,7 @@ def test_an_outage_mid_run_keeps_the_record_and_the_upload_lands_it(served, proj
                                                                     tmp_path):
     """The server stops while a job trains, and while `dvc repro` trains an entry: each
     ends within a minute with one line naming the store and the folder that keeps the
-    model, metrics and figures; once the server is back, `python -m seqlab.tracking.upload`
+    model, metrics and figures; once the server is back, `python -m seqlab.upload`
     lands them (the job's run FINISHED, the stage's SCHEDULED for the evaluate stage) and
     `dvc commit` keeps the stage's outputs without training again."""
     client = MlflowClient(served.url)
@@ -426,7 +426,7 @@ def test_an_outage_mid_run_keeps_the_record_and_the_upload_lands_it(served, proj
     assert (stages / "plots" / "outage" / "history.csv").is_file()
 
     def upload(folder: Path, cwd: Path, env: dict) -> str:
-        done = subprocess.run([sys.executable, "-m", "seqlab.tracking.upload", str(folder)],
+        done = subprocess.run([sys.executable, "-m", "seqlab.upload", str(folder)],
                               cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout.strip().splitlines()[-1]

@@ -219,7 +219,8 @@ def test_a_trending_series_with_window_relative_inputs_trains_and_predicts(tmp_p
     the one-step net inside its Recursive and Relative wrappers; it loads from the run
     folder and forecasts the 3 months after the raw example, with metrics at each step
     ahead."""
-    from seqlab.predict.trained import TrainedModel, folder_files
+    from seqlab.model_folder import files as folder_files
+    from seqlab.predict.trained import TrainedModel
 
     path = monthly_csv(tmp_path / "sales.csv", months=96)
     cfg = sales_config(path, "dataset.normalise=window", "dataset.horizon=3",
@@ -244,7 +245,8 @@ def test_quantile_forecasts_train_score_and_answer_with_their_interval(tmp_path,
     median as `forecast` and every quantile."""
     import torch
 
-    from seqlab.predict.trained import TrainedModel, folder_files
+    from seqlab.model_folder import files as folder_files
+    from seqlab.predict.trained import TrainedModel
 
     path = monthly_csv(tmp_path / "sales.csv", months=96)
     cfg = sales_config(path, "dataset.horizon=3", "dataset.val_fraction=0.2",

@@ -19,25 +19,24 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab import timing
+from seqlab import model_folder, timing
 from seqlab.config import instantiate, validate
 from seqlab.data.meta import training_bounds
 from seqlab.data.processed import ProcessedData
-from seqlab.io import atomic_dir, atomic_write_json, atomic_write_text, naming, torch_save
+from seqlab.io import atomic_dir, atomic_write_json, atomic_write_text, naming
 from seqlab.layout import (
     CONFIG_FILE,
     FIGURES_DIR,
     HISTORY_FILE,
-    META_FILE,
     METRICS_FILE,
     MODEL_FILE,
     PROFILE_FILE,
     RUN_MODEL_DIR,
-    SELECTION_FILE,
     DataFolders,
     project,
 )
 from seqlab.ranks import is_global_zero
+from seqlab.tracking import tagnames
 
 if TYPE_CHECKING:
     from seqlab.evaluation.evaluate import Evaluation
@@ -81,7 +80,7 @@ def data_code_hash(dataset_cfg: DictConfig) -> str:
     """A hash of the code that fetches and preprocesses data: seqlab/data/*.py, and the
     user's own dataset kind's module when the dataset is theirs."""
     from seqlab import data
-    from seqlab.predict.trained import own_code
+    from seqlab.model_folder import own_code
     from seqlab.tracking.lineage import code_sha256
 
     return code_sha256([*sorted(Path(data.__file__).parent.glob("*.py")),
@@ -142,7 +141,6 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
     from one found there); the folder is removed once the model is saved.
     """
     from seqlab.fitting.fit import fit
-    from seqlab.predict.trained import copy_own_code
     from seqlab.sweeps.pruning import reporter
 
     for lightning in ("pytorch_lightning", "lightning_fabric"):
@@ -169,30 +167,22 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
         with timing.phase("train"):
             result = fit(cfg, data_dir, tmp, resume_dir,
                          report_epoch=report if log or prune else None)
-            import pandas as pd  # after the last step: its import is 0.3 s of start-up
-
-            net = result.net.cpu().eval()
-            torch_save(net.state_dict(), tmp / MODEL_FILE)
-            (tmp / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg))
-            # What prediction needs besides: the data's meta (scaler, vocabulary, raw
-            # format) and the user's own modules, so the folder predicts on its own.
-            shutil.copyfile(Path(data_dir) / META_FILE, tmp / META_FILE)
-            copy_own_code(cfg, tmp)
-            pd.DataFrame(result.history).to_csv(tmp / HISTORY_FILE, index=False)
-            if result.selection is not None:
-                (tmp / SELECTION_FILE).write_text(json.dumps(result.selection) + "\n")
+            model_folder.write(tmp, result.net.cpu().eval(), cfg, data_dir, result.history,
+                               result.selection)
         if run:
             with timing.phase("tracking"):
                 run.flush()
                 run.save(tmp)
                 # torch.threads: what trainer.threads chose (each rank's, under DDP).
-                run.set_tags({"weights.kept": result.kept,
-                              "trainer.world_size": str(result.world_size),
-                              "torch.threads": str(result.threads)})
+                run.set_tags({tagnames.WEIGHTS_KEPT: result.kept,
+                              tagnames.WORLD_SIZE: str(result.world_size),
+                              tagnames.TORCH_THREADS: str(result.threads)})
                 if (tmp / PROFILE_FILE).is_file():
                     run.log_artifact(tmp / PROFILE_FILE)
                 if run.tracking.log_model:
-                    run.log_model(tmp)
+                    from seqlab.predict.packaging import package
+
+                    run.log_model(tmp, package)
     if resume_dir is not None:  # the model is saved: nothing left to resume
         shutil.rmtree(resume_dir, ignore_errors=True)
     return result
@@ -202,19 +192,13 @@ def train(cfg: DictConfig, data_dir: Path, model_dir: Path, run: TrackedRun | No
 
 def load_model(model_dir: Path, data: ProcessedData) -> tuple[DictConfig, Any]:
     """The config and the trained net saved in `model_dir`."""
-    import torch
-
     from seqlab.errors import DataError
-    from seqlab.models import net_for_data
 
     model_dir = Path(model_dir)
     if not (model_dir / MODEL_FILE).is_file():
         raise DataError(f"no trained model in {model_dir}; train it first (dvc repro)")
-    cfg = OmegaConf.load(model_dir / CONFIG_FILE)
-    net = net_for_data(cfg.model, data.meta)
-    net.load_state_dict(torch.load(model_dir / MODEL_FILE, map_location="cpu",
-                                   weights_only=True))
-    return cfg, net
+    cfg = model_folder.read_config(model_dir)
+    return cfg, model_folder.build_net(cfg.model, data.meta, model_dir / MODEL_FILE)
 
 
 def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluation]:
@@ -248,9 +232,9 @@ def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluatio
         "baselines": evaluation.baselines,
         "baseline_info": evaluation.about,  # what each baseline is, and its seconds
     }
-    selection = Path(model_dir) / SELECTION_FILE
-    if selection.is_file():  # what chose: reported beside the test scores it never read
-        result["selection"] = json.loads(selection.read_text())
+    selection = model_folder.read_selection(model_dir)
+    if selection is not None:  # what chose: reported beside the test scores it never read
+        result["selection"] = selection
     return result, evaluation
 
 
@@ -283,18 +267,18 @@ def log_evaluation(run: TrackedRun, result: dict[str, Any], figures_dir: Path) -
     if "selection" in result:  # what a sweep's parent and the registry choose by
         selection = result["selection"]
         selected = {selection_metric(selection): selection["value"]}
-        run.set_tags({"selection.metric": selection_metric(selection),
-                      "selection.higher_is_better": str(selection["higher_is_better"]).lower(),
-                      "selection.epoch": str(selection["epoch"])})
+        run.set_tags({tagnames.SELECTION_METRIC: selection_metric(selection),
+                      tagnames.SELECTION_HIGHER: str(selection["higher_is_better"]).lower(),
+                      tagnames.SELECTION_EPOCH: str(selection["epoch"])})
     # The UI's columns and charts: the figures a person compares. Every test figure
     # (each series', step's, fold's, baseline's) goes to one table beside them.
     top, _ = split_metrics({**result["test"], **baselines, **selected}, result["headline"])
     run.log_metrics(top)
     run.log_table(detail_table({**result["test"], **baselines}), DETAIL_TABLE)
     headline = result["headline"]  # reported: what the run scored on the test split
-    run.set_tags({"headline.metric": headline["metric"],
-                  "headline.higher_is_better": str(headline["higher_is_better"]).lower(),
-                  "headline.baseline": headline["baseline_name"]})
+    run.set_tags({tagnames.HEADLINE_METRIC: headline["metric"],
+                  tagnames.HEADLINE_HIGHER: str(headline["higher_is_better"]).lower(),
+                  tagnames.HEADLINE_BASELINE: headline["baseline_name"]})
     if Path(figures_dir).is_dir():
         run.log_artifacts(Path(figures_dir), FIGURES_DIR)
 
@@ -327,6 +311,18 @@ def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
     return result
 
 
+def run_tags(cfg: DictConfig) -> dict[str, str]:
+    """What a new run is tagged with besides its lineage: the source of the user's own
+    net or dataset kind, hashed, if the config builds one."""
+    from seqlab.tracking.lineage import code_sha256
+
+    own = model_folder.own_code(cfg.get("model"), cfg.get("dataset"))
+    if not own:
+        return {}
+    return {tagnames.CODE_OWN: ", ".join(p.name for p in own),
+            tagnames.CODE_OWN_SHA256: code_sha256(own)}
+
+
 # -- one run, start to end (the Hydra app) ------------------------------------------------
 
 def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None = None,
@@ -341,6 +337,7 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
     """
     from seqlab import errors
     from seqlab.errors import ConfigError
+    from seqlab.sweeps.parent import sweep_tags
     from seqlab.tracking.run import check_landed, tracked_run
     from seqlab.tracking.store import require_server
 
@@ -361,7 +358,8 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
                                   ).is_file():
         raise ConfigError(f"resume: run {cfg.resume} has no checkpoint to continue from (it "
                           "finished, or stopped before its first one); start it again instead")
-    with tracked_run(cfg, tracking, data_dir, archetype, resume_id=cfg.get("resume")) as run:
+    with tracked_run(cfg, tracking, data_dir, archetype, resume_id=cfg.get("resume"),
+                     tags=run_tags(cfg), child_of=sweep_tags) as run:
         # DDP's other ranks hold no run; resuming, they continue from the same checkpoint.
         run_id = run.run_id if run else cfg.get("resume")
         resume_dir = project().checkpoints(f"run-{run_id}") if run_id else None

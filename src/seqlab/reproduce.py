@@ -17,6 +17,7 @@ from datetime import datetime
 from seqlab.config import compose, instantiate
 from seqlab.errors import run_cli
 from seqlab.layout import project
+from seqlab.tracking import tagnames
 
 
 def warn(message: str) -> None:
@@ -48,13 +49,13 @@ def main() -> int:
     if now["git.dirty"] == "true":
         warn("the checkout has uncommitted changes to code or config")
     data_dir = prepare_data(cfg.dataset, layout.cache)
-    if tags.get("data.sha256") not in (None, lineage.folder_sha256(data_dir)):
+    if tags.get(tagnames.DATA_SHA256) not in (None, lineage.folder_sha256(data_dir)):
         warn("the data preprocessed now differ from the run's (data.sha256)")
 
     out_dir = layout.reproduction(args.run_id, f"{datetime.now():%Y-%m-%d_%H-%M-%S-%f}")
     result = run_experiment(cfg, out_dir)
     if result.get("mlflow_run_id"):
-        tracking.client().set_tag(result["mlflow_run_id"], "seqlab.reproduces", args.run_id)
+        tracking.client().set_tag(result["mlflow_run_id"], tagnames.REPRODUCES, args.run_id)
     before = {k: v for k, v in original.data.metrics.items() if k.startswith("test/")}
     differ = [k for k in sorted(before) if not math.isclose(
         before[k], result["test"].get(k, math.nan), rel_tol=1e-6, abs_tol=1e-9)]

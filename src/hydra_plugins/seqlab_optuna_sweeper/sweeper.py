@@ -69,7 +69,7 @@ class OptunaSweeper(Sweeper):
 
         from hydra_plugins.seqlab_optuna_sweeper import _results
         from hydra_plugins.seqlab_optuna_sweeper._space import parse_space
-        from seqlab.config import require_int
+        from seqlab.checks import require_int
         from seqlab.sweeps.pruning import HEADLINE_ATTR, PRUNER_ATTR
 
         assert self.config is not None
@@ -169,7 +169,8 @@ class OptunaSweeper(Sweeper):
     def _objective(self) -> tuple[str, str]:
         """The headline metric's name and the study's direction: the metric's own unless
         `direction` is set."""
-        from seqlab.config import instantiate, require_choice
+        from seqlab.checks import require_choice
+        from seqlab.config import instantiate
         from seqlab.tasks import task_of
 
         assert self.config is not None
@@ -182,7 +183,7 @@ class OptunaSweeper(Sweeper):
 
     def _batch_size(self) -> int:
         """`n_jobs`, else the launcher's own n_jobs (joblib's; -1: every CPU), else 1."""
-        from seqlab.config import require_int
+        from seqlab.checks import require_int
 
         assert self.config is not None
         if self.n_jobs is not None:

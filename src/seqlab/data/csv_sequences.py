@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqlab.config import require_name
+from seqlab.checks import require_name
 from seqlab.data.numeric_sequences import Sequences, SplitSettings, sequence_data
 from seqlab.data.processed import ProcessedData
 from seqlab.data.user_files import check_path, fetched_copy, numbers, read_table

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from seqlab.config import AUTO, Auto
+from seqlab.checks import AUTO, Auto
 from seqlab.data.dates import DATE_STYLE, DateStyle, read_dates
 from seqlab.data.forecast import ForecastWindows, check_series
 from seqlab.data.user_files import (

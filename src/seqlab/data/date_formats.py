@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.checks import require_choice, require_int, require_number
 from seqlab.data.package_sources import check_package
 from seqlab.data.processed import ProcessedData
 from seqlab.data.text_pairs import split_rows, text_pairs

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.checks import require_choice, require_int, require_number
 from seqlab.data.digit_sequences import read_images, stratified_splits
 from seqlab.data.package_sources import installed_version
 from seqlab.data.processed import SPLITS, ProcessedData

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.config import require_int, require_number
+from seqlab.checks import require_int, require_number
 from seqlab.data.digit_sequences import GREY_LEVELS, load_images, stratified_splits
 from seqlab.data.meta import Meta
 from seqlab.data.processed import SPLITS, ProcessedData

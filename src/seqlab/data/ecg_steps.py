@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.config import require_int, require_number
+from seqlab.checks import require_int, require_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.data.raw_inputs import step_rows

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqlab.config import AUTO, Auto, require_choice, require_int, require_number
+from seqlab.checks import AUTO, Auto, require_choice, require_int, require_number
 from seqlab.data.dates import DATE_STYLE, DateStyle, as_of, read_dates, wall_clock, write_dates
 from seqlab.data.frequency import auto_window, frequency
 from seqlab.data.meta import Meta

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.checks import require_choice, require_int, require_number
 from seqlab.data.label_kinds import AUTO, choose, is_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.config import AUTO, require_choice, require_int, require_number
+from seqlab.checks import AUTO, require_choice, require_int, require_number
 from seqlab.data.dates import DATE_STYLE, DateStyle, write_dates
 from seqlab.data.forecast import FILLS, GAP_FILLS, naive_mae, read_series
 from seqlab.data.frequency import frequency

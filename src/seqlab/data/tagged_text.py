@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqlab.config import require_choice, require_number
+from seqlab.checks import require_choice, require_number
 from seqlab.data.processed import SPLITS, ProcessedData
 from seqlab.data.text_pairs import split_rows
 from seqlab.data.treebank import (

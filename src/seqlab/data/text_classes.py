@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.checks import require_choice, require_int, require_number
 from seqlab.data.imdb import COLUMNS, REVIEWS_FILE
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.config import require_choice, require_int
+from seqlab.checks import require_choice, require_int
 from seqlab.data.downloads import Remote, download_all
 from seqlab.data.meta import Meta
 from seqlab.data.processed import SPLITS, ProcessedData

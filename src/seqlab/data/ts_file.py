@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.config import require_choice
+from seqlab.checks import require_choice
 from seqlab.data.numeric_sequences import Sequences, SplitSettings, sequence_data
 from seqlab.data.processed import ProcessedData
 from seqlab.data.sktime_data import shipped_file

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.checks import require_choice, require_int, require_number
 from seqlab.data.processed import ProcessedData
 from seqlab.data.text_pairs import split_rows, text_pairs
 from seqlab.data.user_files import fetched_copy, read_text

@@ -18,7 +18,7 @@ from seqlab.evaluation.metrics import regression
 from seqlab.evaluation.predict import scored
 
 if TYPE_CHECKING:
-    from seqlab.evaluation.evaluate import Outcome
+    from seqlab.evaluation.outcome import Outcome
 
 SCORES = ("mse", "mae_original", "smape", "mase")  # per series: the ones users compare
 

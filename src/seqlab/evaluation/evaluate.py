@@ -6,8 +6,9 @@ saves the metrics file and figures and logs them to the run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from torch import nn
 
@@ -15,25 +16,35 @@ from seqlab.data.processed import ProcessedData
 from seqlab.evaluation.baselines import about
 from seqlab.evaluation.by_series import series_scores
 from seqlab.evaluation.metrics import headline
+from seqlab.evaluation.outcome import Outcome
 from seqlab.evaluation.predict import scored
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from seqlab.tasks import Task
 
+class Scoring(Protocol):
+    """What evaluation needs of a task (seqlab.tasks.Task has it): evaluation stays
+    below the task registry, which is built from its parts."""
 
-@dataclass
-class Outcome:
-    """A net's answers on the test split, beside the truth and the baselines' answers."""
-
-    net: nn.Module
-    data: ProcessedData
-    per_step: bool
-    truth: Any
-    answers: Any
-    baselines: dict[str, Any]
-    title: str
+    @property
+    def per_step(self) -> bool: ...
+    @property
+    def predict(self) -> Callable[..., Any]: ...  # (net, data, split) -> answers
+    @property
+    def metrics(self) -> Callable[..., dict[str, float]]: ...  # (truth, answers, meta)
+    @property
+    def more_metrics(self) -> tuple[Callable[..., dict[str, float]], ...]: ...  # Outcome ->
+    @property
+    def baselines(self) -> Callable[..., dict[str, Any]]: ...  # (data, per_step)
+    @property
+    def figures(self) -> tuple[Callable[..., dict[str, Any]], ...]: ...  # Outcome ->
+    @property
+    def judged_by(self) -> tuple[str, ...]: ...
+    @property
+    def headline(self) -> str: ...
+    @property
+    def higher_is_better(self) -> bool: ...
 
 
 @dataclass
@@ -46,7 +57,7 @@ class Evaluation:
     about: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def evaluate(net: nn.Module, data: ProcessedData, task: Task, title: str) -> Evaluation:
+def evaluate(net: nn.Module, data: ProcessedData, task: Scoring, title: str) -> Evaluation:
     """Answer the test split with `net` and with each baseline; score and draw both."""
     truth = scored(data.targets, data, "test", task.per_step)
     outcome = Outcome(net=net, data=data, per_step=task.per_step, truth=truth,

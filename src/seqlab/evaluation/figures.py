@@ -12,7 +12,7 @@ from seqlab.evaluation.predict import quantiles, scored
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from seqlab.evaluation.evaluate import Outcome
+    from seqlab.evaluation.outcome import Outcome
 
 STRIPS = 4  # test sequences drawn as label strips
 SERIES_DRAWN = 4  # of several series, those drawn (a figure each)

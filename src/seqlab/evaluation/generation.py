@@ -19,7 +19,7 @@ from seqlab.models.decoding import STRATEGIES
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from seqlab.evaluation.evaluate import Outcome
+    from seqlab.evaluation.outcome import Outcome
 
 SAMPLES = 12  # images in the captions figure
 HEAT_MAPS = 4  # pairs in the attention figure

@@ -17,7 +17,7 @@ from seqlab.evaluation.predict import quantiles
 from seqlab.losses import pinball
 
 if TYPE_CHECKING:
-    from seqlab.evaluation.evaluate import Outcome
+    from seqlab.evaluation.outcome import Outcome
 
 
 def interval_metrics(outcome: Outcome) -> dict[str, float]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.checks import require_choice, require_int, require_number
 from seqlab.errors import ConfigError
 
 MODES = ("min", "max")

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from seqlab.config import require_int, require_number
+from seqlab.checks import require_int, require_number
 from seqlab.errors import SeqlabError
 from seqlab.io import naming
 

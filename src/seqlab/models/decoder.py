@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.checks import require_choice, require_int, require_number
 from seqlab.models.attention import Attention
 from seqlab.models.decoding import State
 from seqlab.models.encoders import CELLS

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from seqlab.config import require_choice, require_int
+from seqlab.checks import require_choice, require_int
 
 State = dict[str, torch.Tensor]
 StepFn = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]

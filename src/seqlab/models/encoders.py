@@ -1,4 +1,5 @@
-"""Sequence encoders shared by every recurrent archetype."""
+"""The recurrent encoder, and the input layers every encoder shares: token embeddings,
+character features, real lengths (seqlab.models.cells picks the encoder a cell names)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqlab.config import require_choice, require_int, require_number
+from seqlab.checks import require_choice, require_int, require_number
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -115,27 +116,3 @@ def last_step(outputs: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tens
 
 
 # Every encoder an archetype can read its inputs with: `model.cell`.
-ENCODER_CELLS = (*CELLS, "transformer", "tcn")
-
-
-def sequence_encoder(input_size: int, cell: str = "lstm", hidden_size: int = 32,
-                     num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-                     embed_size: int | None = None, pad_id: int = 0,
-                     chars: CharWords | None = None, heads: int = 4, kernel_size: int = 3,
-                     steps: int = 1) -> nn.Module:
-    """The encoder of `cell`: recurrent (rnn, lstm, gru) or not (transformer, tcn; see
-    seqlab.models.nonrecurrent). Each maps N x T inputs to N x T x `output_size` outputs
-    (and a state: a recurrent one's, else None); `bidirectional` lets a step see the steps
-    after it (a transformer unmasked, a tcn's convolutions centred), else it sees its past."""
-    from seqlab.models import nonrecurrent
-
-    require_choice("cell", cell, ENCODER_CELLS)
-    if cell in CELLS:
-        return RecurrentEncoder(input_size, cell, hidden_size, num_layers, bidirectional,
-                                dropout, embed_size, pad_id, chars)
-    if cell == "transformer":
-        return nonrecurrent.AttentionEncoder(input_size, hidden_size, num_layers, bidirectional,
-                                             dropout, embed_size, pad_id, chars, heads,
-                                             steps)
-    return nonrecurrent.ConvEncoder(input_size, hidden_size, num_layers, bidirectional, dropout,
-                                    embed_size, pad_id, chars, kernel_size, steps)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.config import require_int, require_number
+from seqlab.checks import require_int, require_number
 
 
 class FeedForwardNet(nn.Module):

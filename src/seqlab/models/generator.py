@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqlab.config import require_int, require_number
+from seqlab.checks import require_int, require_number
 from seqlab.errors import ConfigError
 from seqlab.models.decoder import RecurrentDecoder
 from seqlab.models.decoding import Decoding, SpecialTokens, State, greedy

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.config import require_choice, require_int
+from seqlab.checks import require_choice, require_int
 
 KINDS = ("conv", "dense")
 

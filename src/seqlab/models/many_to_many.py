@@ -7,9 +7,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from seqlab.models.cells import sequence_encoder
 from seqlab.models.decoder import RecurrentDecoder
 from seqlab.models.decoding import State
-from seqlab.models.encoders import CELLS, real_steps, sequence_encoder
+from seqlab.models.encoders import CELLS, real_steps
 from seqlab.models.generator import TokenGenerator
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.config import require_choice
-from seqlab.models.encoders import last_step, real_steps, sequence_encoder
+from seqlab.checks import require_choice
+from seqlab.models.cells import sequence_encoder
+from seqlab.models.encoders import last_step, real_steps
 
 READOUTS = ("last", "mean")
 

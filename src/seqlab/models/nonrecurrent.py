@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from seqlab.config import require_int, require_number
+from seqlab.checks import require_int, require_number
 from seqlab.models.encoders import CharWords, real_steps, step_features, token_layers
 
 

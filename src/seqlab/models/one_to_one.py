@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.config import require_int
+from seqlab.checks import require_int
 
 
 class ImageCNN(nn.Module):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlab.models.encoders import CharWords, sequence_encoder
+from seqlab.models.cells import sequence_encoder
+from seqlab.models.encoders import CharWords
 from seqlab.models.feedforward import FeedForwardNet
 
 

@@ -1,22 +1,16 @@
 """A trained model, ready for raw inputs: found in a folder, an MLflow run or the registry.
 
-A model folder (`outputs/<date>/<time>/model/`, `models/<entry>/`, or the artifacts of a
-logged MLflow model) holds the weights (model.pt), the resolved run config (config.yaml),
-the data's meta.json and, when the net or the dataset kind is the user's own code, that
-code (code/). `TrainedModel` rebuilds the net from them and answers a table of raw inputs
-with a table of answers: the one implementation behind `python -m seqlab.predict` and the
-served MLflow model.
+`TrainedModel` rebuilds the net from a model folder's files (seqlab.model_folder) and
+answers a table of raw inputs with a table of answers: the one implementation behind
+`python -m seqlab.predict` and the served MLflow model.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,71 +19,18 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE, RUN_MODEL_DIR
+from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE
+from seqlab.model_folder import CODE_DIR, ModelFiles, build_net, read_meta
+from seqlab.model_folder import files as folder_files
 from seqlab.predict.inputs import Place
 
 if TYPE_CHECKING:
     from seqlab.predict.inputs import Encoded
     from seqlab.predict.warnings import Warnings
 
-CODE_DIR = "code"  # the user's own modules, beside the weights
 BATCH_SIZE = 1024
 RUN_ID = re.compile(r"[0-9a-f]{32}")
 CHANGEABLE = "model.decoding."  # what --set may change: the weights fix everything else
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    """The files a trained model is rebuilt from."""
-
-    weights: Path
-    config: Path
-    meta: Path
-    code: Path | None = None  # a folder of the user's own modules, if any
-
-
-def own_code(*nodes: DictConfig | None) -> list[Path]:
-    """The source of the user's own classes these config nodes build (a `_target_` outside
-    seqlab): the module's file, or its top-level package's folder."""
-    found = []
-    for node in nodes:
-        target = node.get("_target_") if node is not None else None
-        if not target or target.startswith("seqlab."):
-            continue
-        top = target.split(".")[0]
-        spec = importlib.util.find_spec(top)
-        if spec is None or spec.origin in (None, "built-in", "frozen"):
-            continue
-        path = Path(spec.origin)
-        found.append(path.parent if path.name == "__init__.py" else path)
-    return list(dict.fromkeys(found))
-
-
-def copy_own_code(cfg: DictConfig, folder: Path) -> None:
-    """Keep the user's own modules in `folder`/code, so the model loads anywhere."""
-    for source in own_code(cfg.get("model"), cfg.get("dataset")):
-        target = Path(folder) / CODE_DIR / source.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target)
-
-
-def folder_files(folder: Path) -> ModelFiles:
-    """The files of a model folder, or of a run's output folder (its model/ inside)."""
-    folder = Path(folder)
-    for candidate in (folder, folder / RUN_MODEL_DIR):
-        if (candidate / MODEL_FILE).is_file():
-            missing = [n for n in (CONFIG_FILE, META_FILE) if not (candidate / n).is_file()]
-            if missing:
-                raise DataError(f"{candidate} has no {missing[0]} (saved by an older seqlab); "
-                                "predict from its MLflow run id, or train it again")
-            code = candidate / CODE_DIR
-            return ModelFiles(candidate / MODEL_FILE, candidate / CONFIG_FILE,
-                              candidate / META_FILE, code if code.is_dir() else None)
-    raise DataError(f"{folder} holds no trained model ({MODEL_FILE}); give a run's output "
-                    "folder (outputs/<date>/<time>/), models/<entry>/, a run id or a model URI")
 
 
 def installed_project() -> Path:
@@ -194,26 +135,16 @@ class TrainedModel:
 
     def __init__(self, files: ModelFiles, overrides: Sequence[str] = (),
                  fill_gaps: str | None = None) -> None:
-        import json
-
-        import torch
-
-        from seqlab.data.meta import Meta
-        from seqlab.models import net_for_data
         from seqlab.tasks import task_of
 
         if files.code is not None and str(files.code) not in sys.path:
             sys.path.append(str(files.code))  # after seqlab's own: the user's modules only
         self.cfg = with_overrides(OmegaConf.load(files.config), overrides)
-        self.meta = Meta.from_json(json.loads(files.meta.read_text()), str(files.meta))
+        self.meta = read_meta(files.meta)
         if fill_gaps is not None:  # a series' gaps: refused or filled as training did, unless
             self.meta.raw["fill_gaps"] = fill_gaps  # the command says otherwise
         self.task = task_of(self.meta.task)
-        self.net = net_for_data(self.cfg.model, self.meta)
-        # weights_only: the state dict is tensors only; refuse anything that would run code.
-        self.net.load_state_dict(torch.load(files.weights, map_location="cpu",
-                                            weights_only=True))
-        self.net.eval()
+        self.net = build_net(self.cfg.model, self.meta, files.weights)
 
     def predict(self, frame: pd.DataFrame, place: Place | None = None) -> pd.DataFrame:
         """Answers to a table of raw inputs (see seqlab.predict.inputs for its columns)."""

@@ -31,6 +31,7 @@ from seqlab.report.verdicts import (
     results_from_runs,
     summarise,
 )
+from seqlab.tracking import tagnames
 
 REPORTS_DIR = "reports"
 SUMMARY_FILE = "summary.md"
@@ -191,7 +192,7 @@ def log_report(tracking: Any, folder: Path, entries: int) -> str:
             client.log_text(run.info.run_id, git_diff(root), DIFF_FILE)
         client.log_artifacts(run.info.run_id, str(folder))
     except BaseException as error:
-        client.set_tag(run.info.run_id, "seqlab.error",
+        client.set_tag(run.info.run_id, tagnames.ERROR,
                        f"{type(error).__name__}: {error}".splitlines()[0][:500])
         client.set_terminated(run.info.run_id, "FAILED")
         raise

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from seqlab import statistics
+from seqlab.tracking import tagnames
 
 ALPHA = 0.05  # the significance level every verdict states
 # Below three seeds the spread of the differences rests on one or two numbers: a single
@@ -330,37 +331,37 @@ def results_from_runs(runs: Iterable[Any]) -> list[Result]:
     """
     results = []
     runs = [r for r in sorted(runs, key=lambda r: r.info.start_time or 0)
-            if r.info.status == "FINISHED" and r.data.tags.get("headline.metric")]
+            if r.info.status == "FINISHED" and r.data.tags.get(tagnames.HEADLINE_METRIC)]
     # Overrides every job of the sweep shares (the preset, the store) name no difference:
     # a configuration is named by what sets it apart.
-    swept = {frozenset(o for o in r.data.tags["sweep.overrides"].split()
+    swept = {frozenset(o for o in r.data.tags[tagnames.SWEEP_OVERRIDES].split()
                        if override_key(o) != "seed")
-             for r in runs if "sweep.overrides" in r.data.tags}
+             for r in runs if tagnames.SWEEP_OVERRIDES in r.data.tags}
     shared = frozenset.intersection(*swept) if len(swept) > 1 else frozenset()
     for run in runs:
         tags, metrics = run.data.tags, run.data.metrics
-        metric = tags.get("headline.metric")
+        metric = tags.get(tagnames.HEADLINE_METRIC)
         if run.info.status != "FINISHED" or not metric or metric not in metrics:
             continue
-        overrides = tags.get("sweep.overrides", "").split()
+        overrides = tags.get(tagnames.SWEEP_OVERRIDES, "").split()
         kept = [o for o in overrides if override_key(o) != "seed"]
-        seed = tags.get("seed") or next(
+        seed = tags.get(tagnames.SEED) or next(
             (o.split("=", 1)[1] for o in overrides if override_key(o) == "seed"), None)
         if seed is None or not str(seed).lstrip("-").isdigit():
             continue  # not a seqlab run: every run seqlab starts is tagged with its seed
-        name = tags.get("headline.baseline", "")
+        name = tags.get(tagnames.HEADLINE_BASELINE, "")
         baseline = metrics.get(f"baseline/{name}/{metric.split('/')[-1]}") if name else None
         # Outside a sweep: the pipeline entry less its seed suffix (seeds.pipeline_entries
         # names course_ex1's seed 1 course_ex1-seed1), else the run's name.
-        entry = re.sub(r"-seed\d+$", "", tags.get("entry", ""))
+        entry = re.sub(r"-seed\d+$", "", tags.get(tagnames.ENTRY, ""))
         named = [o for o in kept if o not in shared]
-        config = (" ".join(named) if "sweep.overrides" in tags else "") or (
+        config = (" ".join(named) if tagnames.SWEEP_OVERRIDES in tags else "") or (
             entry or run.info.run_name or "(defaults)")
         results.append(Result(
             config=config, seed=int(seed), metric=metric, value=float(metrics[metric]),
-            higher_is_better=tags.get("headline.higher_is_better", "").lower() == "true",
+            higher_is_better=tags.get(tagnames.HEADLINE_HIGHER, "").lower() == "true",
             baseline=baseline, baseline_name=name or "baseline",
-            dataset=tags.get("dataset", ""),
+            dataset=tags.get(tagnames.DATASET, ""),
             settings={override_key(o): o.split("=", 1)[1] for o in kept if "=" in o},
             source=run.info.run_id))
     return results

@@ -35,8 +35,9 @@ def main() -> None:
 
     from seqlab.data.processed import ProcessedData
     from seqlab.fitting.resume import RESUME_FILE
-    from seqlab.pipeline import digest, train, write_history_plot
+    from seqlab.pipeline import digest, run_tags, train, write_history_plot
     from seqlab.ranks import is_global_zero
+    from seqlab.sweeps.parent import sweep_tags
 
     data_dir = layout.data.processed(cfg.dataset.name)
     with timing.phase("data"):
@@ -54,7 +55,7 @@ def main() -> None:
     elif tracking.enabled:  # checkpoints of no known run: their epochs were never logged
         shutil.rmtree(resume_dir, ignore_errors=True)
     with training_run(tracker, cfg, tracking, data_dir, archetype, resume_id,
-                      done="SCHEDULED") as run:
+                      done="SCHEDULED", tags=run_tags(cfg), child_of=sweep_tags) as run:
         if run is not None:  # a later start after a crash continues this run
             resume_dir.mkdir(parents=True, exist_ok=True)
             run.save(resume_dir)

@@ -25,6 +25,7 @@ from typing import Any
 from omegaconf import DictConfig, open_dict
 
 from seqlab.sweeps.parent import _hydra
+from seqlab.tracking import tagnames
 
 GPU_ACCELERATORS = ("gpu", "cuda", "auto")
 # How many jobs a local submitit launcher started together (set in each job's process).
@@ -76,7 +77,8 @@ def job_resources(cfg: DictConfig) -> Iterator[dict[str, str]]:
 
     # A local submitit job's cpus_per_task, when given, is the user's own share.
     torch.set_num_threads(int(hydra.launcher.get("cpus_per_task") or threads_per_job(jobs)))
-    got = {"sweep.parallel_jobs": str(jobs), "torch.threads": str(torch.get_num_threads())}
+    got = {tagnames.SWEEP_PARALLEL_JOBS: str(jobs),
+           tagnames.TORCH_THREADS: str(torch.get_num_threads())}
     gpus = torch.cuda.device_count()
     if not gpus or str(cfg.trainer.get("accelerator")) not in GPU_ACCELERATORS:
         yield got
@@ -84,7 +86,7 @@ def job_resources(cfg: DictConfig) -> Iterator[dict[str, str]]:
     with claim_gpu(Path(hydra.sweep.dir), int(hydra.job.num), gpus) as gpu:
         with open_dict(cfg):
             cfg.trainer.devices = [gpu]
-        yield {**got, "sweep.gpu": str(gpu)}
+        yield {**got, tagnames.SWEEP_GPU: str(gpu)}
 
 
 def slurm_job_threads(hydra: Any) -> dict[str, str]:
@@ -94,7 +96,7 @@ def slurm_job_threads(hydra: Any) -> dict[str, str]:
     given = os.environ.get("SLURM_CPUS_PER_TASK") or hydra.launcher.get("cpus_per_task")
     torch.set_num_threads(int(given or cores()))
     return {"slurm.job_id": os.environ.get("SLURM_JOB_ID", ""),
-            "torch.threads": str(torch.get_num_threads())}
+            tagnames.TORCH_THREADS: str(torch.get_num_threads())}
 
 
 @contextmanager

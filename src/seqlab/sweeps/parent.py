@@ -1,6 +1,6 @@
 """A sweep is one MLflow parent run, and each of its jobs a child run.
 
-Hydra calls the callback in seqlab.tracking.hydra_callback around a multirun: before the
+Hydra calls the callback in seqlab.sweeps.hydra_callback around a multirun: before the
 jobs start, `start_parent` creates the parent run in the sweep's experiment and writes its
 id into the sweep folder (`parent_run_id`), where every job, in any process or on any
 machine that shares the folder, finds it: `sweep_tags` tags the job's run as its child
@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from seqlab.tracking import tagnames
 
 PARENT_FILE = "parent_run_id"
 TABLE_FILE = "sweep.csv"
@@ -52,17 +54,17 @@ def sweep_tags(tracking: Any = None, experiment_id: str | None = None) -> dict[s
     tags = {}
     baseline = os.environ.get("DVC_EXP_BASELINE_REV")
     if os.environ.get("DVC_EXP_NAME"):
-        tags["dvc.experiment"] = os.environ["DVC_EXP_NAME"]
+        tags[tagnames.DVC_EXPERIMENT] = os.environ["DVC_EXP_NAME"]
     hydra = _hydra()
     if hydra is not None:
-        tags["sweep.job"] = str(hydra.job.num)
-        tags["sweep.overrides"] = " ".join(hydra.overrides.task)
+        tags[tagnames.SWEEP_JOB] = str(hydra.job.num)
+        tags[tagnames.SWEEP_OVERRIDES] = " ".join(hydra.overrides.task)
         parent = parent_id(hydra.sweep.dir)
         if parent:
-            tags["mlflow.parentRunId"] = parent
+            tags[tagnames.PARENT] = parent
     elif baseline and tracking is not None and experiment_id is not None:
-        tags["dvc.baseline_rev"] = baseline
-        tags["mlflow.parentRunId"] = dvc_parent(tracking, experiment_id, baseline)
+        tags[tagnames.DVC_BASELINE] = baseline
+        tags[tagnames.PARENT] = dvc_parent(tracking, experiment_id, baseline)
     return tags
 
 
@@ -79,7 +81,7 @@ def dvc_parent(tracking: Any, experiment_id: str, baseline: str) -> str:
         if found:
             return found[0].info.run_id
         run = client.create_run(experiment_id, run_name=f"dvc exp: {baseline[:7]}", tags={
-            "sweep": "parent", "dvc.baseline_rev": baseline})
+            tagnames.SWEEP: "parent", tagnames.DVC_BASELINE: baseline})
         # It holds no work of its own: its children are the experiments.
         client.set_terminated(run.info.run_id, "FINISHED")
         return run.info.run_id
@@ -100,8 +102,8 @@ def start_parent(config: Any) -> str | None:
     overrides = list(config.hydra.overrides.task)
     run = tracking.client().create_run(
         experiment_id, run_name="sweep: " + " ".join(overrides),
-        tags={"sweep": "parent", "sweep.overrides": " ".join(overrides),
-              "sweep.dir": str(Path(config.hydra.sweep.dir).resolve()),
+        tags={tagnames.SWEEP: "parent", tagnames.SWEEP_OVERRIDES: " ".join(overrides),
+              tagnames.SWEEP_DIR: str(Path(config.hydra.sweep.dir).resolve()),
               **process_tags()})
     folder = Path(config.hydra.sweep.dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -130,7 +132,7 @@ def sweep_guard() -> Iterator[None]:
             told = reported[-1] if reported else f"{type(error).__name__} {error}".strip()
             reason = "interrupted" if stopped else f"a job failed: {told}"
             client = tracking.client()
-            client.set_tag(run_id, "seqlab.error", reason.splitlines()[0][:500])
+            client.set_tag(run_id, tagnames.ERROR, reason.splitlines()[0][:500])
             client.set_terminated(run_id, "KILLED" if stopped else "FAILED")
         raise
 
@@ -167,12 +169,12 @@ def finish_parent(config: Any) -> None:
             client.log_text(run_id, render_markdown(summarise(results)), VERDICTS_FILE)
         best = best_child(table)
         if best is not None:  # chosen by validation; its test score is reported beside
-            client.set_tag(run_id, "sweep.best_child", best["run_id"])
-            client.set_tag(run_id, "sweep.best_overrides", best["overrides"])
+            client.set_tag(run_id, tagnames.SWEEP_BEST_CHILD, best["run_id"])
+            client.set_tag(run_id, tagnames.SWEEP_BEST_OVERRIDES, best["overrides"])
             client.log_metric(run_id, f"best/{best['selection']}", float(best["selected"]))
             if best["value"] is not None and best["value"] == best["value"]:  # not NaN
                 client.log_metric(run_id, f"best/{best['metric']}", float(best["value"]))
-    client.set_tag(run_id, "sweep.children", str(len(table)))
+    client.set_tag(run_id, tagnames.SWEEP_CHILDREN, str(len(table)))
     failed = int((~table["status"].isin(["FINISHED", "PRUNED"])).sum()) if len(table) else 0
     client.set_terminated(run_id, "FINISHED" if not failed else "FAILED")
 
@@ -180,21 +182,21 @@ def finish_parent(config: Any) -> None:
 def child_row(run: Any) -> dict[str, Any]:
     """One line of a sweep's table: a child run's overrides, headline and status."""
     tags, metrics = run.data.tags, run.data.metrics
-    metric = tags.get("headline.metric", "")
-    baseline = tags.get("headline.baseline", "")
-    selection = tags.get("selection.metric", "")
+    metric = tags.get(tagnames.HEADLINE_METRIC, "")
+    baseline = tags.get(tagnames.HEADLINE_BASELINE, "")
+    selection = tags.get(tagnames.SELECTION_METRIC, "")
     # A search trial its study stopped ends with `Pruned` (seqlab.sweeps.pruning).
-    pruned = tags.get("seqlab.error", "").startswith("Pruned")
+    pruned = tags.get(tagnames.ERROR, "").startswith("Pruned")
     return {
-        "job": int(tags.get("sweep.job", -1)), "run_id": run.info.run_id,
-        "overrides": tags.get("sweep.overrides", ""),
+        "job": int(tags.get(tagnames.SWEEP_JOB, -1)), "run_id": run.info.run_id,
+        "overrides": tags.get(tagnames.SWEEP_OVERRIDES, ""),
         "status": "PRUNED" if pruned else run.info.status,
         "metric": metric, "value": metrics.get(metric),
-        "higher_is_better": tags.get("headline.higher_is_better") == "true",
+        "higher_is_better": tags.get(tagnames.HEADLINE_HIGHER) == "true",
         "baseline": metrics.get(f"baseline/{baseline}/{metric.split('/')[-1]}"),
         # What chose the child's weights (a validation metric) and its value then.
         "selection": selection, "selected": metrics.get(selection),
-        "selection_higher_is_better": tags.get("selection.higher_is_better") == "true",
+        "selection_higher_is_better": tags.get(tagnames.SELECTION_HIGHER) == "true",
     }
 
 

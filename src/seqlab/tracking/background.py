@@ -23,14 +23,14 @@ from typing import Any
 from omegaconf import DictConfig
 
 from seqlab import timing
-from seqlab.tracking.run import TrackedRun, mark_dead_runs_killed
+from seqlab.tracking.run import ChildOf, TrackedRun, mark_dead_runs_killed
 from seqlab.tracking.store import SQLITE, Tracking
 
 # What a client of a SQLite store needs, imported by the child while it waits.
 WARM_UP = ("mlflow.tracking", "mlflow.store.tracking.sqlalchemy_store")
 # What log_model needs, imported once the stage has trained an epoch: while it trains,
 # not after it, and not while it starts, on a core it may need.
-WARM_UP_MODEL = ("mlflow.pyfunc", "seqlab.tracking.served_model")
+WARM_UP_MODEL = ("mlflow.pyfunc", "seqlab.predict.served_model")
 
 
 class TrackingError(RuntimeError):
@@ -38,12 +38,13 @@ class TrackingError(RuntimeError):
 
 
 def _open_training(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str,
-                   resume_id: str | None) -> TrackedRun:
+                   resume_id: str | None, tags: dict[str, str] | None = None,
+                   child_of: ChildOf | None = None) -> TrackedRun:
     """What tracked_run opens: the dead processes' runs marked KILLED, then the run."""
     mark_dead_runs_killed(tracking)
     if resume_id:
         return TrackedRun.reopen(tracking, resume_id)
-    return TrackedRun.start(cfg, tracking, data_dir, archetype)
+    return TrackedRun.start(cfg, tracking, data_dir, archetype, tags, child_of)
 
 
 OPENERS: dict[str, Callable[..., TrackedRun | None]] = {
@@ -200,8 +201,8 @@ class BackgroundRun:
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         self._call("log_artifacts", folder, artifact_path)
 
-    def log_model(self, model_dir: Path) -> None:
-        self._call("log_model", model_dir)
+    def log_model(self, model_dir: Path, package: Callable[[Path], dict[str, Any]]) -> None:
+        self._call("log_model", model_dir, package)  # a module's function: pickled by name
 
     def flush(self) -> None:
         self._call("flush")
@@ -255,15 +256,19 @@ def fork_tracker(tracking: Tracking) -> BackgroundRun | None:
 @contextmanager
 def training_run(tracker: BackgroundRun | None, cfg: DictConfig, tracking: Tracking,
                  data_dir: Path, archetype: str, resume_id: str | None = None,
-                 done: str = "FINISHED") -> Iterator[TrackedRun | BackgroundRun | None]:
+                 done: str = "FINISHED", tags: dict[str, str] | None = None,
+                 child_of: ChildOf | None = None
+                 ) -> Iterator[TrackedRun | BackgroundRun | None]:
     """seqlab.tracking.run.tracked_run, opened by `tracker` (fork_tracker's); without
-    one, tracked_run itself."""
+    one, tracked_run itself. `child_of` is a module's function: it is pickled by name."""
     from seqlab.tracking.run import tracked_run
 
     if tracker is None:
-        with tracked_run(cfg, tracking, data_dir, archetype, resume_id, done) as run:
+        with tracked_run(cfg, tracking, data_dir, archetype, resume_id, done, tags,
+                         child_of) as run:
             yield run
         return
-    tracker.open("training", cfg, tracking, Path(data_dir), archetype, resume_id)
+    tracker.open("training", cfg, tracking, Path(data_dir), archetype, resume_id, tags,
+                 child_of)
     with tracker.lifetime(done):
         yield tracker

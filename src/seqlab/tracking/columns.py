@@ -103,7 +103,7 @@ def log_table(client: Any, run_id: str, table: dict[str, list[Any]], artifact_fi
               ) -> None:
     """Log `table` (column -> values) as MLflow's table artifact `artifact_file` (.json),
     as `MlflowClient.log_table` does, except that a table already there is replaced:
-    log_table appends to it, and `seqlab.tracking.upload` sends a record again."""
+    log_table appends to it, and `seqlab.upload` sends a record again."""
     import json
     import tempfile
     from pathlib import Path

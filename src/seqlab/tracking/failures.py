@@ -2,7 +2,7 @@
 
 An outage is a failure to reach the store: a connection refused, reset or cut, no answer
 in time, a server answering 5xx, a database lock that outlasts its wait. The record is
-kept on disk and sent later (seqlab.tracking.upload). Anything else (MLflow refusing a
+kept on disk and sent later (seqlab.upload). Anything else (MLflow refusing a
 value, seqlab's own input check failing inside log_model) fails again the same way
 however often it is sent: it is a bug, reported as one, and the run ends FAILED.
 

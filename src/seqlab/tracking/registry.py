@@ -17,6 +17,7 @@ import sys
 from pathlib import PurePath
 from typing import Any
 
+from seqlab.tracking import tagnames
 from seqlab.tracking.store import Tracking, store_lock
 
 MODEL_ARTIFACT = "model"  # the name TrackedRun.log_model logs the net under
@@ -43,10 +44,10 @@ def data_alias(tags: dict[str, str]) -> str:
     content, `best-pbs-3fa2c1d9` from pbs.csv: runs of different files of one dataset kind
     (csv_series) never compare their metrics, nor do runs of a file before and after it
     changed. A preset is named by its name, `best-elec_equip`."""
-    if tags.get("data.file") and tags.get("data.file.sha256"):
-        stem = re.sub(r"[^\w-]", "-", PurePath(tags["data.file"]).stem) or "data"
+    if tags.get(tagnames.DATA_FILE) and tags.get(tagnames.DATA_FILE_SHA256):
+        stem = re.sub(r"[^\w-]", "-", PurePath(tags[tagnames.DATA_FILE]).stem) or "data"
         return f"best-{stem}-{tags['data.file.sha256'][:ALIAS_HASH_CHARS]}"
-    return best_alias(tags["dataset"])
+    return best_alias(tags[tagnames.DATASET])
 
 
 def own_net(params: dict[str, str]) -> bool:
@@ -101,11 +102,11 @@ def alias_for(client: Any, name: str, run: Any) -> str:
     that names that data exactly, `best-digits_pixels-1a2b3c4d`."""
     tags = run.data.tags
     alias = data_alias(tags)
-    if tags.get("data.file") or not own_net(run.data.params):
+    if tags.get(tagnames.DATA_FILE) or not own_net(run.data.params):
         return alias
     held = holder(client, name, alias)
-    data = tags.get("data.sha256", "")
-    if held is not None and data and held.data.tags.get("data.sha256") == data:
+    data = tags.get(tagnames.DATA_SHA256, "")
+    if held is not None and data and held.data.tags.get(tagnames.DATA_SHA256) == data:
         return alias
     return f"{alias}-{data[:ALIAS_HASH_CHARS] or 'own'}"
 
@@ -127,14 +128,14 @@ def promote_if_best(tracking: Tracking, run_id: str) -> int | None:
         run = client.get_run(run_id)
         tags, metrics = run.data.tags, run.data.metrics
         # Compared by what chose the run's weights (its validation headline), never test.
-        metric = tags.get("selection.metric")
-        if not (metric in metrics and tags.get("archetype") and tags.get("dataset")):
+        metric = tags.get(tagnames.SELECTION_METRIC)
+        if not (metric in metrics and tags.get(tagnames.ARCHETYPE) and tags.get(tagnames.DATASET)):
             return None
         model = logged_model(client, run)
         if model is None:
             return None
-        value, higher = metrics[metric], tags.get("selection.higher_is_better") == "true"
-        name = registered_name(tags["archetype"])
+        value, higher = metrics[metric], tags.get(tagnames.SELECTION_HIGHER) == "true"
+        name = registered_name(tags[tagnames.ARCHETYPE])
         with store_lock(tracking):  # parallel jobs finishing at once compare in turn
             alias = alias_for(client, name, run)
             previous = holder_value(client, name, alias, metric)
@@ -149,8 +150,8 @@ def promote_if_best(tracking: Tracking, run_id: str) -> int | None:
             # SQL registry look the model up in the process's default store, not this one.
             version = client.create_model_version(
                 name, model.artifact_location, run_id=run_id, model_id=model.model_id,
-                tags={"dataset": tags["dataset"], "alias": alias, "selection.metric": metric,
-                      metric: str(value)},
+                tags={"dataset": tags[tagnames.DATASET], "alias": alias,
+                      tagnames.SELECTION_METRIC: metric, metric: str(value)},
                 description=f"{metric} {value:.6g} on {tags['dataset']} ({run.info.run_name})")
             client.set_registered_model_alias(name, alias, version.version)
     except MlflowException as error:

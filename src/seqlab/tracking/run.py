@@ -21,14 +21,11 @@ from seqlab.errors import TrackingBug
 from seqlab.layout import (
     CONFIG_FILE,
     DIFF_FILE,
-    META_FILE,
-    MODEL_FILE,
     RUN_FILE,
     Layout,
     project_root,
 )
-from seqlab.sweeps.parent import sweep_tags
-from seqlab.tracking import lineage
+from seqlab.tracking import lineage, tagnames
 from seqlab.tracking.failures import bug_reason, outage_reason
 from seqlab.tracking.store import Tracking, fluent_uri, init_store, portable_path, redact_uri
 
@@ -38,7 +35,7 @@ MAX_DIGEST_CHARS = 36  # MLflow's limit for a dataset's digest
 
 def process_tags() -> dict[str, str]:
     """Which process runs it: the next start on this host marks it KILLED if it died."""
-    return {"seqlab.host": socket.gethostname(), "seqlab.pid": str(os.getpid())}
+    return {tagnames.HOST: socket.gethostname(), tagnames.PID: str(os.getpid())}
 
 
 def model_class(cfg: DictConfig) -> str:
@@ -110,9 +107,9 @@ def data_input(tags: dict[str, str]) -> Any:
     from mlflow.entities import Dataset, DatasetInput, InputTag
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-    digest = tags.get("data.dvc_md5") or tags["data.sha256"][:MAX_DIGEST_CHARS]
-    dataset = Dataset(name=tags["dataset"], digest=digest, source_type="local",
-                      source=json.dumps({"uri": tags["data.path"]}))
+    digest = tags.get(tagnames.DATA_DVC_MD5) or tags[tagnames.DATA_SHA256][:MAX_DIGEST_CHARS]
+    dataset = Dataset(name=tags[tagnames.DATASET], digest=digest, source_type="local",
+                      source=json.dumps({"uri": tags[tagnames.DATA_PATH]}))
     return DatasetInput(dataset, [InputTag(MLFLOW_DATASET_CONTEXT, "training")])
 
 
@@ -133,6 +130,8 @@ def log_inputs(client: Any, run_id: str, inputs: list[Any], attempts: int = 3) -
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+# (store, experiment id) -> the tags that make a new run a child of its parent run
+ChildOf = Callable[[Tracking, str], dict[str, str]]
 # What MLflow's logging thread and urllib3 print of each retry and each failed batch
 # (several lines apiece, with the URI's password): survives_outage says it in one line.
 QUIET = ("urllib3.connectionpool", "mlflow.utils.async_logging.async_logging_queue")
@@ -208,49 +207,48 @@ class TrackedRun:
         return self.refused
 
     @classmethod
-    def start(cls, cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str
+    def start(cls, cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str,
+              tags: dict[str, str] | None = None, child_of: ChildOf | None = None
               ) -> TrackedRun:
         """Create the run in the archetype's experiment, with the config as params and
-        artifact, and lineage tags."""
+        artifact, lineage tags and the caller's `tags`; `child_of` (the caller's, e.g.
+        seqlab.sweeps.parent.sweep_tags) gives the tags that make it a child of a parent
+        run, from the store and the experiment's id."""
         from mlflow.entities import Param
 
         experiment = archetype
         experiment_id = init_store(tracking, [experiment])[experiment]
         root = project_root()
         tags = {
+            **(tags or {}),
             **lineage.lineage_tags(root),
-            "seed": str(cfg.seed),
+            tagnames.SEED: str(cfg.seed),
             # The store it went to: $MLFLOW_TRACKING_URI may have overridden tracking.uri.
-            "seqlab.tracking_uri": tracking.recorded_uri(),
-            "archetype": archetype,
-            "dataset": cfg.dataset.name,
-            "entry": str(cfg.get("entry") or ""),
+            tagnames.TRACKING_URI: tracking.recorded_uri(),
+            tagnames.ARCHETYPE: archetype,
+            tagnames.DATASET: cfg.dataset.name,
+            tagnames.ENTRY: str(cfg.get("entry") or ""),
             # What the UI groups and filters runs by: `model.cell` stays off non-recurrent nets.
-            "model": model_class(cfg),
-            **({"model.cell": str(cfg.model.cell)} if cfg.model.get("cell") else {}),
-            "data.path": portable_path(data_dir, root),
-            "data.sha256": lineage.folder_sha256(data_dir),
+            tagnames.MODEL: model_class(cfg),
+            **({tagnames.MODEL_CELL: str(cfg.model.cell)} if cfg.model.get("cell") else {}),
+            tagnames.DATA_PATH: portable_path(data_dir, root),
+            tagnames.DATA_SHA256: lineage.folder_sha256(data_dir),
         }
         dvc_md5 = lineage.dvc_out_hash(root, data_dir)
         if dvc_md5:  # a DVC stage's data: the raw source it came from is DVC's too
-            tags["data.dvc_md5"] = dvc_md5
+            tags[tagnames.DATA_DVC_MD5] = dvc_md5
             raw = lineage.dvc_out_hash(root, Layout(root).data.raw(cfg.dataset.source))
             if raw:
-                tags["data.raw.dvc_md5"] = raw
+                tags[tagnames.DATA_RAW_DVC_MD5] = raw
         if cfg.dataset.get("path"):  # the user's own file (bring your own data)
-            tags["data.file"] = str(cfg.dataset.path)
-            tags["data.file.sha256"] = lineage.file_sha256(cfg.dataset.path)
-        from seqlab.predict.trained import own_code
-
-        own = own_code(cfg.get("model"), cfg.dataset)
-        if own:  # the user's own net or dataset kind: its source, hashed
-            tags["code.own"] = ", ".join(p.name for p in own)
-            tags["code.own.sha256"] = lineage.code_sha256(own)
+            tags[tagnames.DATA_FILE] = str(cfg.dataset.path)
+            tags[tagnames.DATA_FILE_SHA256] = lineage.file_sha256(cfg.dataset.path)
         from mlflow.tracking import MlflowClient
 
         created = MlflowClient(tracking_uri=tracking.resolved_uri()).create_run(
             experiment_id, run_name=run_name(cfg),
-            tags={**tags, **process_tags(), **sweep_tags(tracking, experiment_id)},
+            tags={**tags, **process_tags(),
+                  **(child_of(tracking, experiment_id) if child_of else {})},
         )
         run = cls(tracking, created.info.run_id, experiment)
         params = [Param(k, v) for k, v in flat_params(cfg).items()]
@@ -359,47 +357,18 @@ class TrackedRun:
         self.client.log_artifacts(self.run_id, str(folder), artifact_path)
 
     @survives_outage
-    def log_model(self, model_dir: Path) -> None:
-        """Log the trained net as an MLflow model from code (seqlab/tracking/served_model.py)
-        with the model folder's weights, config and data meta as plain files: nothing is
-        pickled, and loading it runs no code but seqlab's and the user's own modules (the
-        folder's code/, logged beside seqlab's). It answers raw inputs, as
-        `python -m seqlab.predict` does; its input example is the data's raw example."""
-        from importlib.metadata import version
-
+    def log_model(self, model_dir: Path, package: Callable[[Path], dict[str, Any]]) -> None:
+        """Log the model in `model_dir` as an MLflow model named `model`: `package` (its
+        caller's, e.g. seqlab.predict.packaging.package) says what to log, as the keyword
+        arguments of mlflow.pyfunc.log_model. It runs here: in a background run's process,
+        not the stage's, so the stage never imports MLflow."""
         import mlflow
-
-        import seqlab
-        from seqlab.predict.inputs import example
-        from seqlab.predict.trained import CODE_DIR
-        from seqlab.tracking import served_model
 
         # MLflow loads the model back to check it; its download bars are noise in logs.
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-        model_dir = Path(model_dir)
-        artifacts = {served_model.WEIGHTS: str(model_dir / MODEL_FILE),
-                     served_model.CONFIG: str(model_dir / CONFIG_FILE),
-                     served_model.META: str(model_dir / META_FILE)}
-        # The signature's outputs come from the served model itself, as loading will build it.
-        served = served_model.ServedNet()
-        served.load_context(mlflow.pyfunc.PythonModelContext(artifacts, None))
-        # A dataset kind of the user's own may not describe its raw inputs (Meta.raw): the
-        # model is logged all the same, without an example to check a signature against.
-        raw = example(served.model.meta) if served.model.meta.raw else None
-        signature = None if raw is None else served_model.signature(
-            raw, served.model.predict(raw))
-        code = [str(Path(seqlab.__file__).parent)]
-        if (model_dir / CODE_DIR).is_dir():
-            code += [str(p) for p in sorted((model_dir / CODE_DIR).iterdir())]
-        requirements = [f"{p}=={version(p)}" for p in ("torch", "numpy", "pandas",
-                                                       "omegaconf", "hydra-core")]
+        what = package(Path(model_dir))
         with fluent_uri(self.uri), mlflow.start_run(run_id=self.run_id):
-            mlflow.pyfunc.log_model(
-                name="model", python_model=served_model.__file__, artifacts=artifacts,
-                code_paths=code, signature=signature, input_example=raw,
-                pip_requirements=requirements,
-            )
+            mlflow.pyfunc.log_model(name="model", **what)
         # Leaving start_run ended the run as FINISHED; it goes on until its lifetime ends.
         self.client.update_run(self.run_id, status="RUNNING")
 
@@ -434,13 +403,13 @@ class TrackedRun:
         try:
             yield self
         except Interrupted as stop:
-            self.set_tags({"seqlab.error": f"interrupted by {stop}"})
+            self.set_tags({tagnames.ERROR: f"interrupted by {stop}"})
             self.finish("KILLED")
             raise
         except BaseException as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
             tag = getattr(error, "tag", None) or f"{type(error).__name__}: {reason}"
-            self.set_tags({"seqlab.error": tag[:500]})
+            self.set_tags({tagnames.ERROR: tag[:500]})
             self.finish("FAILED")
             raise
         self.finish(done)
@@ -461,7 +430,7 @@ class TrackedRun:
             self._end(status)
         if self.refused is not None and not stopped:
             doing, reason = self.refused
-            self.set_tags({"seqlab.error": f"{doing} failed: {reason}"[:500]})
+            self.set_tags({tagnames.ERROR: f"{doing} failed: {reason}"[:500]})
             self._end("FAILED")
 
     @survives_outage
@@ -509,7 +478,7 @@ def check_landed(run: Any, kept: Path, stage: str | None = None) -> None:
         raise StoreOutage(
             f"the MLflow store {redact_uri(run.tracking.resolved_uri())} stopped answering "
             f"({reason[:160]}); the run's record is kept in {kept}: send it with `python -m "
-            f"seqlab.tracking.upload {kept}` once the store answers again{keep}")
+            f"seqlab.upload {kept}` once the store answers again{keep}")
 
 
 def _alive(pid: int) -> bool:
@@ -529,19 +498,21 @@ def mark_dead_runs_killed(tracking: Tracking) -> list[str]:
     ids = [e.experiment_id for e in client.search_experiments()]
     running = client.search_runs(
         ids, f"attributes.status = 'RUNNING' and tags.`seqlab.host` = '{socket.gethostname()}'")
-    dead = [r for r in running if not _alive(int(r.data.tags.get("seqlab.pid", "0") or 0))]
+    dead = [r for r in running if not _alive(int(r.data.tags.get(tagnames.PID, "0") or 0))]
     for found in dead:
-        client.set_tag(found.info.run_id, "seqlab.error", "its process died")
+        client.set_tag(found.info.run_id, tagnames.ERROR, "its process died")
         client.set_terminated(found.info.run_id, "KILLED")
     return [r.info.run_id for r in dead]
 
 
 @contextmanager
 def tracked_run(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: str,
-                resume_id: str | None = None, done: str = "FINISHED"
+                resume_id: str | None = None, done: str = "FINISHED",
+                tags: dict[str, str] | None = None, child_of: ChildOf | None = None
                 ) -> Iterator[TrackedRun | None]:
     """The MLflow run of a training: run `resume_id` continued, else a new one (None when
-    tracking is off, or in DDP's other ranks). Its status on the way out: see lifetime."""
+    tracking is off, or in DDP's other ranks; `tags` and `child_of`: see start). Its
+    status on the way out: see lifetime."""
     from seqlab.ranks import is_global_zero
 
     if not tracking.enabled or not is_global_zero():
@@ -555,7 +526,7 @@ def tracked_run(cfg: DictConfig, tracking: Tracking, data_dir: Path, archetype: 
             if resume_id:
                 run = TrackedRun.reopen(tracking, resume_id)
             else:
-                run = TrackedRun.start(cfg, tracking, data_dir, archetype)
+                run = TrackedRun.start(cfg, tracking, data_dir, archetype, tags, child_of)
         except SeqlabError:
             raise
         except Exception as error:  # the store failed before the run existed: no work lost
