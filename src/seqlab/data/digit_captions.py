@@ -18,7 +18,7 @@ from seqlab.checks import require_choice, require_int, require_number
 from seqlab.data.digit_sequences import read_images, stratified_splits
 from seqlab.data.package_sources import installed_version
 from seqlab.data.processed import SPLITS, ProcessedData
-from seqlab.data.raw_inputs import image_rows
+from seqlab.data.raw_inputs import image_rows, scaled
 from seqlab.data.text_pairs import generation_meta, target_arrays
 from seqlab.data.vocab import LEVELS
 
@@ -74,7 +74,7 @@ class DigitCaptions:
             start += counts[split]
         captions = [num2words(n, lang=self.lang) for n in numbers]
         targets, target_lengths, vocab = target_arrays(captions, splits["train"], self.level)
-        inputs = np.stack(strips).astype(np.float32) / data.max_level
+        inputs = scaled(np.stack(strips), 0.0, data.max_level)
         return ProcessedData(
             inputs=inputs, targets=targets,
             lengths=np.full(len(inputs), inputs.shape[1], dtype=np.int64),

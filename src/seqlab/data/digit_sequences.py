@@ -17,7 +17,7 @@ import numpy as np
 from seqlab.checks import require_choice, require_int, require_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
-from seqlab.data.raw_inputs import image_rows
+from seqlab.data.raw_inputs import image_rows, scaled
 from seqlab.errors import ConfigError, DataError
 from seqlab.layout import IMAGES_FILE
 
@@ -37,7 +37,7 @@ class DigitImages:
 
     def scaled(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """float32 values in [0, 1] of these rows' images (all of them by default)."""
-        return self.images[rows].astype(np.float32) / self.max_level
+        return scaled(self.images[rows], 0.0, self.max_level)  # as predict scales them
 
 
 def read_images(raw_dir: Path) -> DigitImages:

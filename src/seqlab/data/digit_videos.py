@@ -18,7 +18,7 @@ from seqlab.checks import require_int, require_number
 from seqlab.data.digit_sequences import GREY_LEVELS, load_images, stratified_splits
 from seqlab.data.meta import Meta
 from seqlab.data.processed import SPLITS, ProcessedData
-from seqlab.data.raw_inputs import step_rows
+from seqlab.data.raw_inputs import scaled, step_rows
 from seqlab.errors import ConfigError, DataError
 
 IGNORE = -100  # the target of a padded frame (torch's cross-entropy ignore_index)
@@ -66,7 +66,7 @@ class DigitVideos:
 
     def preprocess(self, raw_dir: Path) -> ProcessedData:
         images, labels = load_images(raw_dir)
-        pixels = images.reshape(len(images), 64).astype(np.float32) / GREY_LEVELS
+        pixels = scaled(images.reshape(len(images), 64), 0.0, GREY_LEVELS)
         image_splits = stratified_splits(labels, self.test_fraction, self.val_fraction, self.seed)
         counts = [self.train_videos, self.val_videos, self.test_videos]
         # Each split draws from its own random stream: changing one split's count

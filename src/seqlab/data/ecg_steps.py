@@ -26,6 +26,7 @@ import numpy as np
 from seqlab.checks import require_int, require_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
+from seqlab.data.raw_inputs import scaled as scale
 from seqlab.data.raw_inputs import step_rows
 from seqlab.data.sktime_data import ECG_FILE
 from seqlab.errors import DataError
@@ -93,7 +94,7 @@ class EcgPhase:
             raise DataError(f"{self.name}: the training period ({val_begin} steps) is "
                             f"shorter than one window; use a smaller dataset.window")
         mean, std = float(signal[:val_begin].mean()), float(signal[:val_begin].std())
-        scaled = ((signal - mean) / std).astype(np.float32)
+        scaled = scale(signal, mean, std)  # as predict scales raw inputs
 
         periods = {
             "train": range(0, val_begin - self.window + 1, self.stride),

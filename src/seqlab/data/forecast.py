@@ -17,6 +17,7 @@ from seqlab.data.dates import DATE_STYLE, DateStyle, as_of, read_dates, wall_clo
 from seqlab.data.frequency import auto_window, frequency
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
+from seqlab.data.raw_inputs import scaled
 from seqlab.errors import ConfigError, DataError
 from seqlab.layout import SERIES_FILE
 
@@ -117,6 +118,24 @@ def check_series(path: Path, frame: pd.DataFrame, fill_gaps: str = "refuse",
                         f"float ({', '.join(map(str, values.iloc[row]))}); correct or remove it")
     _check_order(path, frame["date"])
     return _fill_gaps(path, frame, fill_gaps, hint)
+
+
+def with_series_id(table: np.ndarray, names: list[str | None], name: str | None
+                   ) -> np.ndarray:
+    """Of several series (one global model), which one a row is of: a one-hot static
+    input at every step; one series' table as it is."""
+    if len(names) <= 1:
+        return table
+    which = np.eye(len(names), dtype=np.float32)[[names.index(name)]]
+    return np.concatenate([table, np.repeat(which, len(table), axis=0)], axis=1)
+
+
+def framed(windows: np.ndarray, lag_order: str, framing: str) -> np.ndarray:
+    """Windows (N x W x F, oldest first) as the net reads them: newest first by
+    `lag_order`, and, framed as `features`, one step of W * F values."""
+    if lag_order == "newest_first":
+        windows = windows[:, ::-1]
+    return windows if framing == "steps" else windows.reshape(len(windows), 1, -1)
 
 
 def lead_known(past: np.ndarray, known: np.ndarray, dates: pd.Series, calendar: list[str],
@@ -474,22 +493,16 @@ class ForecastWindows:
     def _windows(self, part: Segment, low: np.ndarray, span: np.ndarray,
                  names: list[str | None]) -> dict[str, Any]:
         """One series' windows, their targets' places in it, and their splits."""
-        table = self.with_known(((part.columns - low) / span).astype(np.float32), part.dates)
-        if len(names) > 1:  # which series: a static input at every step
-            table = np.concatenate([table, np.repeat(
-                np.eye(len(names), dtype=np.float32)[[names.index(part.name)]],
-                len(table), axis=0)], axis=1)
+        table = with_series_id(self.with_known(scaled(part.columns, low, span), part.dates),
+                               names, part.name)
         # Each window's first target; its `horizon` targets follow it.
         positions = np.arange(self.window, len(table) - self.horizon + 1)
         last = positions + self.horizon - 1  # each window's last target: no period straddled
         windows = table[positions[:, None] + np.arange(-self.window, 0)]  # oldest first
-        if self.lag_order == "newest_first":
-            windows = windows[:, ::-1]
         rows = positions - self.window
         fit_end, test_begin = part.fit_end, part.test_begin
         return {
-            "inputs": (windows if self.framing == "steps"
-                       else windows.reshape(len(windows), 1, -1)),
+            "inputs": framed(windows, self.lag_order, self.framing),
             "width": table.shape[1],
             "scaled": table[:, 0],
             # One target a window (N), or `horizon` of them (N x H): places in the series.

@@ -18,7 +18,7 @@ import numpy as np
 from seqlab.checks import require_int, require_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
-from seqlab.data.raw_inputs import step_rows
+from seqlab.data.raw_inputs import scaled, step_rows
 from seqlab.data.sktime_data import VOWELS_FILE
 from seqlab.errors import DataError
 
@@ -64,7 +64,7 @@ class JapaneseVowels:
         mean, std = fitted.mean(axis=0), fitted.std(axis=0)
         if not (std > 0).all():
             raise DataError(f"{self.name}: a channel is constant over the training rows")
-        inputs = np.where(real[:, :, None], (values - mean) / std, 0.0).astype(np.float32)
+        inputs = np.where(real[:, :, None], scaled(values, mean, std), 0.0).astype(np.float32)
         return ProcessedData(
             inputs=inputs,
             targets=targets,

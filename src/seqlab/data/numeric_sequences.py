@@ -28,7 +28,7 @@ from seqlab.checks import require_choice, require_int, require_number
 from seqlab.data.label_kinds import AUTO, choose, is_number
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
-from seqlab.data.raw_inputs import step_rows
+from seqlab.data.raw_inputs import scaled, step_rows
 from seqlab.errors import DataError
 
 IGNORE = -100  # the target of a padded step (torch's cross-entropy ignore_index)
@@ -265,7 +265,7 @@ def _scaled(data: Sequences, train: Sequence[int], shown: Sequence[int]
     inputs = np.zeros((len(lengths), int(lengths.max()), data.values[0].shape[1]),
                       dtype=np.float32)
     for i, values in enumerate(data.values):
-        inputs[i, : len(values)] = (values - mean) / std
+        inputs[i, : len(values)] = scaled(values, mean, std)
     shown = [int(i) for i in shown]
     examples = np.zeros((len(shown), inputs.shape[1], inputs.shape[2]))
     for k, i in enumerate(shown):

@@ -1,5 +1,6 @@
 """How a dataset kind describes its raw inputs in meta.raw, for the numeric formats two or
-more kinds share (the series and text formats are written by their own kinds).
+more kinds share (the series and text formats are written by their own kinds), and the
+one scaling of numeric values that preprocessing writes and predict reads (`scaled`).
 
 seqlab.predict.inputs reads these descriptions back: a trained model then takes raw
 inputs as the dataset's files hold them and turns them into arrays as preprocessing did.
@@ -8,6 +9,13 @@ inputs as the dataset's files hold them and turns them into arrays as preprocess
 from __future__ import annotations
 
 import numpy as np
+
+
+def scaled(values: np.ndarray, shift: np.ndarray | float, scale: np.ndarray | float
+           ) -> np.ndarray:
+    """Values as the net reads them: each column's (value - shift) / scale, both fitted on
+    the training split. Preprocessing writes them so, and predict reads raw inputs so."""
+    return ((values - shift) / scale).astype(np.float32)
 
 
 def image_rows(images: np.ndarray, shape: tuple[int, ...], max_level: float

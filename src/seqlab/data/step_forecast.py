@@ -22,6 +22,7 @@ from seqlab.data.forecast import FILLS, GAP_FILLS, naive_mae, read_series
 from seqlab.data.frequency import frequency
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
+from seqlab.data.raw_inputs import scaled as scale
 from seqlab.errors import DataError
 
 
@@ -77,7 +78,7 @@ class StepForecast:
         low, high = float(values[:val_begin].min()), float(values[:val_begin].max())
         if not high > low:
             raise DataError(f"{self.name}: the series is constant over the training period")
-        scaled = ((values - low) / (high - low)).astype(np.float32)
+        scaled = scale(values, low, high - low)  # as predict scales raw inputs
 
         periods = {
             "train": range(1, val_begin - self.steps + 1, self.stride),

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from seqlab.data.meta import Meta
+from seqlab.data.raw_inputs import scaled
 from seqlab.data.vocab import UNK, Vocab, split
 from seqlab.errors import DataError
 
@@ -110,10 +111,9 @@ def keys(frame: pd.DataFrame) -> pd.DataFrame:
         index=range(len(frame)))
 
 
-def scaled(values: np.ndarray, raw: dict[str, Any]) -> np.ndarray:
+def scaled_as_trained(values: np.ndarray, raw: dict[str, Any]) -> np.ndarray:
     """Values as preprocessing scaled them: (value - shift) / scale, per column."""
-    shift, scale = np.asarray(raw["shift"]), np.asarray(raw["scale"])
-    return ((values - shift) / scale).astype(np.float32)
+    return scaled(values, np.asarray(raw["shift"]), np.asarray(raw["scale"]))
 
 
 def padded(rows: list[np.ndarray], pad: float | int, dtype: type) -> tuple[np.ndarray, ...]:
@@ -320,7 +320,7 @@ def values(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     """One input per row: its values (an image's grey levels, row by row) in `columns`."""
     raw = meta.raw
     require_columns(frame, raw["columns"], place)
-    table = scaled(numbers(frame, raw["columns"], place), raw)
+    table = scaled_as_trained(numbers(frame, raw["columns"], place), raw)
     inputs = table.reshape(len(frame), *raw["shape"])
     return Encoded(inputs=inputs, lengths=np.full(len(frame), inputs.shape[1]),
                    keys=keys(frame))
@@ -331,7 +331,7 @@ def sequences(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     without an `id` column the whole table is one sequence."""
     raw = meta.raw
     require_columns(frame, raw["columns"], place)
-    table = scaled(numbers(frame, raw["columns"], place), raw)
+    table = scaled_as_trained(numbers(frame, raw["columns"], place), raw)
     ids = frame[ID].astype(str).to_numpy() if ID in frame.columns else np.full(len(frame), "1")
     order = list(dict.fromkeys(ids))
     rows = [table[ids == name] for name in order]
