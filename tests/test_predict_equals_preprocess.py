@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 from seqlab.data.processed import ProcessedData
-from seqlab.predict.inputs import Place, encode, example
+from seqlab.data.raw_inputs import Place
+from seqlab.predict.inputs import encode, example
 from tests.conftest import tiny
 
 DIGITS = [f"{d}" for d in range(10)]

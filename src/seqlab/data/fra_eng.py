@@ -10,7 +10,6 @@ Tatoeba's sentences are CC-BY 2.0 France.
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from seqlab.data.downloads import Remote, download, extract
 from seqlab.data.processed import ProcessedData
+from seqlab.data.text_pairs import tokenize
 from seqlab.data.tsv_pairs import check_pair_settings, pairs_dataset, read_pairs
 from seqlab.errors import DataError
 
@@ -25,8 +25,6 @@ FRA_ENG = Remote("http://d2l-data.s3-accelerate.amazonaws.com/fra-eng.zip",
                  "sha1:94646ad1522d915e7b0f9296181140edcf86a4f5")
 MEMBER = "fra-eng/fra.txt"  # inside the zip
 PAIRS_FILE = "pairs.tsv"  # in data/raw/fra_eng/
-# A word (with inner apostrophes: "don't", "aujourd'hui") or one punctuation mark.
-_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
 
 
 def write(folder: Path, downloads: Path) -> None:
@@ -38,15 +36,6 @@ def write(folder: Path, downloads: Path) -> None:
             raise DataError(f"fra_eng: {archive} holds no {MEMBER}; delete it to download "
                             "it again")
         shutil.copyfile(pairs, Path(folder) / PAIRS_FILE)
-
-
-def tokenize(text: str, lowercase: bool = True) -> str:
-    """Words and punctuation marks separated by one space ("Va !" and "Va!" alike).
-
-    With the vocabulary's "token" level (vocab.split), words and marks are then tokens
-    of their own: "tom" is one entry whether "!" or "." follows it.
-    """
-    return " ".join(_TOKEN.findall(text.lower() if lowercase else text))
 
 
 @dataclass

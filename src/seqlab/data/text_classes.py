@@ -27,8 +27,9 @@ from seqlab.checks import require_choice, require_int, require_number
 from seqlab.data.imdb import COLUMNS, REVIEWS_FILE
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
+from seqlab.data.raw_inputs import Encoded, Place, blanks, keys, require_columns, unknown
 from seqlab.data.user_files import check_path, fetched_copy, read_table
-from seqlab.data.vocab import Vocab
+from seqlab.data.vocab import UNK, Vocab
 from seqlab.errors import ConfigError, DataError
 
 KEEPS = ("last", "first")  # which words a truncated text keeps
@@ -250,3 +251,20 @@ class CsvText(TextClasses):
                             f"{self.split_column!r} is not train or test (validation rows "
                             "are carved from train)")
         return np.flatnonzero(named == "train"), np.flatnonzero(named == "test")
+
+
+def encode_raw(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """One text per row, lowercased words as in training (text_classes.words), cut to
+    `max_tokens`; unknown words are the unknown token."""
+    from seqlab.data.text_classes import encode, words
+
+    raw = meta.raw
+    column = raw["column"]
+    require_columns(frame, [column], place)
+    tokens = [words(str(text)) for text in frame[column]]
+    blank = blanks(tokens, place, column, "no words to classify")
+    vocab = Vocab(meta.source_vocab, "word")
+    inputs, lengths = encode([t or [UNK] for t in tokens], vocab, raw["max_tokens"],
+                             raw["keep"])
+    return Encoded(inputs=inputs, lengths=lengths, keys=keys(frame), blank=blank,
+                   unknown=unknown(tokens, vocab))

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
-from seqlab.data.vocab import Vocab
+from seqlab.data.raw_inputs import Encoded, Place, blanks, keys, require_columns, unknown
+from seqlab.data.vocab import Vocab, split
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TASK = "generation"  # the task of every dataset whose targets are token sequences
+
+
+# A word (with inner apostrophes: "don't", "aujourd'hui") or one punctuation mark.
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
+
+
+def tokenize(text: str, lowercase: bool = True) -> str:
+    """Words and punctuation marks separated by one space ("Va !" and "Va!" alike).
+
+    With the vocabulary's "token" level (vocab.split), words and marks are then tokens
+    of their own: "tom" is one entry whether "!" or "." follows it.
+    """
+    return " ".join(_TOKEN.findall(text.lower() if lowercase else text))
 
 
 def split_rows(n: int, test_fraction: float, val_fraction: float, seed: int
@@ -53,7 +71,7 @@ def text_pairs(name: str, sources: Sequence[str], targets: Sequence[str],
     """Source and target texts as padded token ids, vocabularies built on the train rows.
 
     Text in, text out: the many-to-many (encoder-decoder) archetype. `tokenize` and
-    `lowercase` say how the sources were normalised from raw text (fra_eng.tokenize), so
+    `lowercase` say how the sources were normalised from raw text (tokenize), so
     that a raw sentence given to the trained model is normalised the same way.
     """
     source_vocab = Vocab.from_texts([sources[i] for i in splits["train"]], source_level)
@@ -71,3 +89,20 @@ def text_pairs(name: str, sources: Sequence[str], targets: Sequence[str],
                  "example": {"text": [sources[int(i)] for i in splits["test"][:2]]}},
         ),
     )
+
+
+def encode_raw(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """One source text per row, normalised as the training sources were."""
+    raw = meta.raw
+    column = raw["column"]
+    require_columns(frame, [column], place)
+    given = [str(text).strip() for text in frame[column]]
+    blank = blanks(given, place, column, "empty text")  # read as the end token alone
+    if raw["tokenize"]:
+        given = [tokenize(t, raw["lowercase"]) for t in given]
+    elif raw["lowercase"]:
+        given = [t.lower() for t in given]
+    vocab = Vocab(meta.source_vocab, meta.source_level)
+    inputs, lengths = vocab.encode_all(given)
+    return Encoded(inputs=inputs, lengths=lengths, keys=keys(frame), blank=blank,
+                   unknown=unknown([split(t, vocab.level) for t in given], vocab))

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,9 +21,13 @@ from seqlab.checks import require_choice, require_int
 from seqlab.data.downloads import Remote, download_all
 from seqlab.data.meta import Meta
 from seqlab.data.processed import SPLITS, ProcessedData
+from seqlab.data.raw_inputs import Encoded, Place, blanks, padded, require_columns
 from seqlab.data.user_files import read_text
 from seqlab.data.vocab import Vocab
 from seqlab.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 IGNORE = -100  # the target of a padded step (torch's cross-entropy ignore_index)
 RELEASE = "r2.13"  # a release tag: the files under it never change
@@ -229,3 +234,29 @@ class Treebank:
             max_length=self.max_length, max_train_sentences=self.max_train_sentences,
             seed=self.seed, provenance={self.source: RELEASE},
             chars_per_word=self.chars_per_word)
+
+
+def encode_raw(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
+    """One sentence per row, its words separated by spaces: a tag for every word."""
+    import pandas as pd
+
+    require_columns(frame, ["sentence"], place)
+    from seqlab.data.treebank import word_features
+
+    fold = str.lower if meta.raw["lowercase"] else str
+    vocab = Vocab(meta.source_vocab, "word")
+    words = [str(text).split() for text in frame["sentence"]]
+    blank = blanks(words, place, "sentence", "no words to tag")
+    words = [ws or [""] for ws in words]  # a blank sentence: one empty word, its tag emptied
+    chars = meta.raw.get("chars")  # words read with their characters, as in training
+    alphabet = {c: i for i, c in enumerate(chars, start=2)} if chars else None
+    width = meta.model_args.get("chars_per_word", 0)
+    ids = [word_features(ws, vocab, fold, alphabet, width) for ws in words]
+    inputs, lengths = padded(ids, vocab.pad_id, np.int64)
+    number = range(1, len(words) + 1)
+    steps = pd.DataFrame({"sentence": [n for n, ws in zip(number, words, strict=True)
+                                       for _ in ws],
+                          "token": [w for ws in words for w in ws]})
+    return Encoded(inputs=inputs, lengths=lengths, keys=pd.DataFrame({"sentence": list(number)}),
+                   steps=steps, blank=blank,
+                   unknown=[[w for w in ws if fold(w) not in vocab.index] for ws in words])

@@ -19,7 +19,7 @@ from seqlab.data.vocab import Vocab
 if TYPE_CHECKING:  # pandas: not imported by the evaluation, which reads this registry
     import pandas as pd
 
-    from seqlab.predict.inputs import Encoded
+    from seqlab.data.raw_inputs import Encoded
 
 
 def _with(keys: pd.DataFrame, **columns: object) -> pd.DataFrame:

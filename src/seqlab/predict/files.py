@@ -19,9 +19,10 @@ import pandas as pd
 
 from seqlab.data.label_kinds import is_number
 from seqlab.data.meta import Meta
+from seqlab.data.raw_inputs import Place, listed
 from seqlab.data.user_files import read_text
 from seqlab.errors import DataError
-from seqlab.predict.inputs import Place, columns, listed
+from seqlab.predict.inputs import columns
 
 TEXT_FORMATS = ("texts", "sentences", "sources")  # the formats a .txt file can feed
 

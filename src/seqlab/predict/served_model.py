@@ -40,7 +40,7 @@ def signature(example: pd.DataFrame, answers: pd.DataFrame) -> Any:
     from mlflow.types import ColSpec, Schema
     from mlflow.types.schema import AnyType
 
-    from seqlab.predict.inputs import ID
+    from seqlab.data.raw_inputs import ID
 
     names = [*example.columns, *([] if ID in example.columns else [ID])]
     with warnings.catch_warnings():  # MLflow's hint that whole numbers cannot be missing
@@ -90,8 +90,8 @@ class ServedNet(mlflow.pyfunc.PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame,
                 params: dict[str, Any] | None = None) -> pd.DataFrame:
+        from seqlab.data.raw_inputs import Place
         from seqlab.errors import SeqlabError
-        from seqlab.predict.inputs import Place
 
         try:
             rows = Place("request", first=1, unit="row")

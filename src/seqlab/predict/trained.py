@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.data.raw_inputs import Place
 from seqlab.errors import ConfigError, DataError
 from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE
 from seqlab.model_folder import CODE_DIR, ModelFiles, build_net, read_meta
 from seqlab.model_folder import files as folder_files
-from seqlab.predict.inputs import Place
 
 if TYPE_CHECKING:
-    from seqlab.predict.inputs import Encoded
+    from seqlab.data.raw_inputs import Encoded
     from seqlab.predict.warnings import Warnings
 
 BATCH_SIZE = 1024

@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from seqlab.data.meta import Meta
+from seqlab.data.raw_inputs import ID, MISSING_NAMED, Encoded, Place, listed
 from seqlab.data.vocab import Vocab
 from seqlab.errors import DataError
-from seqlab.predict.inputs import ID, MISSING_NAMED, Encoded, Place, columns, listed
+from seqlab.predict.inputs import columns
 
 FIRST = 3  # the lines a warning names, before "and N more"
 # What one input of a format is called, and what its length counts.
