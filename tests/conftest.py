@@ -69,7 +69,7 @@ def cache(tmp_path_factory) -> DataFolders:
 @pytest.fixture(scope="session")
 def prepared(cache):
     """Prepare a config's dataset once per session: prepared(cfg) -> processed folder."""
-    from seqlab.pipeline import prepare_data
+    from seqlab.preparation import prepare_data
 
     return lambda cfg: prepare_data(cfg.dataset, cache)
 

@@ -107,20 +107,20 @@ def test_same_config_same_bytes(tmp_path):
 def test_run_cache_serves_fresh_data_after_a_code_change(tmp_path, monkeypatch):
     """The cache of `python -m seqlab.train` is keyed by the data code, not the config alone;
     a raw folder that lost its file is fetched again."""
-    from seqlab import pipeline
+    from seqlab import preparation
     from seqlab.layout import DataFolders
 
     folders = DataFolders(tmp_path / "raw", tmp_path / "processed")
     cfg = compose(["dataset=nile"])
-    first = pipeline.prepare_data(cfg.dataset, folders)
-    assert pipeline.prepare_data(cfg.dataset, folders) == first  # reused as it is
-    monkeypatch.setattr(pipeline, "data_code_hash", lambda dataset_cfg: "changed-code")
-    second = pipeline.prepare_data(cfg.dataset, folders)
+    first = preparation.prepare_data(cfg.dataset, folders)
+    assert preparation.prepare_data(cfg.dataset, folders) == first  # reused as it is
+    monkeypatch.setattr(preparation, "data_code_hash", lambda dataset_cfg: "changed-code")
+    second = preparation.prepare_data(cfg.dataset, folders)
     assert second != first and ProcessedData.load(second).meta.name == "nile"
     raw_file = tmp_path / "raw" / "changed-code" / "nile" / "series.csv"
     raw_file.unlink()  # a damaged raw folder
     import shutil
 
     shutil.rmtree(second)
-    pipeline.prepare_data(cfg.dataset, folders)
+    preparation.prepare_data(cfg.dataset, folders)
     assert raw_file.is_file()

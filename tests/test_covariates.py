@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from seqlab.config import compose, validate
-from seqlab.data.forecast import calendar_features
+from seqlab.data.series import calendar_features
 from seqlab.errors import ConfigError, DataError
 from tests.test_forecast_windows import spec, write_series
 

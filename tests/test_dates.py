@@ -15,7 +15,7 @@ import pytest
 
 from seqlab.config import compose, instantiate
 from seqlab.data.dates import DateStyle, read_dates, write_dates
-from seqlab.data.forecast import check_series, dates_after
+from seqlab.data.series import check_series, dates_after
 from seqlab.data.user_files import copy_into
 from seqlab.errors import DataError
 from tests.conftest import FAST, REPO, run_module

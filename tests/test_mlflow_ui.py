@@ -18,8 +18,9 @@ from seqlab.layout import CONFIG_FILE, META_FILE, MODEL_FILE
 from seqlab.models import net_for_data
 from seqlab.predict.packaging import package
 from seqlab.tracking import lineage
+from seqlab.tracking.naming import run_name
 from seqlab.tracking.registry import best_alias, promote_if_best, registered_name
-from seqlab.tracking.run import TrackedRun, run_name
+from seqlab.tracking.run import TrackedRun
 from seqlab.tracking.store import (
     EXPERIMENT_KIND_TAG,
     TRAINING_KIND,

@@ -12,7 +12,7 @@ from seqlab.config import compose, fit_own_model, own_model_keys
 from seqlab.data.meta import Meta
 from seqlab.errors import ConfigError
 from seqlab.models import check_outputs, net_for_data
-from seqlab.pipeline import data_code_hash
+from seqlab.preparation import data_code_hash
 
 OWN = '''
 import torch

@@ -15,7 +15,7 @@ import pytest
 from seqlab.config import instantiate
 from seqlab.errors import ConfigError, DataError
 from seqlab.layout import DataFolders
-from seqlab.pipeline import prepare_data
+from seqlab.preparation import prepare_data
 from tests.conftest import tiny
 
 HEADER = ("@problemName spectra\n@timeStamps false\n@univariate true\n@equalLength true\n"
@@ -155,7 +155,7 @@ def test_a_numeric_target_ts_file_trains_as_regression(spectra, tmp_path, run, o
 
 def test_a_missing_copy_is_named_as_the_copy(spectra, tmp_path):
     """The one error about seqlab's copy itself keeps the copy's path."""
-    from seqlab.pipeline import preprocess
+    from seqlab.preparation import preprocess
 
     folders = DataFolders(tmp_path / "raw", tmp_path / "processed")
     with pytest.raises(DataError) as caught:

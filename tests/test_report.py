@@ -13,15 +13,10 @@ import yaml
 
 from seqlab.errors import ConfigError, DataError
 from seqlab.report import entries as entries_mod
+from seqlab.report.markdown import render_markdown
+from seqlab.report.runs import results_from_runs
 from seqlab.report.summary import write_report
-from seqlab.report.verdicts import (
-    Result,
-    compare,
-    group_results,
-    render_markdown,
-    results_from_runs,
-    summarise,
-)
+from seqlab.report.verdicts import Result, compare, group_results, summarise
 from seqlab.sweeps.seeds import expand_seeds, pipeline_entries
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,8 +21,8 @@ from mlflow.tracking import MlflowClient
 
 from seqlab.config import compose
 from seqlab.errors import StoreOutage, TrackingBug
-from seqlab.tracking.failures import outage_reason
-from seqlab.tracking.run import TrackedRun, check_landed
+from seqlab.tracking.failures import check_landed, outage_reason
+from seqlab.tracking.run import TrackedRun
 from seqlab.tracking.store import Tracking
 from tests.conftest import REPO
 from tests.test_tracking import course_ex1_meta, data_folder, store

@@ -31,7 +31,7 @@ from omegaconf import DictConfig
 from seqlab.config import compose, instantiate, validate
 from seqlab.errors import ConfigError, SeqlabError, run_cli
 from seqlab.layout import project
-from seqlab.pipeline import prepare_data
+from seqlab.preparation import prepare_data
 
 # A tiny model with many short epochs (600 x 6 steps: per-step and per-epoch overhead
 # dominate), and a larger one (80 x 43 steps over 64-step sequences).

@@ -43,7 +43,8 @@ def gpu_state() -> str | None:
 
 def timed_run(overrides: list[str], folders) -> tuple[float, float, str, float]:
     """Train and evaluate one config: (train seconds, total seconds, headline, value)."""
-    from seqlab.pipeline import evaluate, prepare_data, train
+    from seqlab.pipeline import evaluate, train
+    from seqlab.preparation import prepare_data
 
     cfg = compose(overrides)
     validate(cfg)

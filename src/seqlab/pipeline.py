@@ -1,4 +1,4 @@
-"""The pipeline core: prepare data, train, evaluate and record one run.
+"""The pipeline core: train, evaluate and record one run (its data: seqlab.preparation).
 
 Both entry points call these functions: the Hydra app (`python -m seqlab.train`) runs
 all of them in one process, and each DVC stage (seqlab/stages/) runs one. Lightning,
@@ -7,13 +7,10 @@ MLflow and matplotlib are imported only by the functions that use them.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +18,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqlab import model_folder, timing
 from seqlab.config import instantiate, validate
-from seqlab.data.meta import training_bounds
 from seqlab.data.processed import ProcessedData
 from seqlab.io import atomic_dir, atomic_write_json, atomic_write_text, naming
 from seqlab.layout import (
@@ -35,6 +31,7 @@ from seqlab.layout import (
     DataFolders,
     project,
 )
+from seqlab.preparation import prepare_data
 from seqlab.ranks import is_global_zero
 from seqlab.tracking import tagnames
 
@@ -42,84 +39,6 @@ if TYPE_CHECKING:
     from seqlab.evaluation.evaluate import Evaluation
     from seqlab.fitting.fit import FitResult
     from seqlab.tracking.run import TrackedRun
-
-
-# -- data ---------------------------------------------------------------------------------
-
-def fetch(source: str, folders: DataFolders, paths: Sequence[str | Path] = ()) -> Path:
-    """Materialise a raw source into its folder (the fetch stage); with `paths`, the source
-    is the user's own files, copied there."""
-    from seqlab.data import sources
-
-    return sources.fetch(source, folders.raw(source), folders.downloads, paths)
-
-
-def preprocess(dataset_cfg: DictConfig | dict, folders: DataFolders,
-               folder_name: str | None = None, raw_name: str | None = None) -> ProcessedData:
-    """Preprocess a dataset from its raw source into its folder (the preprocess stage)."""
-    from seqlab.data.user_files import named_as_given, own_files
-
-    spec = instantiate(dataset_cfg, "dataset")
-    raw = folders.raw(raw_name or spec.source)
-    with named_as_given(raw, own_files(spec)):  # errors name the user's file, not its copy
-        data = spec.preprocess(raw)
-    # What predict compares a user's inputs with: the training rows' lengths and ranges.
-    data.meta.raw.update(training_bounds(data.meta, data.inputs, data.lengths,
-                                         data.splits.get("train", [])))
-    data.save(folders.processed(folder_name or spec.name))
-    return data
-
-
-def digest(node: DictConfig) -> str:
-    """A short hash of a config's resolved values."""
-    plain = OmegaConf.to_container(node, resolve=True)
-    return hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def data_code_hash(dataset_cfg: DictConfig) -> str:
-    """A hash of the code that fetches and preprocesses data: seqlab/data/*.py, and the
-    user's own dataset kind's module when the dataset is theirs."""
-    from seqlab import data
-    from seqlab.model_folder import own_code
-    from seqlab.tracking.lineage import code_sha256
-
-    return code_sha256([*sorted(Path(data.__file__).parent.glob("*.py")),
-                        *own_code(dataset_cfg)])
-
-
-def prepare_data(dataset_cfg: DictConfig, folders: DataFolders) -> Path:
-    """Fetch and preprocess a dataset for a run outside DVC, unless already done.
-
-    The cache is kept apart for each version of the code that builds data, so a code
-    change never serves old arrays; within it a folder is named by the dataset and a
-    hash of its settings, so two configs never share one. The user's own file (a dataset
-    with a `path`) is keyed by its content too, so editing it prepares the data again.
-    A raw folder that lost its file is fetched again. A lock lets parallel sweep jobs
-    share the cache.
-    """
-    from filelock import FileLock
-
-    from seqlab.data.sources import raw_files
-    from seqlab.data.user_files import own_files
-    from seqlab.tracking.lineage import file_sha256
-
-    spec = instantiate(dataset_cfg, "dataset")
-    code = data_code_hash(dataset_cfg)[:12]
-    folders = DataFolders(folders.raw_root / code, folders.processed_root / code,
-                          folders.downloads)
-    paths = own_files(spec)
-    content = "".join(f"-{file_sha256(p)[:12]}" for p in paths)
-    raw_name = f"{spec.source}{content}"
-    folder = folders.processed(f"{spec.name}-{digest(dataset_cfg)}{content}")
-    folders.processed_root.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folders.processed_root / ".lock")):
-        if not all((folders.raw(raw_name) / f).is_file()
-                   for f in raw_files(spec.source, paths)):
-            fetch(raw_name, folders, paths)
-        if not folder.is_dir():
-            preprocess(dataset_cfg, folders, folder.name, raw_name)
-    return folder
-
 
 
 # -- training -----------------------------------------------------------------------------
@@ -338,7 +257,8 @@ def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None =
     from seqlab import errors
     from seqlab.errors import ConfigError
     from seqlab.sweeps.parent import sweep_tags
-    from seqlab.tracking.run import check_landed, tracked_run
+    from seqlab.tracking.failures import check_landed
+    from seqlab.tracking.run import tracked_run
     from seqlab.tracking.store import require_server
 
     errors.output_folder.append(str(out_dir))  # where a nameless OSError is reported

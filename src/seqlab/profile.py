@@ -228,7 +228,7 @@ def steps(args: argparse.Namespace) -> None:
     from seqlab.config import compose, validate
     from seqlab.fitting.fit import fit
     from seqlab.layout import project
-    from seqlab.pipeline import prepare_data
+    from seqlab.preparation import prepare_data
 
     if args.repeat < 1:
         raise ConfigError(f"--repeat: must be at least 1, got {args.repeat}")

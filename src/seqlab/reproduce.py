@@ -33,7 +33,8 @@ def main() -> int:
     tracking_cfg = compose(args.overrides).tracking
     tracking = instantiate(tracking_cfg, "tracking")
 
-    from seqlab.pipeline import prepare_data, recorded_config, run_experiment
+    from seqlab.pipeline import recorded_config, run_experiment
+    from seqlab.preparation import prepare_data
     from seqlab.tracking import lineage
 
     cfg = recorded_config(tracking, args.run_id)

@@ -109,10 +109,12 @@ def _upload(folder: Path) -> tuple[str, str]:
 
     from seqlab import model_folder
     from seqlab.config import instantiate
-    from seqlab.pipeline import log_evaluation, prepare_data, run_tags
+    from seqlab.pipeline import log_evaluation, run_tags
     from seqlab.predict.packaging import package
+    from seqlab.preparation import prepare_data
     from seqlab.sweeps.parent import sweep_tags
-    from seqlab.tracking.run import TrackedRun, tracking_bug
+    from seqlab.tracking.failures import tracking_bug
+    from seqlab.tracking.run import TrackedRun
     from seqlab.tracking.store import require_server
 
     model_dir, metrics, figures = record_of(folder)

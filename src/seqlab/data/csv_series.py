@@ -19,7 +19,8 @@ import pandas as pd
 
 from seqlab.checks import AUTO, Auto
 from seqlab.data.dates import DATE_STYLE, DateStyle, read_dates
-from seqlab.data.forecast import ForecastWindows, check_series
+from seqlab.data.forecast import ForecastWindows
+from seqlab.data.series import check_series
 from seqlab.data.user_files import (
     check_path,
     fetched_copy,

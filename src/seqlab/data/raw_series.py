@@ -1,6 +1,6 @@
 """A series given raw (a request to the served model, a file to predict from): read, checked,
 scaled, led and windowed by the functions the series' preprocessing uses
-(seqlab.data.forecast), so it becomes the array training read."""
+(seqlab.data.series, seqlab.data.forecast), so it becomes the array training read."""
 
 from __future__ import annotations
 
@@ -54,13 +54,8 @@ def one_series(frame: pd.DataFrame, meta: Meta, place: Place, name: str | None =
                ) -> Encoded:
     """One series' rows (of the series `name`, among several) as series() reads them."""
     from seqlab.data.dates import DateStyle, read_dates, write_dates
-    from seqlab.data.forecast import (
-        check_series,
-        dates_after,
-        framed,
-        lead_known,
-        with_series_id,
-    )
+    from seqlab.data.forecast import framed, lead_known, with_series_id
+    from seqlab.data.series import check_series, dates_after
 
     raw = meta.raw
     date_column, value_column = raw["date_column"], raw["value_column"]

@@ -18,11 +18,11 @@ import numpy as np
 
 from seqlab.checks import AUTO, require_choice, require_int, require_number
 from seqlab.data.dates import DATE_STYLE, DateStyle, write_dates
-from seqlab.data.forecast import FILLS, GAP_FILLS, naive_mae, read_series
 from seqlab.data.frequency import frequency
 from seqlab.data.meta import Meta
 from seqlab.data.processed import ProcessedData
 from seqlab.data.raw_inputs import scaled as scale
+from seqlab.data.series import FILLS, GAP_FILLS, naive_mae, read_series
 from seqlab.errors import DataError
 
 

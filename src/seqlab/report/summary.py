@@ -22,15 +22,10 @@ from seqlab.io import atomic_dir
 from seqlab.layout import FIGURES_DIR
 from seqlab.report import figures
 from seqlab.report.entries import Entry, load_entries, pipeline_results
+from seqlab.report.markdown import markdown_table, render_markdown
 from seqlab.report.questions import course_questions
-from seqlab.report.verdicts import (
-    Group,
-    Summary,
-    markdown_table,
-    render_markdown,
-    results_from_runs,
-    summarise,
-)
+from seqlab.report.runs import results_from_runs
+from seqlab.report.verdicts import Group, Summary, summarise
 from seqlab.tracking import tagnames
 
 REPORTS_DIR = "reports"

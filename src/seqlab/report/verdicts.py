@@ -10,15 +10,15 @@ Each configuration is tested against its trivial baseline, and against the best
 configuration (by mean) of its dataset and metric. The p-values of one dataset and metric
 are Holm-adjusted together: more comparisons must not make a winner easier to find.
 
-`summarise(results)` does all that; `render_markdown(summary)` writes it as a table and
-one line per verdict; `results_from_runs(runs)` reads the results of a sweep's MLflow
+`summarise(results)` does all that; `render_markdown(summary)` (report/markdown.py) writes
+it as a table and one line per verdict; `results_from_runs(runs)` (report/runs.py) reads
+the results of a sweep's MLflow
 child runs.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from seqlab import statistics
-from seqlab.tracking import tagnames
 
 ALPHA = 0.05  # the significance level every verdict states
 # Below three seeds the spread of the differences rests on one or two numbers: a single
@@ -283,85 +282,3 @@ def summarise(results: Iterable[Result], alpha: float = ALPHA,
                  for g in block if g is not best]
         verdicts += holm(made)
     return Summary(tuple(groups), tuple(verdicts), alpha, min_seeds)
-
-
-def render_markdown(summary: Summary) -> str:
-    """A table of the groups (mean ± std over seeds) and one line per verdict."""
-    rows = [["configuration", "dataset", "metric", "seeds", "mean ± std", "baseline",
-             "vs baseline"]]
-    for g in summary.groups:
-        against = summary.verdict(g.config, f"the {g.baseline_name} baseline")
-        base = g.baseline_group()
-        rows.append([
-            g.config, g.dataset, f"{g.metric} {'↑' if g.higher_is_better else '↓'}",
-            str(g.n), g.spread,
-            f"{base.spread} ({g.baseline_name})" if base else "n/a",
-            against.short if against else "n/a",
-        ])
-    lines = [markdown_table(rows), "",
-             f"Verdicts: two-sided paired t-tests over the seeds both sides share, at "
-             f"α = {summary.alpha}, Holm-adjusted within each dataset and metric; with fewer "
-             f"than {summary.min_seeds} shared seeds there is no test.", ""]
-    lines += [f"- {capital(v.text)}" for v in summary.verdicts] or ["- Nothing to compare."]
-    return "\n".join(lines) + "\n"
-
-
-def markdown_table(rows: Sequence[Sequence[str]]) -> str:
-    """A Markdown table; the first row is the header."""
-    def cells(row: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
-
-    return "\n".join([cells(rows[0]), cells(["---"] * len(rows[0])), *map(cells, rows[1:])])
-
-
-# -- MLflow -------------------------------------------------------------------------------
-
-def override_key(override: str) -> str:
-    """The key of a Hydra override: `+seed=1`, `++seed=1` and `~seed` all set `seed`."""
-    return override.split("=", 1)[0].lstrip("+~")
-
-
-def results_from_runs(runs: Iterable[Any]) -> list[Result]:
-    """The results of finished MLflow runs (`mlflow.entities.Run`) that have a headline.
-
-    A run's configuration is its sweep job's overrides (tag `sweep.overrides`) less its
-    seed. A run outside a sweep is named by its pipeline entry, else by its run name
-    (dataset, model and cell: coarser than a configuration). Runs are read oldest first,
-    so a rerun of one seed replaces the earlier run in `summarise`.
-    """
-    results = []
-    runs = [r for r in sorted(runs, key=lambda r: r.info.start_time or 0)
-            if r.info.status == "FINISHED" and r.data.tags.get(tagnames.HEADLINE_METRIC)]
-    # Overrides every job of the sweep shares (the preset, the store) name no difference:
-    # a configuration is named by what sets it apart.
-    swept = {frozenset(o for o in r.data.tags[tagnames.SWEEP_OVERRIDES].split()
-                       if override_key(o) != "seed")
-             for r in runs if tagnames.SWEEP_OVERRIDES in r.data.tags}
-    shared = frozenset.intersection(*swept) if len(swept) > 1 else frozenset()
-    for run in runs:
-        tags, metrics = run.data.tags, run.data.metrics
-        metric = tags.get(tagnames.HEADLINE_METRIC)
-        if run.info.status != "FINISHED" or not metric or metric not in metrics:
-            continue
-        overrides = tags.get(tagnames.SWEEP_OVERRIDES, "").split()
-        kept = [o for o in overrides if override_key(o) != "seed"]
-        seed = tags.get(tagnames.SEED) or next(
-            (o.split("=", 1)[1] for o in overrides if override_key(o) == "seed"), None)
-        if seed is None or not str(seed).lstrip("-").isdigit():
-            continue  # not a seqlab run: every run seqlab starts is tagged with its seed
-        name = tags.get(tagnames.HEADLINE_BASELINE, "")
-        baseline = metrics.get(f"baseline/{name}/{metric.split('/')[-1]}") if name else None
-        # Outside a sweep: the pipeline entry less its seed suffix (seeds.pipeline_entries
-        # names course_ex1's seed 1 course_ex1-seed1), else the run's name.
-        entry = re.sub(r"-seed\d+$", "", tags.get(tagnames.ENTRY, ""))
-        named = [o for o in kept if o not in shared]
-        config = (" ".join(named) if tagnames.SWEEP_OVERRIDES in tags else "") or (
-            entry or run.info.run_name or "(defaults)")
-        results.append(Result(
-            config=config, seed=int(seed), metric=metric, value=float(metrics[metric]),
-            higher_is_better=tags.get(tagnames.HEADLINE_HIGHER, "").lower() == "true",
-            baseline=baseline, baseline_name=name or "baseline",
-            dataset=tags.get(tagnames.DATASET, ""),
-            settings={override_key(o): o.split("=", 1)[1] for o in kept if "=" in o},
-            source=run.info.run_id))
-    return results

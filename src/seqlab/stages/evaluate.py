@@ -22,7 +22,7 @@ def main() -> None:
     cfg = entry_config(load(layout.root), args.entry)
 
     from seqlab.tracking.background import open_run
-    from seqlab.tracking.run import check_landed
+    from seqlab.tracking.failures import check_landed
 
     model_dir, data_dir = layout.model(args.entry), layout.data.processed(cfg.dataset.name)
     # First, before torch: a child process imports MLflow while this one scores the model.

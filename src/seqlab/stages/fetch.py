@@ -17,7 +17,7 @@ from seqlab.stages import run_stage
 
 def main() -> None:
     from seqlab.data.sources import SOURCES
-    from seqlab.pipeline import fetch
+    from seqlab.preparation import fetch
 
     parser = argparse.ArgumentParser(prog="python -m seqlab.stages.fetch", description=__doc__)
     parser.add_argument("source", help="a key under `sources` in params.yaml")

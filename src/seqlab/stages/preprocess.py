@@ -8,7 +8,7 @@ from seqlab import timing  # first: with $SEQLAB_PROFILE set it times the import
 from seqlab.errors import ConfigError
 from seqlab.layout import project
 from seqlab.params import load
-from seqlab.pipeline import preprocess
+from seqlab.preparation import preprocess
 from seqlab.stages import run_stage
 
 

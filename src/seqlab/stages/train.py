@@ -26,7 +26,7 @@ def main() -> None:
     layout = project()
     cfg = entry_config(load(layout.root), args.entry)
     from seqlab.tracking.background import fork_tracker, training_run
-    from seqlab.tracking.run import check_landed
+    from seqlab.tracking.failures import check_landed
 
     # Before torch: a child process imports MLflow while this one imports Lightning.
     tracking = instantiate(cfg.tracking, "tracking")
@@ -35,7 +35,8 @@ def main() -> None:
 
     from seqlab.data.processed import ProcessedData
     from seqlab.fitting.resume import RESUME_FILE
-    from seqlab.pipeline import digest, run_tags, train, write_history_plot
+    from seqlab.pipeline import run_tags, train, write_history_plot
+    from seqlab.preparation import digest
     from seqlab.ranks import is_global_zero
     from seqlab.sweeps.parent import sweep_tags
 

@@ -162,7 +162,9 @@ def finish_parent(config: Any) -> None:
             client.log_artifact(run_id, str(Path(tmp) / TABLE_FILE))
         client.log_text(run_id, table.to_markdown(index=False), "sweep.md")
         # Configurations that differ only by seed: mean ± std and paired verdicts.
-        from seqlab.report.verdicts import render_markdown, results_from_runs, summarise
+        from seqlab.report.markdown import render_markdown
+        from seqlab.report.runs import results_from_runs
+        from seqlab.report.verdicts import summarise
 
         results = results_from_runs(children)
         if results:

@@ -18,6 +18,11 @@ import re
 import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from seqlab.errors import TrackingBug
+from seqlab.tracking.store import redact_uri
 
 # The words of a database driver's OperationalError that mean "not reached" (SQLite,
 # PostgreSQL, MySQL); any other (no such table, a bad statement) is a bug.
@@ -146,3 +151,42 @@ def bug_reason(error: BaseException) -> str:
     first = text.splitlines()[0].strip() if text else ""
     name = type(error).__name__
     return f"{name}: {first}"[:300] if first else name
+
+
+# -- the one line a run ends with, once its record is safe on disk ---------------------
+
+def tracking_bug(tracking: Any, refused: tuple[str, str], kept: Path | None = None
+                 ) -> TrackingBug:
+    """The one line of a store call's bug, (what, why) as `refusal` gives it: no outage,
+    so the upload command would fail alike; the run is FAILED (see finish)."""
+    doing, reason = refused
+    where = f"its record is kept in {kept}" if kept else "its record is on disk"
+    return TrackingBug(
+        f"{doing} failed ({reason}): an error in seqlab or MLflow, not an outage of the "
+        f"MLflow store {redact_uri(tracking.resolved_uri())} (sending it again fails "
+        f"alike); the run is marked FAILED and {where}",
+        tag=f"{doing} failed: {reason}")
+
+
+def check_landed(run: Any, kept: Path, stage: str | None = None) -> None:
+    """Once a run's record is safe in `kept`: StoreOutage, one line naming the store and
+    the folder, if the store stopped answering meanwhile (see survives_outage); else
+    TrackingBug, one line, if a store call failed with a bug (the run then ends FAILED,
+    see lifetime). A DVC `stage` failed for an outage, though its outputs are whole: the
+    line says how to keep them."""
+    from seqlab.errors import StoreOutage
+
+    if run is None:
+        return
+    reason = run.down()
+    refused = run.refusal()
+    if refused and not reason:
+        raise tracking_bug(run.tracking, refused, kept)
+    if reason:
+        # DVC deletes a failed stage's outputs when it runs it again; `dvc commit` records
+        # them as they are instead.
+        keep = f", then `dvc commit -f {stage}` keeps it without running again" if stage else ""
+        raise StoreOutage(
+            f"the MLflow store {redact_uri(run.tracking.resolved_uri())} stopped answering "
+            f"({reason[:160]}); the run's record is kept in {kept}: send it with `python -m "
+            f"seqlab.upload {kept}` once the store answers again{keep}")

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab import timing
-from seqlab.errors import TrackingBug
 from seqlab.layout import (
     CONFIG_FILE,
     DIFF_FILE,
@@ -26,7 +25,8 @@ from seqlab.layout import (
     project_root,
 )
 from seqlab.tracking import lineage, tagnames
-from seqlab.tracking.failures import bug_reason, outage_reason
+from seqlab.tracking.failures import bug_reason, outage_reason, tracking_bug
+from seqlab.tracking.naming import model_class, run_name
 from seqlab.tracking.store import Tracking, fluent_uri, init_store, portable_path, redact_uri
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit for one log_batch
@@ -36,57 +36,6 @@ MAX_DIGEST_CHARS = 36  # MLflow's limit for a dataset's digest
 def process_tags() -> dict[str, str]:
     """Which process runs it: the next start on this host marks it KILLED if it died."""
     return {tagnames.HOST: socket.gethostname(), tagnames.PID: str(os.getpid())}
-
-
-def model_class(cfg: DictConfig) -> str:
-    """The net's class name, `ManyToOneRNN`: its config's `_target_` less the module."""
-    return str(cfg.model._target_).rsplit(".", 1)[-1]
-
-
-# Overrides left out of run names: what says nothing of what a run learns (where it logs,
-# how it shows progress: any key under these groups) ...
-NOISE_GROUPS = ("hydra", "tracking", "trainer", "callbacks", "debug")
-# ... and what the name says already (dataset, cell or model class) or the entry names.
-NOISE_KEYS = ("experiment", "dataset", "dataset.name", "dataset.path", "model", "model.cell",
-              "model._target_", "entry", "resume")
-MAX_NAME_CHARS = 200
-
-
-def task_overrides() -> list[str]:
-    """The command line's overrides of the Hydra job this process runs (Hydra's
-    `hydra.overrides.task`); none outside a Hydra app (a DVC stage, a test)."""
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return [str(o) for o in HydraConfig.get().overrides.task]
-    except (ImportError, ValueError):  # ValueError: no Hydra job is running
-        return []
-
-
-def key_overrides(overrides: list[str]) -> list[str]:
-    """`overrides` less the noise (NOISE_GROUPS, NOISE_KEYS, paths), each key by its last
-    part: `optim.lr=0.01` -> `lr=0.01`."""
-    kept = []
-    for override in overrides:
-        key, _, value = override.lstrip("+~").partition("=")
-        # How a file is read (`dataset.date_column`, `..._format`) names the data, not a change.
-        noise = (key in NOISE_KEYS or key.split(".")[0].split("/")[0] in NOISE_GROUPS
-                 or key.endswith(("_column", "_format")))
-        if not (noise or "/" in value):  # a path says where, not what
-            kept.append(f"{key.rsplit('.', 1)[-1]}={value}")
-    return kept
-
-
-def run_name(cfg: DictConfig, overrides: list[str] | None = None) -> str:
-    """What sets the run apart, first: `elec_equip lstm hidden_size=32 lr=0.01` (the data,
-    cell or else model class, the key overrides of the command line), then its pipeline
-    entry if any. The UI cuts long names: the parts that differ come early."""
-    # A user's own file is named by its file: `csv_series` names only the kind of data.
-    data = Path(cfg.dataset.path).stem if cfg.dataset.get("path") else cfg.dataset.name
-    label = cfg.model.get("cell") or model_class(cfg)
-    given = task_overrides() if overrides is None else overrides
-    parts = [data, label, *key_overrides(given), cfg.get("entry")]
-    return " ".join(str(p) for p in parts if p)[:MAX_NAME_CHARS]
 
 
 def flat_params(cfg: DictConfig) -> dict[str, str]:
@@ -442,43 +391,6 @@ class TrackedRun:
                 from seqlab.tracking.registry import promote_if_best
 
                 promote_if_best(self.tracking, self.run_id)
-
-
-def tracking_bug(tracking: Tracking, refused: tuple[str, str], kept: Path | None = None
-                 ) -> TrackingBug:
-    """The one line of a store call's bug, (what, why) as `refusal` gives it: no outage,
-    so the upload command would fail alike; the run is FAILED (see finish)."""
-    doing, reason = refused
-    where = f"its record is kept in {kept}" if kept else "its record is on disk"
-    return TrackingBug(
-        f"{doing} failed ({reason}): an error in seqlab or MLflow, not an outage of the "
-        f"MLflow store {redact_uri(tracking.resolved_uri())} (sending it again fails "
-        f"alike); the run is marked FAILED and {where}",
-        tag=f"{doing} failed: {reason}")
-
-
-def check_landed(run: Any, kept: Path, stage: str | None = None) -> None:
-    """Once a run's record is safe in `kept`: StoreOutage, one line naming the store and
-    the folder, if the store stopped answering meanwhile (see survives_outage); else
-    TrackingBug, one line, if a store call failed with a bug (the run then ends FAILED,
-    see lifetime). A DVC `stage` failed for an outage, though its outputs are whole: the
-    line says how to keep them."""
-    from seqlab.errors import StoreOutage
-
-    if run is None:
-        return
-    reason = run.down()
-    refused = run.refusal()
-    if refused and not reason:
-        raise tracking_bug(run.tracking, refused, kept)
-    if reason:
-        # DVC deletes a failed stage's outputs when it runs it again; `dvc commit` records
-        # them as they are instead.
-        keep = f", then `dvc commit -f {stage}` keeps it without running again" if stage else ""
-        raise StoreOutage(
-            f"the MLflow store {redact_uri(run.tracking.resolved_uri())} stopped answering "
-            f"({reason[:160]}); the run's record is kept in {kept}: send it with `python -m "
-            f"seqlab.upload {kept}` once the store answers again{keep}")
 
 
 def _alive(pid: int) -> bool:
