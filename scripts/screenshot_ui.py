@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1600, 800
-FILTER = "tags.dataset = 'digits_pixels' and tags.model = 'ManyToOneRNN'"
+FILTER = "tags.dataset = 'digits_pixels' and tags.model = 'ManyToOneNet'"
 # The pictures: file name -> the runs page's view.
 VIEWS = {"mlflow_compare.png": "CHART", "mlflow_runs.png": "TABLE"}
 # Set before the UI's code runs: open "Model training" (not GenAI), with the assistant

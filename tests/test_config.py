@@ -45,7 +45,7 @@ def test_every_experiment_preset_is_valid_and_its_dataset_a_known_task(experimen
         (["callbacks.model_checkpoint=3"], "callbacks.model_checkpoint: expected a section"),
         (["dataset.read=columns"], "dataset.read: 'columns' is not one of: pixels, rows"),
         (["trainer.accelerator=tpu9"], "trainer.accelerator: 'tpu9' is not one of"),
-        (["+model.hiden_size=3"], "model.hiden_size: unknown key for ManyToOneRNN; allowed"),
+        (["+model.hiden_size=3"], "model.hiden_size: unknown key for ManyToOneNet; allowed"),
         (["+dataset.windw=3", "dataset=elec_equip"], "dataset.windw: unknown key"),
         (["+learning_rate=3"], "learning_rate: unknown top-level key"),
         (["seed=-1"], "seed: must be at least 0"),
@@ -195,3 +195,23 @@ def test_a_pipeline_entry_with_a_backtest_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"^datasets\.elec_equip\.backtest_folds: a backtest "
                                           r"fits a model per fold"):
         params.generate()
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("seqlab.models.many_to_one.ManyToOneRNN", "ManyToOneNet"),
+    ("seqlab.models.synchronous.SynchronousRNN", "SynchronousNet"),
+])
+def test_a_renamed_net_builds_from_its_old_name_with_one_line(old, new, capsys):
+    """Saved configs and model folders name the nets by their names before they ran
+    transformer and TCN cells too: they build the same class, and one line says so."""
+    from seqlab.config import instantiate
+
+    net = instantiate({"_target_": old, "hidden_size": 4}, "model", input_size=3,
+                      output_size=2)
+    assert type(net).__name__ == new
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [f"seqlab: model._target_: {old.rsplit('.', 1)[1]} is now {new} "
+                     f"({old.rsplit('.', 1)[0]}.{new}); the old name still works"]
+    instantiate({"_target_": old.replace(old.rsplit(".", 1)[1], new), "hidden_size": 4},
+                "model", input_size=3, output_size=2)
+    assert capsys.readouterr().err == ""  # the current name says nothing

@@ -30,7 +30,7 @@ from seqlab.tracking.store import (
 )
 
 # The filter the README gives for "RNN vs LSTM vs GRU on one dataset".
-CELLS_FILTER = "tags.dataset = 'elec_equip' and tags.model = 'ManyToOneRNN'"
+CELLS_FILTER = "tags.dataset = 'elec_equip' and tags.model = 'ManyToOneNet'"
 
 
 def store(tmp: Path) -> Tracking:
@@ -94,7 +94,7 @@ def test_cells_of_one_dataset_are_one_filter_away(tmp_path):
     runs = client.search_runs([experiment], CELLS_FILTER)
 
     assert sorted(r.data.tags["model.cell"] for r in runs) == ["gru", "lstm", "rnn"]
-    assert {r.data.tags["model"] for r in runs} == {"ManyToOneRNN"}
+    assert {r.data.tags["model"] for r in runs} == {"ManyToOneNet"}
     # Names say what differs, early (the UI cuts them): a GRU and a TCN never look alike.
     assert sorted(r.info.run_name for r in runs) == [
         "elec_equip gru", "elec_equip lstm", "elec_equip rnn"]
@@ -191,7 +191,7 @@ def test_a_users_own_net_takes_a_presets_alias_only_on_the_same_data(tmp_path):
     own_first = finish("my_models.MeanNet", "a" * 64, 0.1)  # a fresh store
     assert held("best-elec_equip-aaaaaaaa") == own_first
     assert list(client.get_registered_model(name).aliases) == ["best-elec_equip-aaaaaaaa"]
-    lstm = finish("seqlab.models.many_to_one.ManyToOneRNN", "a" * 64, 0.3)
+    lstm = finish("seqlab.models.many_to_one.ManyToOneNet", "a" * 64, 0.3)
     assert held("best-elec_equip") == lstm  # seqlab's nets: the preset's alias, as always
     other_data = finish("my_models.MeanNet", "b" * 64, 0.05)  # e.g. another window
     assert held("best-elec_equip-bbbbbbbb") == other_data and held("best-elec_equip") == lstm

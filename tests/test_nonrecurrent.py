@@ -9,9 +9,9 @@ import torch
 from seqlab.config import compose
 from seqlab.errors import ConfigError
 from seqlab.models.cells import sequence_encoder
-from seqlab.models.many_to_one import ManyToOneRNN
+from seqlab.models.many_to_one import ManyToOneNet
 from seqlab.models.nonrecurrent import ConvEncoder
-from seqlab.models.synchronous import SynchronousRNN
+from seqlab.models.synchronous import SynchronousNet
 
 CELLS = ["transformer", "tcn"]
 
@@ -35,7 +35,7 @@ def test_a_one_way_encoder_sees_only_the_past(cell):
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_padding_changes_no_real_step(cell, bidirectional):
     torch.manual_seed(0)
-    net = SynchronousRNN(3, 5, cell=cell, hidden_size=8, bidirectional=bidirectional,
+    net = SynchronousNet(3, 5, cell=cell, hidden_size=8, bidirectional=bidirectional,
                          steps=7).eval()
     short, long = torch.randn(1, 4, 3), torch.randn(1, 7, 3)
     padded = torch.full((2, 7, 3), 9.0)  # garbage the lengths must hide
@@ -43,7 +43,7 @@ def test_padding_changes_no_real_step(cell, bidirectional):
     together = net(padded, torch.tensor([4, 7]))
     torch.testing.assert_close(together[0, :4], net(short)[0], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(together[1], net(long)[0], rtol=1e-4, atol=1e-5)
-    reader = ManyToOneRNN(3, 2, cell=cell, hidden_size=8, bidirectional=bidirectional,
+    reader = ManyToOneNet(3, 2, cell=cell, hidden_size=8, bidirectional=bidirectional,
                           readout="mean", steps=7).eval()
     torch.testing.assert_close(reader(padded, torch.tensor([4, 7]))[0], reader(short)[0],
                                rtol=1e-4, atol=1e-5)
@@ -56,11 +56,11 @@ def test_the_tcn_sees_every_step_it_is_given():
 
 
 def test_token_inputs_and_settings_that_cannot_work_are_one_line():
-    net = ManyToOneRNN(30, 2, cell="transformer", hidden_size=8, token_inputs=True,
+    net = ManyToOneNet(30, 2, cell="transformer", hidden_size=8, token_inputs=True,
                        embed_size=6)
     assert net(torch.randint(1, 30, (3, 5))).shape == (3, 2)
     with pytest.raises(ConfigError, match="model.heads: 3 does not divide model.hidden_size 8"):
-        ManyToOneRNN(3, 2, cell="transformer", hidden_size=8, heads=3)
+        ManyToOneNet(3, 2, cell="transformer", hidden_size=8, heads=3)
     with pytest.raises(ConfigError, match="cell: 'lstmm' is not one of: rnn, lstm, gru, "
                                           "transformer, tcn"):
         sequence_encoder(3, "lstmm")

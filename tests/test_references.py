@@ -148,7 +148,7 @@ def test_the_report_lists_each_baseline_with_what_it_is_and_its_seconds(tmp_path
     from seqlab.report.summary import write_report
 
     record = {"archetype": "many_to_one", "task": "regression", "dataset": "elec_equip",
-              "model": "ManyToOneRNN", "cell": "lstm", "entry": "course_ex1",
+              "model": "ManyToOneNet", "cell": "lstm", "entry": "course_ex1",
               "headline": {"metric": "test/mse", "value": 0.004, "higher_is_better": False,
                            "baseline": 0.0009, "baseline_name": "auto_ets"},
               "test": {"test/mse": 0.004},

@@ -140,14 +140,14 @@ def test_seeds_shortcut_expands_to_a_hydra_sweep_and_to_pipeline_entries():
 # -- the report stage ---------------------------------------------------------------------
 
 ENTRIES = {  # entry: (dataset, model, cell, metric, values by seed, baseline)
-    "course_ex1": ("elec_equip", "ManyToOneRNN", "lstm", "test/mse",
+    "course_ex1": ("elec_equip", "ManyToOneNet", "lstm", "test/mse",
                    [0.0049, 0.0052, 0.0047, 0.0050], 0.0039),
     "course_ex1_fc": ("elec_equip", "FeedForwardNet", None, "test/mse",
                       [0.0035, 0.0036, 0.0033, 0.0034], 0.0039),
-    "course_ex1_features": ("elec_equip_features", "ManyToOneRNN", "lstm", "test/mse",
+    "course_ex1_features": ("elec_equip_features", "ManyToOneNet", "lstm", "test/mse",
                             [0.0050, 0.0049, 0.0048, 0.0051], 0.0039),
-    "course_ex1_gru": ("elec_equip", "ManyToOneRNN", "gru", "test/mse", [0.0045], 0.0039),
-    "course_ex2": ("digits_pixels", "ManyToOneRNN", "lstm", "test/acc", [0.93], 0.1),
+    "course_ex1_gru": ("elec_equip", "ManyToOneNet", "gru", "test/mse", [0.0045], 0.0039),
+    "course_ex2": ("digits_pixels", "ManyToOneNet", "lstm", "test/acc", [0.93], 0.1),
     "course_ex2_fc": ("digits_pixels", "FeedForwardNet", None, "test/acc", [0.96], 0.1),
 }
 

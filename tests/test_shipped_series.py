@@ -11,7 +11,7 @@ from seqlab.data import sktime_data, sources
 from seqlab.data.ecg_steps import IGNORE, EcgPhase, r_peaks
 from seqlab.data.japanese_vowels import JapaneseVowels, load_vowels, real_steps
 from seqlab.errors import ConfigError, DataError
-from seqlab.models.many_to_one import ManyToOneRNN
+from seqlab.models.many_to_one import ManyToOneNet
 from tests.conftest import tiny
 
 SHIPPED = list(sktime_data.SHIPPED)
@@ -91,7 +91,7 @@ def test_vowels_are_standardised_with_training_rows_only(raw, vowels):
 
 def test_vowels_padding_never_changes_a_prediction(vowels):
     torch.manual_seed(0)
-    net = ManyToOneRNN(12, 9, cell="gru", hidden_size=8).eval()
+    net = ManyToOneNet(12, 9, cell="gru", hidden_size=8).eval()
     rows = [int(np.argmin(vowels.lengths)), int(np.argmax(vowels.lengths))]
     inputs, lengths = torch.as_tensor(vowels.inputs[rows]), torch.as_tensor(vowels.lengths[rows])
     together = net(inputs, lengths)

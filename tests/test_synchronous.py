@@ -11,7 +11,7 @@ from seqlab.data import sources
 from seqlab.data.digit_videos import IGNORE, DigitVideos
 from seqlab.data.meta import Meta
 from seqlab.data.step_forecast import StepForecast
-from seqlab.models.synchronous import FrameByFrame, SynchronousRNN
+from seqlab.models.synchronous import FrameByFrame, SynchronousNet
 from seqlab.tasks import TASKS
 from tests.conftest import tiny
 
@@ -36,7 +36,7 @@ def padded_pair(features: int = 3) -> tuple[torch.Tensor, torch.Tensor, torch.Te
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_padding_does_not_change_real_step_outputs(cell, bidirectional):
     torch.manual_seed(0)
-    net = SynchronousRNN(3, 5, cell=cell, hidden_size=6, bidirectional=bidirectional).eval()
+    net = SynchronousNet(3, 5, cell=cell, hidden_size=6, bidirectional=bidirectional).eval()
     short, long, padded = padded_pair()
     together = net(padded, torch.tensor([4, 7]))
     torch.testing.assert_close(together[0, :4], net(short)[0])
@@ -47,7 +47,7 @@ def test_words_read_with_their_characters_ignore_padding_words_and_characters():
     """Token inputs N x T x (1 + C): garbage in padded steps changes no real step's output,
     and a word's padding characters (id 0) change nothing either."""
     torch.manual_seed(0)
-    net = SynchronousRNN(20, 5, hidden_size=6, bidirectional=True, embed_size=4,
+    net = SynchronousNet(20, 5, hidden_size=6, bidirectional=True, embed_size=4,
                          token_inputs=True, char_vocab_size=12, chars_per_word=5,
                          char_embed_size=3, char_channels=4).eval()
     words = torch.randint(1, 20, (2, 7, 1))
@@ -75,7 +75,7 @@ def tagging_module(net: torch.nn.Module, *overrides: str):
 
 def test_padding_does_not_change_the_loss():
     torch.manual_seed(0)
-    module = tagging_module(SynchronousRNN(3, 5, hidden_size=6))
+    module = tagging_module(SynchronousNet(3, 5, hidden_size=6))
     short, long, padded = padded_pair()
     labels = torch.randint(0, 5, (2, 7))
     separate = [module.training_step({"inputs": x, "targets": y,
@@ -94,11 +94,11 @@ def test_unidirectional_rnn_is_causal(cell):
     frames = torch.randn(2, 8, 3)
     changed = frames.clone()
     changed[:, 5] += 1.0
-    causal = SynchronousRNN(3, 4, cell=cell, hidden_size=6).eval()
+    causal = SynchronousNet(3, 4, cell=cell, hidden_size=6).eval()
     before, after = causal(frames), causal(changed)
     torch.testing.assert_close(before[:, :5], after[:, :5])
     assert not torch.allclose(before[:, 5:], after[:, 5:])
-    peeking = SynchronousRNN(3, 4, cell=cell, hidden_size=6, bidirectional=True).eval()
+    peeking = SynchronousNet(3, 4, cell=cell, hidden_size=6, bidirectional=True).eval()
     assert not torch.allclose(peeking(frames)[:, :5], peeking(changed)[:, :5])
 
 
@@ -113,7 +113,7 @@ def test_frame_by_frame_sees_each_frame_alone():
 
 def test_overfits_one_small_batch(one_thread):
     torch.manual_seed(0)
-    module = tagging_module(SynchronousRNN(8, 10, cell="gru", hidden_size=32), "optim.lr=0.02")
+    module = tagging_module(SynchronousNet(8, 10, cell="gru", hidden_size=32), "optim.lr=0.02")
     optimizer = module.configure_optimizers()
     lengths = torch.tensor([6, 4, 5, 6, 3, 6, 2, 6])
     batch = {"inputs": torch.rand(8, 6, 8), "targets": torch.randint(0, 10, (8, 6)),

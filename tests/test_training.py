@@ -11,7 +11,7 @@ from seqlab.config import instantiate
 from seqlab.data.meta import Meta
 from seqlab.errors import ConfigError, TrainingDiverged
 from seqlab.fitting.batches import TensorBatches
-from seqlab.models.many_to_one import ManyToOneRNN
+from seqlab.models.many_to_one import ManyToOneNet
 from seqlab.tasks import TASKS
 from tests.conftest import tiny
 
@@ -45,7 +45,7 @@ def test_ddp_ranks_get_equal_disjoint_shares():
 @pytest.mark.parametrize("readout", ["last", "mean"])
 def test_padding_does_not_change_outputs(cell, readout):
     torch.manual_seed(0)
-    net = ManyToOneRNN(3, 2, cell=cell, hidden_size=5, readout=readout).eval()
+    net = ManyToOneNet(3, 2, cell=cell, hidden_size=5, readout=readout).eval()
     short, long = torch.randn(1, 4, 3), torch.randn(1, 7, 3)
     padded = torch.zeros(2, 7, 3)
     padded[0, :4], padded[1] = short[0], long[0]
@@ -62,7 +62,7 @@ def test_overfits_one_small_batch():
     task = TASKS["classification"]
     meta = Meta(name="toy", task="classification", archetype="many_to_one", input_size=8,
                 output_size=10, steps=8)
-    module = task.lightning_module()(ManyToOneRNN(8, 10, hidden_size=32), task.loss,
+    module = task.lightning_module()(ManyToOneNet(8, 10, hidden_size=32), task.loss,
                                      instantiate(cfg.optim, "optim"), meta)
     optimizer = module.configure_optimizers()
     batch = {"inputs": torch.rand(16, 8, 8), "targets": torch.arange(16) % 10,

@@ -48,6 +48,16 @@ def _import_target(key: str, path: str) -> Any:
         hydra_log.setLevel(level)
 
 
+def renamed(key: str, path: str, target: Any) -> None:
+    """One line when `path` names a seqlab class by an old name (a module keeps it as an
+    alias of the class, for saved configs and model folders)."""
+    module, _, name = path.rpartition(".")
+    new = getattr(target, "__name__", name)
+    if path.startswith("seqlab.") and isinstance(target, type) and new != name:
+        print(f"seqlab: {key}._target_: {name} is now {new} ({module}.{new}); the old "
+              "name still works", file=sys.stderr)
+
+
 def instantiate(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
     """Instantiate the `_target_` of `node`, reporting bad keys and values as ConfigError.
 
@@ -60,6 +70,7 @@ def instantiate(node: DictConfig | dict, key: str, **runtime: Any) -> Any:
     if "_target_" not in node:
         raise ConfigError(f"{key}: missing '_target_' (the class this section configures)")
     target = _import_target(key, node._target_)
+    renamed(key, str(node._target_), target)
     params = inspect.signature(target).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     # A run-time value the target does not take (a model's step count, say) is not for it.

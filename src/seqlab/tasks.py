@@ -53,7 +53,7 @@ class Task:
 
 SUPERVISED = "seqlab.fitting.supervised.SupervisedModule"
 PER_STEP = "seqlab.fitting.per_step.PerStepModule"
-GENERATOR = "seqlab.fitting.generator.GeneratorModule"
+GENERATOR = "seqlab.fitting.generation.GenerationModule"
 
 FORECAST_UNITS = ("mase", "rmse_original")  # scale-free first, then the series' units
 

@@ -12,7 +12,7 @@ from seqlab.models.encoders import last_step, real_steps
 READOUTS = ("last", "mean")
 
 
-class ManyToOneRNN(nn.Module):
+class ManyToOneNet(nn.Module):
     """An encoder read at its last step (or averaged over steps), then a linear head. The
     encoder is recurrent, or with `cell` transformer or tcn not (seqlab.models.nonrecurrent).
 
@@ -47,3 +47,8 @@ class ManyToOneRNN(nn.Module):
         mask = real_steps(lengths.to(outputs.device), outputs.shape[1])
         summed = (outputs * mask.unsqueeze(-1)).sum(dim=1)
         return self.head(summed / lengths.unsqueeze(-1).to(outputs.dtype))
+
+
+# The name before it ran transformer and TCN cells too: saved configs and model folders
+# still load (seqlab.config.instantiate says the new name in one line).
+ManyToOneRNN = ManyToOneNet

@@ -1,6 +1,6 @@
 """Synchronous many-to-many models: one output at every input step.
 
-`SynchronousRNN` reads each step with the state it carries from the steps before;
+`SynchronousNet` reads each step with the state it carries from the steps before;
 `FrameByFrame` applies the one-to-one feed-forward net to each step on its own, the
 stateless comparison that shows what the state is worth.
 """
@@ -15,7 +15,7 @@ from seqlab.models.encoders import CharWords
 from seqlab.models.feedforward import FeedForwardNet
 
 
-class SynchronousRNN(nn.Module):
+class SynchronousNet(nn.Module):
     """An encoder (recurrent, or transformer / tcn) with a linear head applied at every
     step (N x T x output_size).
 
@@ -62,3 +62,8 @@ class FrameByFrame(nn.Module):
         batch, steps, features = inputs.shape
         frames = inputs.reshape(batch * steps, 1, features)
         return self.frame_net(frames).reshape(batch, steps, -1)
+
+
+# The name before it ran transformer and TCN cells too: saved configs and model folders
+# still load (seqlab.config.instantiate says the new name in one line).
+SynchronousRNN = SynchronousNet

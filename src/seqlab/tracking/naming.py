@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 
 def model_class(cfg: DictConfig) -> str:
-    """The net's class name, `ManyToOneRNN`: its config's `_target_` less the module."""
+    """The net's class name, `ManyToOneNet`: its config's `_target_` less the module."""
     return str(cfg.model._target_).rsplit(".", 1)[-1]
 
 

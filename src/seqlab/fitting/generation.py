@@ -13,7 +13,7 @@ from seqlab.data.vocab import Vocab
 from seqlab.fitting.supervised import Batch, SupervisedModule
 
 
-class GeneratorModule(SupervisedModule):
+class GenerationModule(SupervisedModule):
     """Trains a models.generator.TokenGenerator (a captioner or an encoder-decoder)."""
 
     def measure(self, batch: Batch, stage: str) -> torch.Tensor:
