@@ -29,19 +29,20 @@ from seqlab.layout import (
     META_FILE,
     METRICS_FILE,
     MODEL_FILE,
-    RUN_MODEL_DIR,
     project,
 )
 
 
 def record_of(folder: Path) -> tuple[Path, Path | None, Path]:
     """(model folder, metrics file or None, figures folder) of a run or a pipeline model."""
+    from seqlab.model_folder import find
+
     folder = Path(folder)
-    if (folder / RUN_MODEL_DIR / MODEL_FILE).is_file():  # a run's output folder
+    model_dir = find(folder)
+    if model_dir is not None and model_dir != folder:  # a run's output folder
         metrics = folder / METRICS_FILE
-        return folder / RUN_MODEL_DIR, metrics if metrics.is_file() else None, \
-            folder / FIGURES_DIR
-    if (folder / MODEL_FILE).is_file():  # models/<entry>/
+        return model_dir, metrics if metrics.is_file() else None, folder / FIGURES_DIR
+    if model_dir is not None:  # models/<entry>/
         layout, entry = project(), folder.name
         details = layout.details(entry)
         return folder, details if details.is_file() else None, \

@@ -7,8 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from seqlab.data.dates import DateStyle, read_dates, write_dates
+from seqlab.data.forecast import framed, lead_known, with_series_id
 from seqlab.data.meta import Meta
 from seqlab.data.raw_inputs import Encoded, Place, numbers, require_columns, scaled
+from seqlab.data.series import check_series, dates_after
 from seqlab.errors import DataError
 
 # A gap in a series given to predict: advice a user can follow from the command or a request.
@@ -52,11 +55,7 @@ def encode_raw(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
 
 def one_series(frame: pd.DataFrame, meta: Meta, place: Place, name: str | None = None
                ) -> Encoded:
-    """One series' rows (of the series `name`, among several) as series() reads them."""
-    from seqlab.data.dates import DateStyle, read_dates, write_dates
-    from seqlab.data.forecast import framed, lead_known, with_series_id
-    from seqlab.data.series import check_series, dates_after
-
+    """One series' rows (of the series `name`, among several) as encode_raw reads them."""
     raw = meta.raw
     date_column, value_column = raw["date_column"], raw["value_column"]
     value_columns = [value_column, *raw["input_columns"]]

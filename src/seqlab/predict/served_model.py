@@ -77,7 +77,8 @@ class ServedNet(mlflow.pyfunc.PythonModel):
     """Raw inputs (a DataFrame of the dataset's columns) -> answers (a DataFrame)."""
 
     def load_context(self, context: Any) -> None:
-        from seqlab.predict.trained import ModelFiles, TrainedModel
+        from seqlab.model_folder import ModelFiles
+        from seqlab.predict.trained import TrainedModel
 
         files = context.artifacts
         weights = Path(files[WEIGHTS])
