@@ -109,3 +109,36 @@ def test_the_headline_is_against_the_strongest_baseline_and_names_it(higher, nam
     found = headline({"acc": 0.9}, {"majority": {"acc": 0.2}, "per_word": {"acc": 0.85}},
                      ("acc",), higher)
     assert found["baseline_name"] == name
+
+
+def test_a_dataset_s_baselines_are_fitted_once_and_read_back_by_later_runs(tmp_path):
+    """The second run on the same data reads the first's answers (and their seconds);
+    changed data is fitted afresh; a folder that cannot be written still answers."""
+    from seqlab.evaluation.stored_baselines import answered
+
+    fits = []
+
+    def counted(found, per_step):  # the classifiers' baselines, counting each fit
+        fits.append(found)
+        return baselines.classes(found, per_step)
+
+    rows = np.array([[0, 0, 0], [5, 5, 5], [0, 1, 0], [5, 4, 5]], dtype=np.float32)[..., None]
+    first = data(rows, np.array([0, 1, 0, 1]), [3] * 4, [0, 1], [2, 3], "classification")
+    answers = answered(counted, first, False, tmp_path)
+    again = answered(counted, first, False, tmp_path)
+    assert len(fits) == 1
+    assert {k: v.tolist() for k, v in again.items()} == {k: v.tolist()
+                                                         for k, v in answers.items()}
+    assert again.info == answers.info and "nearest_neighbour" in again.info
+    changed = data(rows + 1, np.array([0, 1, 0, 1]), [3] * 4, [0, 1], [2, 3],
+                   "classification")
+    answered(counted, changed, False, tmp_path)
+    assert len(fits) == 2
+    (tmp_path / "file").write_text("")
+    answered(counted, first, False, tmp_path / "file" / "below")  # not a folder
+    assert len(fits) == 3
+    for stored in tmp_path.glob("*.pkl"):  # a damaged file is fitted again and replaced
+        stored.write_bytes(b"not a pickle")
+    answered(counted, first, False, tmp_path)
+    answered(counted, first, False, tmp_path)
+    assert len(fits) == 4

@@ -77,6 +77,8 @@ def test_every_stage_runs_and_leaves_its_outputs(project):
                 | {"report"})
     assert ran(output) == expected
     assert (root / "reports" / "summary.md").is_file()
+    # The baselines' answers, kept for later runs beside the data (not a DVC output).
+    assert list((root / "data" / "processed" / ".baselines").glob("*.pkl"))
     for entry in entries:
         assert (root / "models" / entry / "model.pt").is_file()
         assert (root / "plots" / entry / "history.csv").is_file()

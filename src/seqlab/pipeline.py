@@ -127,13 +127,15 @@ def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluatio
     the evaluation with its figures; nothing is written.
     """
     from seqlab.evaluation.evaluate import evaluate as score
+    from seqlab.evaluation.stored_baselines import FOLDER as STORED_BASELINES
     from seqlab.tasks import task_of
 
     with timing.phase("data"):
         data = ProcessedData.load(data_dir)
     cfg, net = load_model(model_dir, data)
     title = f"{cfg.get('entry') or cfg.dataset.name}: {cfg.model.get('cell', '')} test".strip()
-    evaluation = score(net, data, task_of(data.meta.task), title)
+    evaluation = score(net, data, task_of(data.meta.task), title,
+                       stored_in=Path(data_dir).parent / STORED_BASELINES)
     history = Path(model_dir) / HISTORY_FILE
     if history.is_file():
         from seqlab.evaluation import plots  # pyplot: only where a figure is drawn

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from torch import nn
@@ -18,6 +19,7 @@ from seqlab.evaluation.by_series import series_scores
 from seqlab.evaluation.metrics import headline
 from seqlab.evaluation.outcome import Outcome
 from seqlab.evaluation.predict import scored
+from seqlab.evaluation.stored_baselines import answered
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -57,12 +59,18 @@ class Evaluation:
     about: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def evaluate(net: nn.Module, data: ProcessedData, task: Scoring, title: str) -> Evaluation:
-    """Answer the test split with `net` and with each baseline; score and draw both."""
+def evaluate(net: nn.Module, data: ProcessedData, task: Scoring, title: str,
+             stored_in: Path | None = None) -> Evaluation:
+    """Answer the test split with `net` and with each baseline; score and draw both.
+
+    With `stored_in`, the baselines' answers are read from there when a run before
+    fitted them on the same data (seqlab.evaluation.stored_baselines), else kept there.
+    """
     truth = scored(data.targets, data, "test", task.per_step)
     outcome = Outcome(net=net, data=data, per_step=task.per_step, truth=truth,
                       answers=task.predict(net, data, "test"),
-                      baselines=task.baselines(data, task.per_step), title=title)
+                      baselines=answered(task.baselines, data, task.per_step, stored_in),
+                      title=title)
     test = task.metrics(truth, outcome.answers, data.meta)
     for more in task.more_metrics:
         test |= more(outcome)
