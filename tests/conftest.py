@@ -67,6 +67,21 @@ def cache(tmp_path_factory) -> DataFolders:
 
 
 @pytest.fixture(scope="session")
+def data_cache(tmp_path_factory) -> Path:
+    """One `data/cache` for the session's project folders: see `sharing_data_cache`."""
+    return tmp_path_factory.mktemp("data-cache")
+
+
+def sharing_data_cache(root: Path, data_cache: Path) -> Path:
+    """`root` as a project whose data/cache is the session's: the commands run there
+    prepare each dataset, and fit its baselines, once for every test (the cache is keyed
+    by content and locked, as several projects of one user may share it)."""
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "data" / "cache").symlink_to(data_cache, target_is_directory=True)
+    return root
+
+
+@pytest.fixture(scope="session")
 def prepared(cache):
     """Prepare a config's dataset once per session: prepared(cfg) -> processed folder."""
     from seqlab.preparation import prepare_data
@@ -77,9 +92,9 @@ def prepared(cache):
 @pytest.fixture(scope="session")
 def run(cache):
     """run(cfg, out_dir) -> the metrics file's content: the whole run, as the app does it."""
-    from seqlab.pipeline import run_experiment
+    from seqlab.pipeline import train_and_evaluate
 
-    return lambda cfg, out_dir: run_experiment(cfg, Path(out_dir), cache)
+    return lambda cfg, out_dir: train_and_evaluate(cfg, Path(out_dir), cache)
 
 
 def run_module(module: str, *args: str, cwd: Path = REPO, env: dict | None = None,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, sharing_data_cache
 
 # The slow tier: real processes killed and resumed.
 pytestmark = pytest.mark.slow
@@ -25,6 +25,12 @@ pytestmark = pytest.mark.slow
 RUN = ["experiment=course_ex2", "trainer=cpu", "trainer.progress_bar=false",
        "trainer.checkpoint_every_n_epochs=1", "trainer.checkpoint_every_minutes=null",
        "optim.max_epochs=10", "tracking.log_model=false"]
+
+
+@pytest.fixture
+def shared_data(tmp_path, data_cache):
+    """The test's project folder prepares no dataset the session already has."""
+    sharing_data_cache(tmp_path, data_cache)
 
 
 def command(root: Path, name: str, *overrides: str) -> list[str]:
@@ -78,9 +84,9 @@ def epochs_logged(root: Path, run_id: str) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def reference(tmp_path_factory, data_cache):
     """An uninterrupted run: its test metrics and per-epoch losses."""
-    root = tmp_path_factory.mktemp("reference")
+    root = sharing_data_cache(tmp_path_factory.mktemp("reference"), data_cache)
     run(root, "whole")
     (found,) = client(root).search_runs([client(root).get_experiment_by_name(
         "many_to_one").experiment_id])
@@ -90,7 +96,8 @@ def reference(tmp_path_factory):
     return test, losses
 
 
-def test_kill_9_then_resume_continues_the_same_run_to_the_same_result(tmp_path, reference):
+def test_kill_9_then_resume_continues_the_same_run_to_the_same_result(tmp_path, reference,
+                                                                    shared_data):
     process = start(tmp_path, "first")
     checkpoint = wait_for_checkpoint(tmp_path, process)
     process.kill()  # SIGKILL: no handler runs
@@ -115,7 +122,8 @@ def test_kill_9_then_resume_continues_the_same_run_to_the_same_result(tmp_path, 
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_a_signal_ends_the_run_killed_with_its_exit_status(tmp_path, signum, status):
+def test_a_signal_ends_the_run_killed_with_its_exit_status(tmp_path, signum, status,
+                                                           shared_data):
     process = start(tmp_path, "signalled")
     checkpoint = wait_for_checkpoint(tmp_path, process)
     process.send_signal(signum)
@@ -131,6 +139,7 @@ def test_a_signal_ends_the_run_killed_with_its_exit_status(tmp_path, signum, sta
 
 
 def test_concurrent_runs_never_share_a_folder(tmp_path):
+    """Four runs started at once in a new project: they also prepare its data together."""
     seeds = range(4)
     processes = [subprocess.Popen(
         [sys.executable, "-m", "seqlab.train", "experiment=course_ex1", "debug=one_batch",
@@ -148,7 +157,7 @@ def test_concurrent_runs_never_share_a_folder(tmp_path):
     assert seen == list(seeds)  # each folder holds its own run's model
 
 
-def test_reproduce_by_id_trains_the_run_again_and_compares_its_metrics(tmp_path):
+def test_reproduce_by_id_trains_the_run_again_and_compares_its_metrics(tmp_path, shared_data):
     run(tmp_path, "original", "experiment=course_ex1", "optim.max_epochs=3")
     (original,) = client(tmp_path).search_runs(
         [client(tmp_path).get_experiment_by_name("many_to_one").experiment_id])
@@ -182,7 +191,7 @@ def test_an_evaluation_error_leaves_the_run_failed_with_its_reason(tmp_path, mon
                    f"tracking.artifact_root={tmp_path / 'mlartifacts'}",
                    "tracking.log_model=false"])
     with pytest.raises(DataError):
-        pipeline.run_experiment(cfg, tmp_path / "out",
+        pipeline.train_and_evaluate(cfg, tmp_path / "out",
                                 DataFolders(tmp_path / "raw", tmp_path / "processed"))
     (found,) = client(tmp_path).search_runs(
         [client(tmp_path).get_experiment_by_name("many_to_one").experiment_id])

@@ -246,8 +246,8 @@ def run_tags(cfg: DictConfig) -> dict[str, str]:
 
 # -- one run, start to end (the Hydra app) ------------------------------------------------
 
-def run_experiment(cfg: DictConfig, out_dir: Path, folders: DataFolders | None = None,
-                   tags: dict[str, str] | None = None) -> dict[str, Any]:
+def train_and_evaluate(cfg: DictConfig, out_dir: Path, folders: DataFolders | None = None,
+                       tags: dict[str, str] | None = None) -> dict[str, Any]:
     """Validate, prepare the data, train, evaluate and record one run in `out_dir`.
 
     Data are prepared in `folders` (the project's run cache by default). One MLflow run

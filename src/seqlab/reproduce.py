@@ -33,7 +33,7 @@ def main() -> int:
     tracking_cfg = compose(args.overrides).tracking
     tracking = instantiate(tracking_cfg, "tracking")
 
-    from seqlab.pipeline import recorded_config, run_experiment
+    from seqlab.pipeline import recorded_config, train_and_evaluate
     from seqlab.preparation import prepare_data
     from seqlab.tracking import lineage
 
@@ -54,7 +54,7 @@ def main() -> int:
         warn("the data preprocessed now differ from the run's (data.sha256)")
 
     out_dir = layout.reproduction(args.run_id, f"{datetime.now():%Y-%m-%d_%H-%M-%S-%f}")
-    result = run_experiment(cfg, out_dir)
+    result = train_and_evaluate(cfg, out_dir)
     if result.get("mlflow_run_id"):
         tracking.client().set_tag(result["mlflow_run_id"], tagnames.REPRODUCES, args.run_id)
     before = {k: v for k, v in original.data.metrics.items() if k.startswith("test/")}

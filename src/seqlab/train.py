@@ -25,7 +25,7 @@ def main(cfg: DictConfig) -> float | None:
 
     from seqlab import errors
     from seqlab.config import instantiate
-    from seqlab.pipeline import run_experiment
+    from seqlab.pipeline import train_and_evaluate
     from seqlab.run_folder import removed_if_left_empty, write_record
     from seqlab.sweeps.jobs import job_resources
 
@@ -44,7 +44,7 @@ def main(cfg: DictConfig) -> float | None:
                 if sweep:  # no DDP in a sweep's job
                     instantiate(cfg.trainer, "trainer").require_one_process()
                 try:
-                    return run_experiment(cfg, out_dir, tags=shares)
+                    return train_and_evaluate(cfg, out_dir, tags=shares)
                 except Pruned as verdict:  # a search trial the study stopped: not an error
                     print(f"seqlab: {verdict}", file=sys.stderr)
                     return None
