@@ -1,8 +1,8 @@
 """The real pipeline end to end: `dvc repro` in a temporary copy of the project.
 
 The real config, shrunk to two epochs per entry, runs through the real DVC stages and
-the real MLflow store; then the tests edit params.yaml as a user would and check that
-DVC reruns exactly what depends on the change.
+the real MLflow store; then the tests edit params.yaml (and the user's own CSV) as a
+user would and check that DVC reruns exactly what depends on the change.
 """
 
 from __future__ import annotations
@@ -18,10 +18,14 @@ import pytest
 import yaml
 
 from tests.conftest import copy_project, run_module
+from tests.test_user_series import monthly_csv
 
 pytestmark = pytest.mark.slow
 # Two entries share elec_equip, one reads digits: enough to see what reruns after a change.
 ENTRIES = ["course_ex1", "course_ex1_fc", "course_ex2"]
+# And a user's own series, a file in the project (`dataset=csv_series`), beside them.
+USER_ENTRY = "my_sales"
+USER_CSV = Path("data") / "my_sales.csv"
 SHRINK = ["optim.max_epochs=2", "optim.val_every_n_epochs=1", "trainer.progress_bar=false"]
 
 
@@ -57,10 +61,18 @@ def edit_params(root: Path, change) -> str:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     root = copy_project(tmp_path_factory.mktemp("project"))
-    made = run_module("seqlab.params", *SHRINK, "--only", *ENTRIES, cwd=root)
+    (root / "data").mkdir(exist_ok=True)
+    monthly_csv(root / USER_CSV)
+    pipeline = yaml.safe_load((root / "conf" / "pipeline.yaml").read_text())
+    pipeline["entries"][USER_ENTRY] = [
+        "experiment=course_ex1", "dataset=csv_series", f"dataset.name={USER_ENTRY}",
+        f"dataset.path={USER_CSV}", "dataset.date_column=Month", "dataset.value_column=Sales"]
+    (root / "conf" / "pipeline.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    made = run_module("seqlab.params", *SHRINK, "--only", *ENTRIES, USER_ENTRY, cwd=root)
     assert made.returncode == 0, made.stderr
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit",
-                    "-qam", "shrink"], cwd=root, check=True)
+                    "-qm", "shrink, and the user's own data"], cwd=root, check=True)
     initialised = run_module("seqlab.tracking.init", cwd=root)
     assert initialised.returncode == 0, initialised.stderr
     first = dvc(root, "repro")
@@ -135,13 +147,13 @@ def test_runs_land_in_mlflow_with_params_metrics_lineage_and_artifacts(project):
     experiment = client.get_experiment_by_name("many_to_one")
     runs = client.search_runs([experiment.experiment_id])
     by_entry = {run.data.tags["entry"]: run for run in runs}
-    assert set(by_entry) == set(ENTRIES)
+    assert set(by_entry) == {*ENTRIES, USER_ENTRY}  # my_sales is course_ex1 on the CSV
     lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                           text=True).stdout.strip()
     for entry, run in by_entry.items():
         assert run.info.status == "FINISHED"
-        assert run.data.params["model.hidden_size" if entry in ("course_ex1", "course_ex2")
+        assert run.data.params["model.hidden_size" if entry != "course_ex1_fc"
                                else "model.hidden_sizes"]
         assert run.data.params["optim.max_epochs"] == "2"
         tags = run.data.tags
@@ -166,6 +178,31 @@ def test_second_repro_does_nothing(project):
     root, _ = project
     assert "Data and pipelines are up to date" in dvc(root, "status").stdout
     assert ran(dvc(root, "repro").stdout) == set()
+
+
+def test_the_users_csv_is_versioned_and_a_change_to_it_reruns_its_entry(project):
+    """The user's file is a dependency of its fetch stage: dvc.lock records its hash, and
+    the MLflow run its lineage; when the user adds a year, `dvc repro` reruns its entry
+    (and the report) alone."""
+    from mlflow.tracking import MlflowClient
+
+    from seqlab.tracking.lineage import file_sha256
+
+    root, _ = project
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    assert str(USER_CSV) in {dep["path"] for dep in lock[f"fetch@{USER_ENTRY}"]["deps"]}
+    # The user adds a year; the project stays so (up to date) for the tests that follow.
+    monthly_csv(root / USER_CSV, months=84)
+    assert ran(dvc(root, "repro").stdout) == {
+        f"{stage}@{USER_ENTRY}" for stage in ("fetch", "preprocess", "train", "evaluate")
+    } | {"report"}
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                              f"tags.entry = '{USER_ENTRY}'")
+    newest = max(runs, key=lambda r: r.info.start_time)
+    assert newest.data.tags["data.file.sha256"] == file_sha256(root / USER_CSV)
+    fetched = yaml.safe_load((root / "dvc.lock").read_text())["stages"][f"fetch@{USER_ENTRY}"]
+    assert newest.data.tags["data.raw.dvc_md5"] == fetched["outs"][0]["md5"]
 
 
 def test_a_model_change_reruns_its_entry_and_a_dvc_remote_carries_it_to_a_clone(project,
@@ -269,9 +306,9 @@ def test_a_killed_train_stage_is_resumed_by_the_same_dvc_repro(project):
 
     root, _ = project
 
-    # The fully connected net on elec_equip: its epochs take milliseconds, so a few
-    # hundred of them, a checkpoint each, leave time to kill it between two.
-    epochs = 200
+    # The fully connected net on elec_equip: its epochs take tens of milliseconds with a
+    # checkpoint each, so sixty of them leave seconds to kill it between two.
+    epochs = 60
 
     def longer(params):
         entry = params["entries"]["course_ex1_fc"]

@@ -166,54 +166,6 @@ def test_airline_passengers_is_pinned_at_its_first_fetch_and_trains(mirror, tmp_
                                                    "ridge_window", "auto_ets")
 
 
-@pytest.mark.slow
-def test_dvc_repro_on_the_users_csv_reruns_when_it_changes(tmp_path):
-    """The user's file is a dependency of its fetch stage: `dvc repro` versions it, runs
-    its entry, reruns the entry when the file changes, and records its hash in dvc.lock
-    and in the MLflow run's lineage."""
-    import subprocess
-
-    import mlflow
-    import yaml
-
-    from tests.conftest import copy_project, run_module
-    from tests.test_pipeline import dvc, ran
-
-    (tmp_path / "project").mkdir()
-    root = copy_project(tmp_path / "project")
-    (root / "data").mkdir(exist_ok=True)
-    monthly_csv(root / "data" / "my_sales.csv")
-    (root / "conf" / "pipeline.yaml").write_text(
-        "entries:\n  my_sales: [experiment=course_ex1, dataset=csv_series, "
-        "dataset.name=my_sales, dataset.path=data/my_sales.csv, dataset.date_column=Month, "
-        "dataset.value_column=Sales]\n")
-    made = run_module("seqlab.params", "optim.max_epochs=2", "trainer.progress_bar=false",
-                      "tracking.log_model=false", cwd=root)
-    assert made.returncode == 0, made.stderr
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "add", "-A"],
-                   cwd=root, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit",
-                    "-qm", "my data"], cwd=root, check=True)
-    stages = {"fetch@my_sales", "preprocess@my_sales", "train@my_sales", "evaluate@my_sales",
-              "report"}
-    assert ran(dvc(root, "repro").stdout) == stages
-    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["fetch@my_sales"]
-    assert "data/my_sales.csv" in {dep["path"] for dep in lock["deps"]}
-    assert ran(dvc(root, "repro").stdout) == set()  # nothing changed: nothing reruns
-
-    monthly_csv(root / "data" / "my_sales.csv", months=84)  # the user adds a year
-    assert ran(dvc(root, "repro").stdout) == stages
-    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
-    runs = client.search_runs([e.experiment_id for e in client.search_experiments()],
-                              "tags.entry = 'my_sales'")
-    newest = max(runs, key=lambda r: r.info.start_time)
-    from seqlab.tracking.lineage import file_sha256
-
-    assert newest.data.tags["data.file.sha256"] == file_sha256(root / "data" / "my_sales.csv")
-    raw = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["fetch@my_sales"]
-    assert newest.data.tags["data.raw.dvc_md5"] == raw["outs"][0]["md5"]
-
-
 def test_a_trending_series_with_window_relative_inputs_trains_and_predicts(tmp_path, run):
     """dataset.normalise=window, a horizon of 3, forecast by recursion: the saved model is
     the one-step net inside its Recursive and Relative wrappers; it loads from the run
