@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
+import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -65,19 +67,25 @@ def answered(answer: Callable[..., Any], data: ProcessedData, per_step: bool,
     path = Path(folder) / f"{key(answer, data, per_step)}.pkl"
     try:
         kept = pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
-        kept = None  # none yet, or unreadable: fitted again and replaced
-    if kept is not None:
         found = Answers(kept["answers"])
-        found.info = kept["info"]
+        found.info = dict(kept["info"])
         return found
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, KeyError,
+            TypeError):
+        pass  # none yet, or unreadable: fitted again and replaced
     found = answer(data, per_step)
     stored = {"answers": dict(found), "info": getattr(found, "info", {})}
+    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{id(stored)}.tmp")
-        temporary.write_bytes(pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL))
-        temporary.replace(path)  # another run writing the same key writes the same
-    except OSError:
-        pass  # a read-only project still evaluates, at the fit's cost
+        # A file of its own per writer, then a rename: runs of one sweep that store the
+        # same key at once each replace the file whole.
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                             dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(temporary, path)
+    except OSError:  # a read-only project (or a full disk) still evaluates, at the fit's cost
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
     return found
