@@ -52,16 +52,19 @@ class ProcessedData:
     meta: Meta
     extras: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array by the name it is saved under (what `load` reads back)."""
+        return {
+            "inputs": self.inputs,
+            "targets": self.targets,
+            "lengths": self.lengths,
+            **{f"split_{name}": idx for name, idx in self.splits.items()},
+            **{f"extra_{name}": arr for name, arr in self.extras.items()},
+        }
+
     def save(self, folder: Path) -> None:
         with atomic_dir(Path(folder)) as tmp:
-            arrays = {
-                "inputs": self.inputs,
-                "targets": self.targets,
-                "lengths": self.lengths,
-                **{f"split_{name}": idx for name, idx in self.splits.items()},
-                **{f"extra_{name}": arr for name, arr in self.extras.items()},
-            }
-            write_npz(tmp / ARRAYS_FILE, arrays)
+            write_npz(tmp / ARRAYS_FILE, self.arrays())
             (tmp / META_FILE).write_text(json.dumps(self.meta.to_json(), indent=2) + "\n")
 
     @classmethod

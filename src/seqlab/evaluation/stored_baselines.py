@@ -48,9 +48,7 @@ def key(answer: Callable[..., Any], data: ProcessedData, per_step: bool) -> str:
     found = hashlib.blake2b(_code_digest(), digest_size=16)
     found.update(f"{answer.__module__}.{answer.__qualname__} {per_step}".encode())
     found.update(json.dumps(data.meta.to_json(), sort_keys=True).encode())
-    arrays = {"inputs": data.inputs, "targets": data.targets, "lengths": data.lengths,
-              **{f"split_{k}": v for k, v in data.splits.items()},
-              **{f"extra_{k}": v for k, v in data.extras.items()}}
+    arrays = data.arrays()
     for name in sorted(arrays):
         array = np.ascontiguousarray(arrays[name])
         found.update(f"{name} {array.dtype.str} {array.shape}".encode())
