@@ -41,7 +41,7 @@ def test_config_error_is_one_line_and_exit_2():
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert lines == ["seqlab: error: model.cell: 'lstmm' is not one of: rnn, lstm, gru, "
-                     "transformer, tcn"]
+                     "transformer, tcn, fcn, resnet"]
     assert "Traceback" not in done.stdout + done.stderr
 
 

@@ -1,5 +1,5 @@
-"""The non-recurrent encoders (`model.cell=transformer`, `model.cell=tcn`): what a step
-may see, padding that changes nothing, and every archetype that reads them."""
+"""The non-recurrent encoders (`model.cell=transformer`, `tcn`, `fcn`, `resnet`): what a
+step may see, padding that changes nothing, and every archetype that reads them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from seqlab.models.many_to_one import ManyToOneNet
 from seqlab.models.nonrecurrent import ConvEncoder
 from seqlab.models.synchronous import SynchronousNet
 
-CELLS = ["transformer", "tcn"]
+CELLS = ["transformer", "tcn", "fcn", "resnet"]
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -55,6 +55,23 @@ def test_the_tcn_sees_every_step_it_is_given():
     assert len(ConvEncoder(1, 4, num_layers=6, steps=2).blocks) == 6
 
 
+@pytest.mark.parametrize("cell", ["fcn", "resnet"])
+def test_the_convolutional_classifiers_have_the_papers_shape_and_read_tokens(cell):
+    """FCN: convolutions of widths 8, 5, 3, the middle one twice as wide; ResNet: blocks of
+    those three with a shortcut, channels h then 2h (Wang et al. 2017)."""
+    encoder = sequence_encoder(2, cell, hidden_size=16, num_layers=3, bidirectional=True)
+    convs = [m for m in encoder.modules() if isinstance(m, torch.nn.Conv1d)]
+    if cell == "fcn":
+        assert [(c.kernel_size[0], c.out_channels) for c in convs] == [(8, 16), (5, 32), (3, 16)]
+    else:  # 3 blocks x 3 convolutions, and a 1 x 1 shortcut where the channels change
+        assert [c.kernel_size[0] for c in convs if c.kernel_size[0] > 1] == [8, 5, 3] * 3
+        assert [c.out_channels for c in convs if c.kernel_size[0] == 1] == [16, 32]
+        assert encoder.output_size == 32
+    net = ManyToOneNet(30, 2, cell=cell, hidden_size=8, token_inputs=True, embed_size=6,
+                       readout="mean")
+    assert net(torch.randint(1, 30, (3, 5)), torch.tensor([5, 3, 1])).shape == (3, 2)
+
+
 def test_token_inputs_and_settings_that_cannot_work_are_one_line():
     net = ManyToOneNet(30, 2, cell="transformer", hidden_size=8, token_inputs=True,
                        embed_size=6)
@@ -62,12 +79,12 @@ def test_token_inputs_and_settings_that_cannot_work_are_one_line():
     with pytest.raises(ConfigError, match="model.heads: 3 does not divide model.hidden_size 8"):
         ManyToOneNet(3, 2, cell="transformer", hidden_size=8, heads=3)
     with pytest.raises(ConfigError, match="cell: 'lstmm' is not one of: rnn, lstm, gru, "
-                                          "transformer, tcn"):
+                                          "transformer, tcn, fcn, resnet"):
         sequence_encoder(3, "lstmm")
 
 
-@pytest.mark.slow  # a preset trained per cell
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.slow  # a preset trained per cell (fcn shares resnet's encoder class)
+@pytest.mark.parametrize("cell", ["transformer", "tcn", "resnet"])
 def test_presets_take_the_non_recurrent_cells(cell, run, tmp_path):
     from tests.conftest import tiny
 

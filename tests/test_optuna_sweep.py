@@ -1,4 +1,4 @@
-"""An Optuna search (`-m hparams_search=...`): a resumable study of the headline metric in
+"""An Optuna search (`-m search=...`): a resumable study of the headline metric in
 its own direction, trials pruned from their validation epochs, the best on the parent run."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.conftest import FAST, run_module
 # The slow tier: studies of several training processes.
 pytestmark = pytest.mark.slow
 
-SEARCH = ["hparams_search=course_ex2", "experiment=course_ex2", "optim.max_epochs=2", *FAST]
+SEARCH = ["search=course_ex2", "experiment=course_ex2", "optim.max_epochs=2", *FAST]
 
 
 def search(tmp_path: Path, run: str, *overrides: str):
@@ -118,11 +118,14 @@ def test_a_hopeless_trial_is_pruned(tmp_path):
 
 
 def test_a_bad_search_range_is_one_line_before_any_trial(tmp_path):
-    done = search(tmp_path, "bad", "model.cell=choice(rnn,mamba)")
+    done = search(tmp_path, "bad", "model.cell=choice(rnn,mamba)", "hparams_search=course_ex2")
     assert done.returncode == 2
+    # The old name of the search group works, and says the new one.
+    assert "hparams_search=<name> is now search=<name>; the old name still works" in (
+        done.stdout + done.stderr)
     assert done.stderr.strip().splitlines()[-1] == (
         "seqlab: error: search space model.cell=mamba: model.cell: 'mamba' is not one of: "
-        "rnn, lstm, gru, transformer, tcn")
+        "rnn, lstm, gru, transformer, tcn, fcn, resnet")
     assert not (tmp_path / "optuna.db").exists()
 
 

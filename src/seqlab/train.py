@@ -29,6 +29,12 @@ def main(cfg: DictConfig) -> float | None:
     from seqlab.run_folder import removed_if_left_empty, write_record
     from seqlab.sweeps.jobs import job_resources
 
+    if "search" in cfg:  # the sweep's own settings (search=auto), not a run's
+        from omegaconf import open_dict
+
+        with open_dict(cfg):
+            del cfg["search"]
+
     def run() -> dict | None:
         from seqlab.sweeps.pruning import Pruned
 

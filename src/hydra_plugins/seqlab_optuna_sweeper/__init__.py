@@ -1,4 +1,4 @@
-"""seqlab's Hydra sweeper on Optuna 5: `hydra/sweeper=optuna` (see conf/hparams_search/).
+"""seqlab's Hydra sweeper on Optuna 5: `hydra/sweeper=optuna` (see conf/search/).
 
 Hydra finds it by importing every module of the `hydra_plugins` namespace package except
 those named with a leading underscore: config.py registers the config and sweeper.py

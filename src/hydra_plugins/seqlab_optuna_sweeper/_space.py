@@ -8,7 +8,7 @@ key replaces an earlier one, so a command-line value pins a key the search file 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,16 +36,25 @@ class SearchSpace:
     fixed: list[str]  # the overrides every trial gets
     keys: dict[str, str]  # parameter -> how its override names it (`model.cell`, `+x`)
     distributions: dict[str, BaseDistribution]
+    # Parameters whose choices are lists, kept in the study as their override text
+    # ("[64,64]": Optuna's choices are scalars) and given to a trial as written.
+    texts: frozenset[str] = frozenset()
 
     def overrides(self, params: Mapping[str, Any]) -> list[str]:
         """A trial's overrides: the fixed ones, then its sampled values."""
-        return [*self.fixed, *(f"{self.keys[name]}={format_value(value)}"
+        return [*self.fixed, *(f"{self.keys[name]}="
+                               + (value if name in self.texts else format_value(value))
                                for name, value in params.items())]
 
-    def extremes(self) -> Iterator[list[str]]:
-        """Overrides that set one parameter to one of its choices or bounds each, to
-        check every value the search may pick before the first trial runs."""
+    def extremes(self, skip: Collection[str] = ()) -> list[list[str]]:
+        """Overrides that set one parameter (not in `skip`) to one of its choices or
+        bounds each, to check every value the search may pick before the first trial."""
+        return list(self._extremes(skip))
+
+    def _extremes(self, skip: Collection[str]) -> Iterator[list[str]]:
         for name, dist in self.distributions.items():
+            if name in skip:
+                continue
             values = (dist.choices if isinstance(dist, CategoricalDistribution)
                       else (dist.low, dist.high))
             for value in dict.fromkeys(values):
@@ -83,15 +92,29 @@ def parse_space(params: Mapping[str, Any] | None, arguments: Sequence[str],
                               f"{_first_line(error)}") from None
         overrides.pop(override.key_or_group, None)  # the later one, in its later place
         overrides[override.key_or_group] = override
-    fixed, keys, distributions = [], {}, {}
+    fixed, keys, distributions, texts = [], {}, {}, set()
     for name, override in overrides.items():
         if not override.is_sweep_override():
             fixed.append(override.input_line)
             continue
         keys[name] = override.get_key_element()
+        value = override.value()
+        if isinstance(value, ChoiceSweep) and value.list and all(
+                isinstance(v, list) for v in value.list):
+            choices = [list_text(v, override.input_line) for v in value.list]
+            distributions[name], texts = CategoricalDistribution(choices), texts | {name}
+            continue
         current = OmegaConf.select(config, name, default=None)
         distributions[name] = distribution(override, current)
-    return SearchSpace(fixed, keys, distributions)
+    return SearchSpace(fixed, keys, distributions, frozenset(texts))
+
+
+def list_text(values: list[Any], line: str) -> str:
+    """A list of scalars as the override grammar writes it: [64,64], [] ."""
+    if not all(isinstance(v, _SCALARS) for v in values):
+        raise ConfigError(f"search space {line}: a list to choose must hold numbers, "
+                          "strings or booleans")
+    return "[" + ",".join(format_value(v) for v in values) + "]"
 
 
 def distribution(override: Override, current: Any) -> BaseDistribution:

@@ -11,6 +11,12 @@ otherwise) under `study_name`, so a sweep is resumable: `n_trials` is the study'
 and the same command after an interruption runs only the trials still missing (COMPLETE
 and PRUNED ones count; a trial a stopped sweep left RUNNING is marked FAIL, and run again).
 One sweep at a time per study: a second one on the same machine refuses to start.
+
+`search=auto` (conf/search/auto.yaml) searches the model families that fit the task
+(seqlab_optuna_sweeper._families) within `search.budget_minutes` and `search.trials`;
+its settings are the config's `search` section, which the trials' runs leave out. A
+trial whose family cannot run on the data (its job fails) is reported in one line and
+the search goes on; the sweep fails only when no trial completes.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +40,7 @@ if TYPE_CHECKING:  # heavy imports wait for a sweep: Hydra imports this module e
     from hydra_plugins.seqlab_optuna_sweeper._space import SearchSpace
 
 log = logging.getLogger(__name__)
+SEARCH_KEYS = {"trials", "budget_minutes", "storage", "families", "params"}
 OWNER_ATTR = "seqlab.sweeper"  # host:pid of the sweep that runs a trial
 RESULTS_FILE = "optimization_results.yaml"  # in the sweep folder, as hydra-optuna-sweeper
 
@@ -45,6 +53,10 @@ class OptunaSweeper(Sweeper):
         self.n_trials, self.n_jobs, self.direction = n_trials, n_jobs, direction
         self.study_name, self.storage = study_name, storage
         self.sampler, self.pruner, self.params = sampler, pruner, params
+        self.budget_minutes: float | None = None  # search=auto's settings (search.*)
+        self.families: DictConfig | None = None
+        self.failures: list[BaseException] = []  # auto: trials whose job failed
+        self.began = time.monotonic()
         self.hydra_context: HydraContext | None = None
         self.config: DictConfig | None = None
         self.launcher: Launcher | None = None
@@ -68,16 +80,21 @@ class OptunaSweeper(Sweeper):
         import optuna
 
         from hydra_plugins.seqlab_optuna_sweeper import _results
-        from hydra_plugins.seqlab_optuna_sweeper._space import parse_space
         from seqlab.checks import require_int
         from seqlab.sweeps.pruning import HEADLINE_ATTR, PRUNER_ATTR
 
         assert self.config is not None
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # Hydra's log says enough
+        if self.config.hydra.runtime.choices.get("hparams_search"):
+            log.warning("hparams_search=<name> is now search=<name>; the old name still works")
+        self._take_search_settings()
         require_int("hydra.sweeper.n_trials", self.n_trials, minimum=1)
-        space = parse_space(self.params, arguments, self.config)
-        self._check(space)
         headline, direction = self._objective()
+        spaces = self._spaces(arguments)
+        for space in spaces.values():
+            # search=auto: each family's config once (the shipped ranges are tested; a
+            # trial that fails is said and the search goes on); else every range's ends.
+            self._check(space, skip=set(space.distributions) if self.families else set())
         storage = storage_url(self.storage)
         study = open_study(self.study_name or default_study_name(self.config), storage,
                            direction)
@@ -93,17 +110,23 @@ class OptunaSweeper(Sweeper):
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        returns = []
+        returns, self.began = [], time.monotonic()
         while todo > 0:
-            trials = [study.ask(space.distributions) for _ in range(min(batch, todo))]
-            returns.append(self._run(study, storage, space, trials))
+            if self._budget_spent():
+                log.info(f"Budget of {self.budget_minutes:g} minutes spent: no further trial "
+                         f"({todo} not run; the same command resumes the study)")
+                break
+            trials = [self._ask(study, spaces) for _ in range(min(batch, todo))]
+            returns.append(self._run(study, storage, spaces, trials))
             todo -= len(trials)
+        if self.failures and not any(t.state.name == "COMPLETE" for t in counted(study)):
+            raise self.failures[0]
         _results.summarise(study, f"val/{headline}", storage, self.config,
                            sweep_dir / RESULTS_FILE)
         return returns
 
-    def _run(self, study: Study, storage: str, space: SearchSpace, trials: list[Any]
-             ) -> list[JobReturn]:
+    def _run(self, study: Study, storage: str, spaces: dict[str, SearchSpace],
+             trials: list[Any]) -> list[JobReturn]:
         """Launch one batch of trials and tell the study how each ended.
 
         A batch that stops half way (Ctrl-C, a job's error ending this process) marks its
@@ -117,7 +140,7 @@ class OptunaSweeper(Sweeper):
         for trial in trials:
             trial.set_user_attr(OWNER_ATTR, owner())
         study_key = f"study:{quote(study.study_name)},storage:{quote(storage)}"
-        batch = [[*space.overrides(trial.params),
+        batch = [[*self._overrides(trial.params, spaces),
                   f"trial={{{study_key},number:{trial.number}}}"] for trial in trials]
         told: set[int] = set()
         try:
@@ -127,10 +150,11 @@ class OptunaSweeper(Sweeper):
                 state, value, error = outcome(study, trial.number, result)
                 study.tell(trial.number, value, state=state)
                 told.add(trial.number)
-                log.info(f"Trial {trial.number} {state.name}"
-                         + (f": {value:.4f}" if value is not None else "")
-                         + f" with {trial.params}")
-                if error is not None:
+                log.info(self._progress(study, trial, state.name, value))
+                if error is not None and self.families:  # that family cannot run here
+                    log.warning(f"Trial {trial.number} failed: {_first_line(error)}")
+                    self.failures.append(error)
+                elif error is not None:
                     errors.append(error)
         except BaseException:
             for trial in trials:
@@ -141,11 +165,104 @@ class OptunaSweeper(Sweeper):
             raise errors[0]
         return list(results)
 
+    # -- search=auto --------------------------------------------------------------------
+
+    def _take_search_settings(self) -> None:
+        """`search.trials`, `search.budget_minutes`, `search.storage`, `search.families`
+        and `search.params` (search=auto), over the sweeper's own keys."""
+        from seqlab.checks import require_number
+
+        assert self.config is not None
+        search = self.config.get("search")
+        if not isinstance(search, DictConfig):
+            return
+        unknown = sorted(set(search) - SEARCH_KEYS)
+        if unknown:
+            from seqlab.errors import ConfigError
+
+            raise ConfigError(f"search.{unknown[0]}: unknown key; search=auto takes "
+                              f"{', '.join(sorted(SEARCH_KEYS))}")
+        self.n_trials = search.get("trials", self.n_trials)
+        self.storage = search.get("storage") or self.storage
+        self.budget_minutes = search.get("budget_minutes")
+        if self.budget_minutes is not None:
+            require_number("search.budget_minutes", self.budget_minutes, 0, None,
+                           low_open=True)
+        self.families = search.get("families")
+        if search.get("params") is not None:
+            self.params = search.params
+
+    def _spaces(self, arguments: list[str]) -> dict[str, SearchSpace]:
+        """One space (named "") from hydra.sweeper.params; under search=auto, one per
+        family that fits the data's archetype and task."""
+        from hydra_plugins.seqlab_optuna_sweeper._families import family_spaces
+        from hydra_plugins.seqlab_optuna_sweeper._space import parse_space
+
+        assert self.config is not None
+        if not self.families:
+            return {"": parse_space(self.params, arguments, self.config)}
+        archetype, task = self._data_kind()
+        assert self.hydra_context is not None
+        loader, config = self.hydra_context.config_loader, self.config
+        spaces = family_spaces(self.families, self.params, arguments, self.config,
+                               archetype, task,
+                               lambda overrides: loader.load_sweep_config(config, overrides),
+                               config.hydra.runtime.choices.get("experiment"))
+        log.info(f"search=auto on a {task} task ({archetype}): families "
+                 f"{', '.join(spaces)}; at most {self.n_trials} trials"
+                 + (f" or {self.budget_minutes:g} minutes" if self.budget_minutes else ""))
+        return spaces
+
+    def _ask(self, study: Study, spaces: dict[str, SearchSpace]) -> Any:
+        from hydra_plugins.seqlab_optuna_sweeper._families import ask
+
+        return ask(study, spaces) if self.families else study.ask(spaces[""].distributions)
+
+    def _overrides(self, params: dict[str, Any], spaces: dict[str, SearchSpace]
+                   ) -> list[str]:
+        from hydra_plugins.seqlab_optuna_sweeper._families import overrides
+
+        return overrides(params, spaces) if self.families else spaces[""].overrides(params)
+
+    def _budget_spent(self) -> bool:
+        return (self.budget_minutes is not None
+                and time.monotonic() - self.began >= 60 * self.budget_minutes)
+
+    def _progress(self, study: Study, trial: Any, state: str, value: float | None) -> str:
+        """One line per trial: its family, value, the best so far and the time spent."""
+        from hydra_plugins.seqlab_optuna_sweeper._families import FAMILY
+
+        family = trial.params.get(FAMILY)
+        line = f"Trial {trial.number}" + (f" [{family}]" if family else "") + f" {state}"
+        line += f": {value:.4f}" if value is not None else ""
+        try:
+            best = study.best_trial
+            best_family = best.params.get(FAMILY)
+            line += (f"; best {best.value:.4f} (trial {best.number}"
+                     + (f", {best_family}" if best_family else "") + ")")
+        except ValueError:  # no trial completed yet
+            pass
+        spent = (time.monotonic() - self.began) / 60
+        line += f"; {spent:.1f}" + (f" of {self.budget_minutes:g}" if self.budget_minutes
+                                     else "") + " min"
+        shown = {k.split("/", 1)[-1]: round(v, 6) if isinstance(v, float) else v
+                 for k, v in trial.params.items() if k != FAMILY}
+        return line + f" with {shown}"
+
+    def _data_kind(self) -> tuple[str, str]:
+        """The dataset's archetype and task, from its spec (no data is read)."""
+        from seqlab.config import instantiate
+
+        assert self.config is not None
+        spec = instantiate(self.config.dataset, "dataset")
+        return spec.archetype, getattr(spec, "trained_task", spec.task)
+
     # -- settings -----------------------------------------------------------------------
 
-    def _check(self, space: SearchSpace) -> None:
-        """Compose and validate a run at every choice and bound of each parameter, so that
-        a value no run accepts stops the sweep now, not in trial 37."""
+    def _check(self, space: SearchSpace, skip: set[str] = frozenset()) -> None:
+        """Compose and validate a run at every choice and bound of each parameter (but
+        those in `skip`), and with none where no parameter is left, so that a value no
+        run accepts stops the sweep now, not in trial 37."""
         from hydra.errors import HydraException
 
         from seqlab.config import validate
@@ -153,11 +270,12 @@ class OptunaSweeper(Sweeper):
 
         assert self.hydra_context is not None and self.config is not None
         loader = self.hydra_context.config_loader
-        for overrides in space.extremes():
-            tried = overrides[-1]
+        for overrides in space.extremes(skip) or [space.fixed]:
+            tried = overrides[-1] if overrides else "(none)"
             try:
                 job = loader.load_sweep_config(self.config, overrides)
-                validate(OmegaConf.masked_copy(job, [k for k in job if k != "hydra"]))
+                validate(OmegaConf.masked_copy(job, [k for k in job
+                                                     if k not in ("hydra", "search")]))
             except ConfigError as error:
                 raise ConfigError(f"search space {tried}: {error}") from None
             except HydraException as error:
@@ -221,7 +339,7 @@ class OptunaSweeper(Sweeper):
 def default_study_name(config: DictConfig) -> str:
     """The search's and the experiment's names, e.g. course_ex2 (once when they agree)."""
     choices = config.hydra.runtime.choices
-    names = [choices.get("hparams_search"), choices.get("experiment")]
+    names = [choices.get("search") or choices.get("hparams_search"), choices.get("experiment")]
     return "-".join(dict.fromkeys(n for n in names if n)) or "seqlab"
 
 
@@ -324,3 +442,8 @@ def outcome(study: Study, number: int, result: JobReturn
         return TrialState.COMPLETE, float(value), None
     log.warning(f"Trial {number}: its job returned {value!r}, not a number: marked FAIL")
     return TrialState.FAIL, None, None
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

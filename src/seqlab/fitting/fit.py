@@ -100,7 +100,7 @@ def fit(cfg: DictConfig, data_dir: Path, work_dir: Path, resume_dir: Path | None
     module = task.lightning_module()(net, loss, optim, data.meta)
     has_val = data.size("val") > 0
     if cfg.get("trial") and not has_val:  # a search must not choose by test (nor train)
-        raise ConfigError("hparams_search: the dataset has no validation split to judge "
+        raise ConfigError("search: the dataset has no validation split to judge "
                           "trials by; set dataset.val_fraction above 0")
     # In this order at each epoch's end: the resume point saves what the others did, after
     # the report (the tracker writes the run's id beside the first resume point).

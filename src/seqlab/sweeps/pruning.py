@@ -63,7 +63,7 @@ def reporter(cfg: DictConfig) -> Callable[[dict[str, float]], None] | None:
         return None
     if not isinstance(spec, DictConfig) or any(key not in spec for key in TRIAL_KEYS):
         raise ConfigError(f"trial: expected {{{', '.join(TRIAL_KEYS)}}}; the optuna sweeper "
-                          "sets it (hparams_search=...), leave it null otherwise")
+                          "sets it (search=...), leave it null otherwise")
     import optuna
 
     from seqlab.config import instantiate
