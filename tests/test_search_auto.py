@@ -90,6 +90,19 @@ def test_settings_that_cannot_work_are_one_line():
                       "classification", compose, None)
 
 
+@pytest.mark.parametrize("group", ["search=auto", "hparams_search=course_ex2"])
+def test_a_search_without_m_is_one_line_not_one_run(group, capsys):
+    from seqlab.train import check_overrides
+
+    with pytest.raises(SystemExit) as ended:
+        check_overrides(["experiment=course_ex2", group])
+    assert ended.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"seqlab: error: {group}: a search runs many trials; add -m, e.g. python -m "
+        f"seqlab.train -m experiment=course_ex2 {group}")
+    check_overrides(["experiment=course_ex2"])  # no search: one run, nothing said
+
+
 def test_the_old_group_name_is_the_same_search():
     """hparams_search=course_ex2 selects search=course_ex2 (the sweep says the new name
     in one line: tests/test_optuna_sweep.py)."""

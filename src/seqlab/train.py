@@ -95,7 +95,18 @@ def check_overrides(args: list[str]) -> None:
 
     overrides = single_run_overrides(args)
     if overrides is not None:
-        run_cli(lambda: compose(overrides))
+        run_cli(lambda: compose(overrides) and refuse_search_without_m(overrides))
+
+
+def refuse_search_without_m(overrides: list[str]) -> None:
+    """A search is a sweep of trials: without -m, Hydra would run the preset once."""
+    from seqlab.errors import ConfigError
+
+    for arg in overrides:
+        group, _, option = arg.partition("=")
+        if group in ("search", "hparams_search") and option not in ("", "null"):
+            raise ConfigError(f"{arg}: a search runs many trials; add -m, e.g. python -m "
+                              f"seqlab.train -m {' '.join(overrides)}")
 
 
 if __name__ == "__main__":
