@@ -37,7 +37,9 @@ def test_each_task_gets_the_families_that_fit_it():
     steps = spaces_for("experiment=ecg_phase_steps")  # synchronous: a label per step
     assert list(steps) == ["recurrent", "transformer", "tcn"]
     # The normalisation is searched where the data is a series, never elsewhere.
-    series = spaces_for("experiment=airline_passengers")
+    # (a key of the preset's own dataset on the command line stays valid for every family)
+    series = spaces_for("experiment=airline_passengers", "dataset.horizon=12")
+    assert series["mlp"].fixed[-2:] == ["~model.cell", "~model.hidden_size"]
     assert series["linear"].distributions["dataset.normalise"] == CategoricalDistribution(
         ["none", "window"])
     assert "dataset.normalise" not in digits["linear"].distributions

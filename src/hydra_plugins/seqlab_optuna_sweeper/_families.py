@@ -91,7 +91,10 @@ def preset_keys(overrides: list[str], config: DictConfig,
               and isinstance(OmegaConf.select(config, line.split("=", 1)[0]), DictConfig)]
     if not groups or not experiment:
         return []
-    with_preset, bare = compose(overrides), compose([*overrides, "~experiment"])
+    # The groups' own keys: composed with the swaps alone (no preset, no command line,
+    # whose keys may belong to the preset's dataset).
+    swaps = [line for line in overrides if line.split("=", 1)[0] in groups]
+    with_preset, bare = compose(overrides), compose(swaps)
     return [f"~{group}.{key}" for group in groups for key in with_preset[group]
             if key not in bare[group]]
 
