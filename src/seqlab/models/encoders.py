@@ -101,6 +101,18 @@ def step_features(inputs: torch.Tensor, embed: nn.Embedding | None,
     return embed(inputs) if embed is not None else inputs
 
 
+def channels_first(inputs: torch.Tensor, lengths: torch.Tensor | None,
+                   embed: nn.Embedding | None, chars: CharWords | None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A convolution's view of a batch: the step features N x F x T, and the N x 1 x T
+    mask of real steps (ones without `lengths`) that zeroes padding before each layer."""
+    found = step_features(inputs, embed, chars).transpose(1, 2)
+    steps = found.shape[2]
+    mask = (torch.ones(1, 1, steps, device=found.device) if lengths is None else
+            real_steps(lengths.to(found.device), steps).unsqueeze(1).to(found.dtype))
+    return found, mask
+
+
 def real_steps(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     """N x steps boolean mask, true at each sequence's steps below its length."""
     positions = torch.arange(steps, device=lengths.device)

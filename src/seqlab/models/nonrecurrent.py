@@ -17,7 +17,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from seqlab.checks import require_int, require_number
-from seqlab.models.encoders import CharWords, real_steps, step_features, token_layers
+from seqlab.models.encoders import (
+    CharWords,
+    channels_first,
+    real_steps,
+    step_features,
+    token_layers,
+)
 
 
 def positions(steps: int, size: int, device: torch.device) -> torch.Tensor:
@@ -107,10 +113,7 @@ class ConvEncoder(nn.Module):
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, None]:
-        found = step_features(inputs, self.embed, self.chars).transpose(1, 2)  # N x F x T
-        steps = found.shape[2]
-        mask = (torch.ones(1, 1, steps, device=found.device) if lengths is None else
-                real_steps(lengths.to(found.device), steps).unsqueeze(1).to(found.dtype))
+        found, mask = channels_first(inputs, lengths, self.embed, self.chars)
         for block in self.blocks:
             found = block(found, mask)
         return found.transpose(1, 2), None
