@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # DVC stages call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run params test test-fast lint bench profile gpu-check ui ui-check server server-stop serve clean
+.PHONY: setup run params test test-fast lint bench compare profile gpu-check ui ui-check server server-stop serve clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,15 @@ lint: setup
 
 bench: setup  ## seqlab vs a plain PyTorch loop on course_ex1 and course_ex2; result kept in docs/bench.txt
 	$(BIN)/python -m seqlab.bench --repeat 5 --save docs/bench.txt
+
+compare: setup .venv-compare/.installed  ## seqlab beside statsforecast on the airline backtest's folds; table kept in reports/compare.md
+	$(BIN)/python -m seqlab.compare --peers-python .venv-compare/bin/python
+
+# The peers' own environment: their dependencies never meet seqlab's.
+.venv-compare/.installed: compare/requirements.txt
+	@test -x .venv-compare/bin/python || $(PYTHON) -m venv .venv-compare
+	.venv-compare/bin/python -m pip install --quiet -r compare/requirements.txt
+	@touch $@
 
 profile: setup  ## where the seconds go: each stage (imports, data, training, evaluation, tracking), each optimiser step
 	$(BIN)/python -m seqlab.profile stages

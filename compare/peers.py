@@ -1,0 +1,69 @@
+"""The peers of `make compare`: statsforecast's models on the folds seqlab backtests.
+
+Run in the peers' own environment (.venv-compare), apart from seqlab's:
+    python compare/peers.py series.csv --horizon 12 --folds 3 --season 12
+reads a `date,value` CSV (the series as seqlab read it), forecasts `horizon` values from
+each of `folds` origins a horizon apart at the end of the series, each model fitted on
+the values before its origin, and prints JSON: per model, each fold's MASE (scaled by the
+in-sample seasonal naive error of the values before the origin, as seqlab scales its
+own) and the seconds it took to fit and forecast every fold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def origins(length: int, horizon: int, folds: int) -> list[int]:
+    """Where each fold's forecast starts: `folds` origins a horizon apart, the last one
+    `horizon` values before the end (seqlab's backtest_stride default)."""
+    return [length - horizon * (folds - k) for k in range(folds)]
+
+
+def naive_mae(values: np.ndarray, season: int) -> float:
+    """The in-sample seasonal naive forecast's mean absolute error: MASE's scale."""
+    lag = season if len(values) > season else 1
+    return float(np.mean(np.abs(values[lag:] - values[:-lag])))
+
+
+def mase(truth: np.ndarray, forecast: np.ndarray, history: np.ndarray, season: int) -> float:
+    return float(np.mean(np.abs(truth - forecast)) / naive_mae(history, season))
+
+
+def models(season: int) -> dict[str, object]:
+    from statsforecast.models import AutoARIMA, AutoETS, Naive, SeasonalNaive
+
+    return {"statsforecast AutoETS": AutoETS(season_length=season),
+            "statsforecast AutoARIMA": AutoARIMA(season_length=season),
+            "statsforecast SeasonalNaive": SeasonalNaive(season_length=season),
+            "statsforecast Naive": Naive()}
+
+
+def main(argv: list[str]) -> None:
+    import pandas as pd
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("series", help="a date,value CSV")
+    parser.add_argument("--horizon", type=int, default=12)
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--season", type=int, default=12)
+    args = parser.parse_args(argv)
+    values = pd.read_csv(args.series)["value"].to_numpy(dtype=float)
+    results = {}
+    for name, model in models(args.season).items():
+        began, scores = time.perf_counter(), []
+        for start in origins(len(values), args.horizon, args.folds):
+            history, truth = values[:start], values[start:start + args.horizon]
+            forecast = model.forecast(y=history, h=args.horizon)["mean"]
+            scores.append(mase(truth, np.asarray(forecast), history, args.season))
+        results[name] = {"folds": scores, "seconds": time.perf_counter() - began}
+    json.dump(results, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
