@@ -10,6 +10,7 @@ import pytest
 from seqlab.backtest import combine, fold_configs
 from seqlab.config import compose
 from seqlab.errors import ConfigError
+from seqlab.sweeps.pruning import reporter
 from tests.test_forecast_windows import spec, write_series
 from tests.test_user_series import monthly_csv, sales_config
 
@@ -69,6 +70,21 @@ def test_a_backtest_run_scores_every_fold_and_keeps_the_last_model(tmp_path, run
     assert folds == ["fold1", "fold2"]
     history = pd.read_csv(tmp_path / "run" / "model" / "history.csv")
     assert len(history) == 2  # the last fold's model is the run's
+
+
+def test_a_backtest_trial_is_judged_by_its_folds_mean_validation_and_pruned_on_the_first():
+    folds = [fold_result(1.0, 3.0, 2.0), fold_result(2.0, 1.0, 2.5)]
+    for fold, value in zip(folds, (0.2, 0.4), strict=True):
+        fold["selection"] = {"metric": "val/mse", "value": value, "validation": value}
+    result = combine(folds)
+    assert result["selection"]["validation"] == pytest.approx(0.3)  # the trial's value
+    assert result["selection"]["fold_validations"] == [0.2, 0.4]
+    assert result["selection"]["value"] == 0.4  # what chose the last fold's weights
+    cfg = compose(["experiment=course_ex1", "dataset.backtest_folds=2",
+                   "+trial={study:s,storage:'sqlite:///nowhere.db',number:0}"])
+    trials = fold_configs(cfg)  # a search trial may be a backtest
+    assert [t.dataset.backtest_fold for t in trials] == [1, 2]
+    assert reporter(trials[1]) is None  # only the first fold reports its epochs
 
 
 def test_a_backtest_is_refused_where_it_cannot_run():

@@ -8,6 +8,9 @@ run holds it all: each fold's scores as `test/fold<k>/<metric>`, their mean as
 `test/<metric>` and spread as `test/<metric>_sd`, beside the baselines' means; the
 verdict against the strongest baseline is a paired t-test over the folds, as seqlab's
 sweeps test over seeds. The run's model is the last fold's (fitted on the most data).
+A backtest can be a search trial: its objective is the folds' mean validation headline
+(a validation split inside each fold's past), and only the first fold reports its
+epochs to the pruner, so each trial's curve is comparable with the others'.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ def fold_configs(cfg: DictConfig) -> list[DictConfig]:
     folds = int(cfg.dataset.get("backtest_folds") or 1)
     if folds <= 1:
         return []
-    if cfg.get("resume") or cfg.get("trial"):
+    if cfg.get("resume"):
         raise ConfigError("dataset.backtest_folds: a backtest is a run of its own; it "
-                          "cannot be resumed or be a search trial (set backtest_folds=1)")
+                          "cannot be resumed (set backtest_folds=1)")
     found = []
     for fold in range(1, folds + 1):
         one = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
@@ -53,6 +56,13 @@ def combine(results: list[dict[str, Any]]) -> dict[str, Any]:
     from seqlab.statistics import paired_p
 
     combined = {k: v for k, v in results[-1].items() if k not in ("test", "baselines")}
+    # A search trial's objective: the validation headline inside each fold's training
+    # period, averaged over the folds (the last fold's alone would judge one origin).
+    validations = [(r.get("selection") or {}).get("validation") for r in results]
+    if combined.get("selection") and all(v is not None for v in validations):
+        combined["selection"] = {**combined["selection"],
+                                 "validation": float(np.mean(validations)),
+                                 "fold_validations": [float(v) for v in validations]}
     test: dict[str, float] = {}
     for name in results[0]["test"]:
         values = np.array([r["test"][name] for r in results], dtype=float)

@@ -61,6 +61,8 @@ def reporter(cfg: DictConfig) -> Callable[[dict[str, float]], None] | None:
     spec = cfg.get("trial")
     if not spec:
         return None
+    if int(cfg.dataset.get("backtest_fold") or 0) > 1:
+        return None  # a backtest trial is pruned on its first fold's epochs alone
     if not isinstance(spec, DictConfig) or any(key not in spec for key in TRIAL_KEYS):
         raise ConfigError(f"trial: expected {{{', '.join(TRIAL_KEYS)}}}; the optuna sweeper "
                           "sets it (search=...), leave it null otherwise")
