@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from seqlab.errors import ConfigError
 
@@ -61,7 +61,7 @@ def reporter(cfg: DictConfig) -> Callable[[dict[str, float]], None] | None:
     spec = cfg.get("trial")
     if not spec:
         return None
-    if int(cfg.dataset.get("backtest_fold") or 0) > 1:
+    if int(OmegaConf.select(cfg, "dataset.backtest_fold", default=0) or 0) > 1:
         return None  # a backtest trial is pruned on its first fold's epochs alone
     if not isinstance(spec, DictConfig) or any(key not in spec for key in TRIAL_KEYS):
         raise ConfigError(f"trial: expected {{{', '.join(TRIAL_KEYS)}}}; the optuna sweeper "
