@@ -1,4 +1,4 @@
-"""Screenshot the MLflow UI comparing RNN, LSTM and GRU on one dataset, for the README.
+"""Screenshot the MLflow UI comparing RNN, LSTM and GRU on one dataset, for the docs.
 
 Trains course_ex2 (digits read as 64 pixel steps) briefly with each cell, as a sweep,
 into a temporary MLflow store; serves the UI on loopback; and has a headless chromium

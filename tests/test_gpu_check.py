@@ -1,7 +1,7 @@
 """`make gpu-check` on a machine without a GPU: one line that says so, exit status 2.
 
 On a GPU machine the same command trains the default entries on both devices (its
-figures are in the README); here only its refusals can be checked.
+figures are in docs: guides/gpu.md); here only its refusals can be checked.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from seqlab.tracking.store import (
     init_store,
 )
 
-# The filter the README gives for "RNN vs LSTM vs GRU on one dataset".
+# The filter docs: guides/compare.md gives for "RNN vs LSTM vs GRU on one dataset".
 CELLS_FILTER = "tags.dataset = 'elec_equip' and tags.model = 'ManyToOneNet'"
 
 
@@ -169,7 +169,7 @@ def test_the_best_alias_moves_only_to_a_better_run(tmp_path, metric, higher_is_b
 
 
 def test_a_users_own_net_takes_a_presets_alias_only_on_the_same_data(tmp_path):
-    """`models:/seqlab-many_to_one@best-elec_equip` (the README's kind of example) is a
+    """`models:/seqlab-many_to_one@best-elec_equip` (the docs' kind of example) is a
     net trained on that data as prepared for the holder: a net of the user's own on a
     fresh store, or on the preset prepared otherwise, gets an alias naming its data."""
     tracking = store(tmp_path)

@@ -98,7 +98,7 @@ def test_an_answer_of_the_wrong_shape_is_one_line(own_module):
     assert str(caught.value) == (
         "model: own_nets.EveryStep answered inputs of shape (2, 7, 3) with (2, 7, 5); this "
         "task expects (2, 5) (one row per sequence: a score per class, or the value); see "
-        'README "Your own model"')
+        "docs: guides/own-model.md")
     check_outputs(net, {**batch, "targets": torch.zeros(4, 7, dtype=torch.long)}, 5,
                   per_step=True, target="own_nets.EveryStep")  # right for a label per step
 

@@ -89,7 +89,7 @@ def main() -> None:
     if gpu is None:
         build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
         raise NoGpu(f"no GPU: torch {torch.__version__} ({build}) sees no CUDA device; on a "
-                    "GPU machine install torch's CUDA build (README, 'Using a GPU')")
+                    "GPU machine install torch's CUDA build (see docs: guides/gpu.md)")
     print(f"GPU check: {gpu}; torch {torch.__version__}, CUDA {torch.version.cuda}; "
           f"CPU runs with {torch.get_num_threads()} threads")
     folders = project().cache

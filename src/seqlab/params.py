@@ -34,7 +34,7 @@ from seqlab.sweeps.seeds import pipeline_entries
 
 HEADER = (
     "# Generated from conf/ by `python -m seqlab.params` (make params): edit conf/, not this\n"
-    "# file. A test fails when the two disagree. See README, 'One source of truth'.\n"
+    "# file. A test fails when the two disagree. See docs: concepts/configuration.md.\n"
 )
 
 

@@ -1,6 +1,7 @@
 """`task: auto` for numeric sequences: are a file's labels classes, or numbers to predict?
 
-One rule for every numeric-sequence kind (.ts, long CSV, npz), documented in the README:
+One rule for every numeric-sequence kind (.ts, long CSV, npz), documented in
+docs: guides/own-data/index.md:
 
 - a `.ts` file declares it: `@targetLabel true` means numeric targets (regression; a
   target that is not a number is then an error naming its line), `@classLabel` classes;

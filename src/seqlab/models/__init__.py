@@ -76,7 +76,7 @@ def check_outputs(net: nn.Module, batch: dict, output_size: int, per_step: bool,
                 "one row per sequence: a score per class, or the value")
         raise ConfigError(f"model: {target} answered inputs of shape {tuple(inputs.shape)} "
                           f"with {found or type(outputs).__name__}; this task expects "
-                          f"{expected} ({what}); see README \"Your own model\"")
+                          f"{expected} ({what}); see docs: guides/own-model.md")
 
 
 def lengths_optional(net: nn.Module) -> nn.Module:

@@ -28,7 +28,8 @@ def encode(frame: pd.DataFrame, meta: Meta, place: Place) -> Encoded:
     if not meta.raw:
         raise DataError(f"{meta.name}: its meta.json has no `raw` (what raw inputs look "
                         "like): preprocess and train again with this seqlab, or, for a "
-                        "dataset kind of your own, set Meta.raw (README: Adding a dataset)")
+                        "dataset kind of your own, set Meta.raw "
+                        "(see docs: extending/dataset-kind.md)")
     if meta.raw.get("format") not in FORMATS:
         raise DataError(f"{meta.name}: meta.json's raw format {meta.raw.get('format')!r} is "
                         f"not one of: {', '.join(FORMATS)}")

@@ -95,7 +95,7 @@ def holder_value(client: Any, name: str, alias: str, metric: str) -> float | Non
 def alias_for(client: Any, name: str, run: Any) -> str:
     """The alias a finished run competes for: its data's (data_alias).
 
-    A net of the user's own takes a preset's alias (the one the README serves) only from
+    A net of the user's own takes a preset's alias (the one the docs serve) only from
     a holder trained on the very same data (the tag `data.sha256`: the prepared arrays,
     split included), where its validation metric means what the holder's does. Otherwise
     (a fresh store, or the preset prepared with other settings) it competes for an alias

@@ -32,7 +32,7 @@ for _name, _value in BOUNDED_WAITS.items():
     os.environ.setdefault(_name, _value)
 # The experiment tag that records an experiment's kind: model training, not GenAI. The
 # UI's experiment-type selector writes it too; MLflow 3.17's UI itself follows the
-# GenAI | Model training switch of its sidebar (see the README's "Compare in MLflow").
+# GenAI | Model training switch of its sidebar (see docs: guides/compare.md).
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 TRAINING_KIND = "custom_model_development"
 
