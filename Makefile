@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # DVC stages call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run params test test-fast lint bench compare profile gpu-check ui ui-check server server-stop serve clean
+.PHONY: setup run params test test-fast lint bench compare profile gpu-check ui ui-check server server-stop serve docs docs-serve clean
 
 setup: $(STAMP)
 
@@ -68,6 +68,15 @@ serve: setup  ## serve a logged model on http://127.0.0.1:$(PORT): make serve MO
 
 server-stop:  ## stop `make server` (MLflow and PostgreSQL); the runs stay in .server/
 	$(BIN)/python -m seqlab.tracking.server stop
+
+# MkDocs' plugins print a notice about MkDocs 2 on every build; it says nothing about the site.
+DOCS_ENV := NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true
+
+docs: setup  ## the documentation site, built strict into site/ (a broken link or a missing page fails)
+	$(DOCS_ENV) $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: setup  ## the documentation site on http://127.0.0.1:8000, rebuilt on every edit
+	$(DOCS_ENV) $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
 
 clean:  ## remove pipeline outputs and checkpoints; DVC restores outputs from .dvc/cache, MLflow runs stay
 	rm -rf data/raw data/processed data/cache models plots outputs multirun checkpoints

@@ -2,7 +2,7 @@
 
 The pooled test metrics weigh every window alike, so a large series dominates them; a
 user with several stores wants each store's forecast judged on its own, MASE against its
-own seasonal naive scale (meta.series[name]["naive_mae"]).
+own seasonal naive scale (`meta.series[name]["naive_mae"]`).
 """
 
 from __future__ import annotations
