@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # DVC stages call `python`: make it the project's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run params test test-fast lint bench compare profile gpu-check ui ui-check server server-stop serve docs docs-serve clean
+.PHONY: setup run params test test-fast lint bench compare profile gpu-check ui ui-check server server-stop serve docs docs-serve docs-check clean
 
 setup: $(STAMP)
 
@@ -77,6 +77,9 @@ docs: setup  ## the documentation site, built strict into site/ (a broken link o
 
 docs-serve: setup  ## the documentation site on http://127.0.0.1:8000, rebuilt on every edit
 	$(DOCS_ENV) $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
+docs-check: docs  ## open the built site's home page and a guide in headless chromium; pictures in docs/
+	$(BIN)/python scripts/docs_check.py --site site --out-dir docs
 
 clean:  ## remove pipeline outputs and checkpoints; DVC restores outputs from .dvc/cache, MLflow runs stay
 	rm -rf data/raw data/processed data/cache models plots outputs multirun checkpoints
