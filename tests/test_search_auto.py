@@ -5,6 +5,7 @@ name of the `search` group, still working)."""
 from __future__ import annotations
 
 import functools
+import json
 import os
 
 import optuna
@@ -145,6 +146,11 @@ def test_a_search_runs_families_within_its_budget_and_says_each_trial(tmp_path):
         record = OmegaConf.load(tmp_path / "sweep" / str(trial.number) / ".hydra" /
                                 "config.yaml")
         assert "search" not in record and record.trial.number == trial.number
+    # The study's answer: its best trial or the two averaged, whichever validates better,
+    # scored once on test (seqlab.sweeps.ensemble; tests/test_ensemble.py).
+    assert "seqlab: ensemble of 2 (trial " in log and "seqlab: kept model: test/acc = " in log
+    kept = json.loads((tmp_path / "sweep" / "ensemble" / "metrics.json").read_text())
+    assert kept["selection"]["metric"] == "val/acc"
 
     # A budget spent: no further trial starts, the same command resumes the study.
     spent = run_module(
@@ -157,3 +163,5 @@ def test_a_search_runs_families_within_its_budget_and_says_each_trial(tmp_path):
         spent.stdout + spent.stderr)
     assert len(optuna.load_study(study_name="auto-course_ex2",
                                  storage=f"sqlite:///{tmp_path}/optuna.db").trials) == 3
+    # The resumed study's answer draws on its trials in both sweeps' folders.
+    assert "seqlab: ensemble of 3 (trial " in spent.stderr

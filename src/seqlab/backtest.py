@@ -24,11 +24,16 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from seqlab.errors import ConfigError
 
 
+def is_backtest(dataset: DictConfig) -> bool:
+    """Whether a dataset config asks for forecasts from several origins."""
+    return int(dataset.get("backtest_folds") or 1) > 1
+
+
 def fold_configs(cfg: DictConfig) -> list[DictConfig]:
     """The run's config for each fold, earliest first; none without a backtest."""
-    folds = int(cfg.dataset.get("backtest_folds") or 1)
-    if folds <= 1:
+    if not is_backtest(cfg.dataset):
         return []
+    folds = int(cfg.dataset.backtest_folds)
     if cfg.get("resume"):
         raise ConfigError("dataset.backtest_folds: a backtest is a run of its own; it "
                           "cannot be resumed (set backtest_folds=1)")

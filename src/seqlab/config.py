@@ -24,7 +24,7 @@ from seqlab.checks import (
 from seqlab.errors import ConfigError
 
 TOP_LEVEL_KEYS = ("seed", "entry", "archetype", "dataset", "model", "optim", "scheduler",
-                  "callbacks", "trainer", "tracking", "resume", "trial")
+                  "callbacks", "trainer", "tracking", "resume", "trial", "ensemble")
 # numpy's and Lightning's seeds are 32-bit: above this, seed_everything silently picks a
 # random seed, and the run is no longer reproducible.
 MAX_SEED = 2**32 - 1

@@ -99,7 +99,8 @@ def check_overrides(args: list[str]) -> None:
 
 
 def refuse_search_without_m(overrides: list[str]) -> None:
-    """A search is a sweep of trials: without -m, Hydra would run the preset once."""
+    """A search, or an ensemble, is a sweep of runs: without -m, Hydra would run the
+    preset once."""
     from seqlab.errors import ConfigError
 
     for arg in overrides:
@@ -107,6 +108,9 @@ def refuse_search_without_m(overrides: list[str]) -> None:
         if group in ("search", "hparams_search") and option not in ("", "null"):
             raise ConfigError(f"{arg}: a search runs many trials; add -m, e.g. python -m "
                               f"seqlab.train -m {' '.join(overrides)}")
+        if group == "ensemble" and option.lower() == "true":
+            raise ConfigError(f"{arg}: an ensemble averages a sweep's runs; add seeds=K, e.g. "
+                              f"python -m seqlab.train {' '.join(overrides)} seeds=5")
 
 
 if __name__ == "__main__":

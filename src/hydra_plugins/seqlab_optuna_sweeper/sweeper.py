@@ -40,8 +40,9 @@ if TYPE_CHECKING:  # heavy imports wait for a sweep: Hydra imports this module e
     from hydra_plugins.seqlab_optuna_sweeper._space import SearchSpace
 
 log = logging.getLogger(__name__)
-SEARCH_KEYS = {"trials", "budget_minutes", "storage", "families", "params"}
+SEARCH_KEYS = {"trials", "budget_minutes", "storage", "families", "params", "ensemble"}
 OWNER_ATTR = "seqlab.sweeper"  # host:pid of the sweep that runs a trial
+FOLDER_ATTR = "seqlab.folder"  # a finished trial's output folder (its model/ inside)
 RESULTS_FILE = "optimization_results.yaml"  # in the sweep folder, as hydra-optuna-sweeper
 
 
@@ -55,6 +56,7 @@ class OptunaSweeper(Sweeper):
         self.sampler, self.pruner, self.params = sampler, pruner, params
         self.budget_minutes: float | None = None  # search=auto's settings (search.*)
         self.families: DictConfig | None = None
+        self.ensemble: int | None = None  # search.ensemble: the k best trials averaged
         self.failures: list[BaseException] = []  # auto: trials whose job failed
         self.began = time.monotonic()
         self.hydra_context: HydraContext | None = None
@@ -123,6 +125,8 @@ class OptunaSweeper(Sweeper):
             raise self.failures[0]
         _results.summarise(study, f"val/{headline}", storage, self.config,
                            sweep_dir / RESULTS_FILE)
+        if self.ensemble is not None:
+            self._conclude(study, sweep_dir)
         return returns
 
     def _run(self, study: Study, storage: str, spaces: dict[str, SearchSpace],
@@ -148,6 +152,9 @@ class OptunaSweeper(Sweeper):
             errors = []
             for trial, result in zip(trials, results, strict=True):
                 state, value, error = outcome(study, trial.number, result)
+                if state == TrialState.COMPLETE:  # where its model is, for the ensemble
+                    trial.set_user_attr(FOLDER_ATTR, OmegaConf.select(
+                        result.hydra_cfg, "hydra.runtime.output_dir"))
                 study.tell(trial.number, value, state=state)
                 told.add(trial.number)
                 log.info(self._progress(study, trial, state.name, value))
@@ -164,6 +171,22 @@ class OptunaSweeper(Sweeper):
         if errors:  # a job that failed for a reason of its own: as Hydra's sweeper does
             raise errors[0]
         return list(results)
+
+    def _conclude(self, study: Study, sweep_dir: Path) -> None:
+        """The study's answer (search.ensemble): its best trial or the ensemble of its
+        `ensemble` best, whichever validates better, scored once on test and logged as
+        the sweep's parent run's model (seqlab.sweeps.ensemble)."""
+        from seqlab.sweeps.ensemble import Candidate, conclude, finished
+
+        assert self.config is not None
+        done = [t for t in counted(study) if t.state.name == "COMPLETE" and
+                t.user_attrs.get(FOLDER_ATTR)]
+        up = study.direction.name == "MAXIMIZE"
+        done.sort(key=lambda t: -t.value if up else t.value)
+        candidates = finished([Candidate(Path(t.user_attrs[FOLDER_ATTR]), f"trial {t.number}")
+                               for t in done])
+        conclude(candidates, sweep_dir, self.config.tracking, size=self.ensemble,
+                 always=False)
 
     # -- search=auto --------------------------------------------------------------------
 
@@ -189,6 +212,11 @@ class OptunaSweeper(Sweeper):
             require_number("search.budget_minutes", self.budget_minutes, 0, None,
                            low_open=True)
         self.families = search.get("families")
+        self.ensemble = search.get("ensemble")
+        if self.ensemble is not None:
+            from seqlab.checks import require_int
+
+            require_int("search.ensemble", self.ensemble, minimum=1)
         if search.get("params") is not None:
             self.params = search.params
 

@@ -19,8 +19,14 @@ def net_for_data(model_cfg: DictConfig, meta: Meta) -> nn.Module:
     """Instantiate conf/model's `_target_` with the sizes found in the data's meta.
 
     Every net may take `input_size`, `output_size` and `steps`; a dataset can offer more
-    (vocabulary sizes, special token ids) in meta.model_args.
+    (vocabulary sizes, special token ids) in meta.model_args. A config with `members`
+    (an ensemble's) builds each member so and averages them (seqlab.models.ensemble).
     """
+    if "members" in model_cfg:
+        from seqlab.models.ensemble import Ensemble, averaging
+
+        return Ensemble([net_for_data(member, meta) for member in model_cfg.members],
+                        averaging(meta.task))
     sizes = {"input_size": meta.input_size, "output_size": meta.output_size,
              "steps": meta.steps, **meta.model_args}
     settings = OmegaConf.masked_copy(model_cfg, [k for k in model_cfg if k not in HOW_KEYS])

@@ -24,4 +24,9 @@ class SweepRun(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from seqlab.sweeps.parent import finish_parent
 
+        if config.get("ensemble"):  # seeds=K ensemble=true: before the parent ends
+            from seqlab.errors import run_cli
+            from seqlab.sweeps.ensemble import sweep_ensemble
+
+            run_cli(lambda: sweep_ensemble(config))
         finish_parent(config)
