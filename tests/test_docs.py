@@ -164,3 +164,16 @@ def test_the_browser_check_fails_on_what_a_reader_would_miss():
                            sidebar={"": [], "guides/own-model/": []})
     wrong = check.problems(found)
     assert len(wrong) == 3, wrong
+
+
+def test_the_project_map_names_only_what_is_there():
+    """Every module and folder docs/concepts/layout.md places under src/seqlab/ is there
+    (the README once placed five of them under src/hydra_plugins/)."""
+    page = (ROOT / "docs" / "concepts" / "layout.md").read_text()
+    block = page.split("src/seqlab/\n", 1)[1].split("src/hydra_plugins/", 1)[0]
+    named = [name for line in block.splitlines()
+             for name in re.findall(r"^  ([\w]+(?:\.py|/))", line)]
+    named += re.findall(r"^  [\w]+\.py, ([\w]+\.py)", block, flags=re.M)
+    assert len(named) > 25, named
+    missing = [name for name in named if not (ROOT / "src" / "seqlab" / name).exists()]
+    assert missing == [], missing
