@@ -40,6 +40,7 @@ def test_each_task_gets_the_families_that_fit_it():
     # The normalisation is searched where the data is a series, never elsewhere.
     # (a key of the preset's own dataset on the command line stays valid for every family)
     series = spaces_for("experiment=airline_passengers", "dataset.horizon=12")
+    assert list(series) == [*digits, "nbeats"]  # N-BEATS forecasts a series only
     assert series["mlp"].fixed[-2:] == ["~model.cell", "~model.hidden_size"]
     assert series["linear"].distributions["dataset.normalise"] == CategoricalDistribution(
         ["none", "window"])
