@@ -35,6 +35,9 @@ def spaces_for(*args: str):
 def test_each_task_gets_the_families_that_fit_it():
     digits = spaces_for("experiment=course_ex2")
     assert list(digits) == ["recurrent", "transformer", "tcn", "fcn", "resnet", "mlp", "linear"]
+    # An image, its model a fully connected net: no cells to search (the recurrent
+    # family's params name model.cell), the families that bring their own model.
+    assert list(spaces_for("experiment=digits_fc")) == ["mlp", "linear", "cnn"]
     steps = spaces_for("experiment=ecg_phase_steps")  # synchronous: a label per step
     assert list(steps) == ["recurrent", "transformer", "tcn"]
     # The normalisation is searched where the data is a series, never elsewhere.

@@ -61,16 +61,16 @@ def family_spaces(families: Mapping[str, Any], common: Mapping[str, Any] | None,
 
 
 def fits(family: Mapping[str, Any], config: DictConfig, archetype: str, task: str) -> bool:
-    """Whether a family is for this archetype and task, and the keys its overrides set
-    are in this config (`model.cell` in a model that has cells); a config group such as
-    `model=fc` swaps the model and is allowed where the family's archetypes say."""
+    """Whether a family is for this archetype and task, and the keys its overrides and
+    params set are in this config (`model.cell` in a model that has cells); a config group
+    such as `model=fc` swaps the model and is allowed where the family's archetypes say."""
     if family.get("archetypes") and archetype not in family["archetypes"]:
         return False
     if family.get("tasks") and task not in family["tasks"]:
         return False
     swapped = set()  # groups the family picks (model=fc): their keys are the new ones'
-    for line in family.get("overrides") or ():
-        key = str(line).split("=", 1)[0].lstrip("+~")
+    keys = [str(line).split("=", 1)[0].lstrip("+~") for line in family.get("overrides") or ()]
+    for key in [*keys, *(family.get("params") or {})]:  # the params' keys are set alike
         found = OmegaConf.select(config, key, default=None)
         if "." not in key:
             swapped.add(key)
