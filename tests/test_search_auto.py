@@ -50,6 +50,17 @@ def test_each_task_gets_the_families_that_fit_it():
     assert "dataset.normalise" not in digits["linear"].distributions
 
 
+def test_each_family_is_checked_with_values_of_its_own_not_the_preset_s():
+    """course_ex1's LSTM has 6 units, no size for the transformer's 4 heads; the
+    transformer family draws its own sizes, and the check before the first trial composes
+    the family at its first values (it failed the whole search on the preset's 6)."""
+    from seqlab.config import validate
+
+    first = spaces_for("experiment=course_ex1")["transformer"].first()
+    assert "model.hidden_size=32" in first
+    validate(compose(first))
+
+
 def test_a_family_that_swaps_the_model_drops_what_the_preset_set_for_the_old_one():
     """course_ex2 sets model.cell and model.hidden_size for its LSTM; the MLP family's
     FeedForwardNet would refuse them, so its trials delete them."""

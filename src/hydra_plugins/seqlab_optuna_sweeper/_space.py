@@ -8,7 +8,7 @@ key replaces an earlier one, so a command-line value pins a key the search file 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,19 +46,26 @@ class SearchSpace:
                                + (value if name in self.texts else format_value(value))
                                for name, value in params.items())]
 
-    def extremes(self, skip: Collection[str] = ()) -> list[list[str]]:
-        """Overrides that set one parameter (not in `skip`) to one of its choices or
-        bounds each, to check every value the search may pick before the first trial."""
-        return list(self._extremes(skip))
+    def extremes(self) -> list[list[str]]:
+        """Overrides that set one parameter to one of its choices or bounds each, to
+        check every value the search may pick before the first trial."""
+        return list(self._extremes())
 
-    def _extremes(self, skip: Collection[str]) -> Iterator[list[str]]:
+    def _extremes(self) -> Iterator[list[str]]:
         for name, dist in self.distributions.items():
-            if name in skip:
-                continue
-            values = (dist.choices if isinstance(dist, CategoricalDistribution)
-                      else (dist.low, dist.high))
-            for value in dict.fromkeys(values):
+            for value in dict.fromkeys(_values(dist)):
                 yield self.overrides({name: value})
+
+    def first(self) -> list[str]:
+        """A trial's overrides with every parameter at its first choice or lower bound:
+        one whole config the space can draw."""
+        return self.overrides({name: _values(dist)[0]
+                               for name, dist in self.distributions.items()})
+
+
+def _values(dist: BaseDistribution) -> Sequence[Any]:
+    """A distribution's choices, or its bounds."""
+    return dist.choices if isinstance(dist, CategoricalDistribution) else (dist.low, dist.high)
 
 
 def format_value(value: Any) -> str:

@@ -93,10 +93,11 @@ class OptunaSweeper(Sweeper):
         require_int("hydra.sweeper.n_trials", self.n_trials, minimum=1)
         headline, direction = self._objective()
         spaces = self._spaces(arguments)
-        for space in spaces.values():
-            # search=auto: each family's config once (the shipped ranges are tested; a
-            # trial that fails is said and the search goes on); else every range's ends.
-            self._check(space, skip=set(space.distributions) if self.families else set())
+        if self.families:
+            spaces = self._runnable(spaces)
+        else:  # every range's ends: a value no run accepts stops the sweep now
+            for space in spaces.values():
+                self._check(space.extremes() or [space.fixed])
         storage = storage_url(self.storage)
         study = open_study(self.study_name or default_study_name(self.config), storage,
                            direction)
@@ -287,10 +288,28 @@ class OptunaSweeper(Sweeper):
 
     # -- settings -----------------------------------------------------------------------
 
-    def _check(self, space: SearchSpace, skip: set[str] = frozenset()) -> None:
-        """Compose and validate a run at every choice and bound of each parameter (but
-        those in `skip`), and with none where no parameter is left, so that a value no
-        run accepts stops the sweep now, not in trial 37."""
+    def _runnable(self, spaces: dict[str, SearchSpace]) -> dict[str, SearchSpace]:
+        """search=auto: the families whose config composes and validates at their first
+        values (the shipped ranges are tested; a trial that fails later is said and the
+        search goes on); one whose config cannot run here is left out in one line."""
+        from seqlab.errors import ConfigError
+
+        kept, refused = {}, []
+        for name, space in spaces.items():
+            try:
+                self._check([space.first()])
+                kept[name] = space
+            except ConfigError as error:
+                log.warning(f"search=auto: the {name} family is left out: {error}")
+                refused.append(error)
+        if not kept:
+            raise refused[0]
+        return kept
+
+    def _check(self, runs: list[list[str]]) -> None:
+        """Compose and validate a run with each of `runs`' overrides (a value at each
+        choice and bound of a space's parameters), so that a value no run accepts stops
+        the sweep now, not in trial 37."""
         from hydra.errors import HydraException
 
         from seqlab.config import validate
@@ -298,7 +317,7 @@ class OptunaSweeper(Sweeper):
 
         assert self.hydra_context is not None and self.config is not None
         loader = self.hydra_context.config_loader
-        for overrides in space.extremes(skip) or [space.fixed]:
+        for overrides in runs:
             tried = overrides[-1] if overrides else "(none)"
             try:
                 job = loader.load_sweep_config(self.config, overrides)
