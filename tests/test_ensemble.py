@@ -148,6 +148,11 @@ def test_seeds_with_ensemble_hand_back_one_model_beside_its_members(tmp_path):
         chosen = json.loads((sweep / job / "model" / "selection.json").read_text())
         own = json.loads((sweep / job / "metrics.json").read_text())["headline"]["value"]
         assert f"| job {job} | {chosen['validation']:.4g} | {own:.4g} |" in table
+    # Each member's own command line, the sweep's settings left out.
+    reruns = [line for line in table.splitlines() if line.startswith("python -m seqlab.train ")]
+    assert len(reruns) == 2
+    assert not any(" ensemble=" in line or " hydra." in line for line in reruns)
+    assert any("seed=1" in line and line.endswith("# job 1") for line in reruns)
     metrics = json.loads((kept / "metrics.json").read_text())
     assert metrics["model"] == "Ensemble" and metrics["headline"]["metric"] == "test/acc"
     assert f"| **ensemble** | {metrics['selection']['validation']:.4g} | " \

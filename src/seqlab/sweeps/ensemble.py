@@ -269,7 +269,26 @@ def members_table(result: dict[str, Any], members: list[Candidate],
         rows.append(f"| {member.label} | {shown(scores[member])} | {shown(test)} |")
     rows.append(f"| {headline['baseline_name']} (strongest reference) | | "
                 f"{headline['baseline']:.4g} |")
-    return "\n".join(rows) + "\n"
+    rows += ["", "Each one alone, trained again:", "", "```bash"]
+    rows += [f"python -m seqlab.train {' '.join(rerun(m.folder))}  # {m.label}" for m in members]
+    return "\n".join([*rows, "```"]) + "\n"
+
+
+SWEEP_ONLY = ("search", "hparams_search", "trial=", "hydra", "ensemble=")
+
+
+def rerun(folder: Path) -> list[str]:
+    """A sweep job's overrides as one run's command line: the sweep's own settings (the
+    search, the trial, hydra.*) left out."""
+    import shlex
+
+    import yaml
+
+    path = Path(folder) / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return [f"# {folder}: no overrides recorded"]
+    lines = yaml.safe_load(path.read_text()) or []
+    return [shlex.quote(line) for line in lines if not line.lstrip("~+").startswith(SWEEP_ONLY)]
 
 
 def say(line: str) -> None:
