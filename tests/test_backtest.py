@@ -73,13 +73,14 @@ def test_a_backtest_run_scores_every_fold_and_keeps_the_last_model(tmp_path, run
 
 
 def test_a_backtest_trial_is_judged_by_its_folds_mean_validation_and_pruned_on_the_first():
-    folds = [fold_result(1.0, 3.0, 2.0), fold_result(2.0, 1.0, 2.5)]
-    for fold, value in zip(folds, (0.2, 0.4), strict=True):
-        fold["selection"] = {"metric": "val/mse", "value": value, "validation": value}
+    # A trial's folds are never scored on test (seqlab.pipeline.trial_result).
+    folds = [{"dataset": "s", "selection": {"metric": "val/mse", "value": value,
+                                            "validation": value}} for value in (0.2, 0.4)]
     result = combine(folds)
     assert result["selection"]["validation"] == pytest.approx(0.3)  # the trial's value
     assert result["selection"]["fold_validations"] == [0.2, 0.4]
     assert result["selection"]["value"] == 0.4  # what chose the last fold's weights
+    assert "test" not in result and "headline" not in result
     cfg = compose(["experiment=course_ex1", "dataset.backtest_folds=2",
                    "+trial={study:s,storage:'sqlite:///nowhere.db',number:0}"])
     trials = fold_configs(cfg)  # a search trial may be a backtest

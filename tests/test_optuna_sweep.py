@@ -62,11 +62,15 @@ def test_an_interrupted_study_runs_only_its_missing_trials(tmp_path):
         assert selection["metric"] == "val/acc"  # what kept the weights, too
         assert trial.value == history.loc[selection["epoch"], "val/acc"] == \
             history["val/acc"].max()
-        assert trial.value not in metrics["test"].values()  # no test metric is read
+        assert "test" not in metrics and "headline" not in metrics  # the test split unread
         assert set(trial.params) == {"model.cell", "model.hidden_size", "optim.lr"}
         assert trial.params["model.cell"] in ("rnn", "lstm", "gru")
         assert metrics["cell"] == trial.params["model.cell"]
         assert len(trial.intermediate_values) == 2  # one per epoch
+    # The study's answer, its best trial, is scored on test once, as the parent's model.
+    answer = json.loads((tmp_path / "first" / "ensemble" / "metrics.json").read_text())
+    assert answer["selection"]["validation"] == pytest.approx(study.best_value)
+    assert answer["headline"]["metric"] == "test/acc"
     study.ask()  # what a killed sweep leaves: a trial RUNNING that nobody runs
 
     second = search(tmp_path, "second", "hydra.sweeper.n_trials=4")

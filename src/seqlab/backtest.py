@@ -68,6 +68,8 @@ def combine(results: list[dict[str, Any]]) -> dict[str, Any]:
         combined["selection"] = {**combined["selection"],
                                  "validation": float(np.mean(validations)),
                                  "fold_validations": [float(v) for v in validations]}
+    if "test" not in results[-1]:  # a search trial's folds: validation alone
+        return combined
     test: dict[str, float] = {}
     for name in results[0]["test"]:
         values = np.array([r["test"][name] for r in results], dtype=float)

@@ -24,6 +24,7 @@ from seqlab.layout import (
     CONFIG_FILE,
     FIGURES_DIR,
     HISTORY_FILE,
+    META_FILE,
     METRICS_FILE,
     MODEL_FILE,
     PROFILE_FILE,
@@ -142,12 +143,7 @@ def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluatio
 
         evaluation.figures["learning_curves"] = plots.learning_curves(history)
     result = {
-        "archetype": data.meta.archetype,
-        "task": data.meta.task,
-        "dataset": cfg.dataset.name,
-        "model": cfg.model._target_.rsplit(".", 1)[-1],
-        "cell": cfg.model.get("cell"),
-        "entry": cfg.get("entry"),
+        **describe(cfg, data.meta),
         "headline": evaluation.headline,
         "test": {f"test/{k}": v for k, v in evaluation.test.items()},
         "baselines": evaluation.baselines,
@@ -157,6 +153,22 @@ def evaluate(model_dir: Path, data_dir: Path) -> tuple[dict[str, Any], Evaluatio
     if selection is not None:  # what chose: reported beside the test scores it never read
         result["selection"] = selection
     return result, evaluation
+
+
+def describe(cfg: DictConfig, meta: Any) -> dict[str, Any]:
+    """What a run's record says it is: archetype, task, dataset, model, cell, entry."""
+    return {"archetype": meta.archetype, "task": meta.task, "dataset": cfg.dataset.name,
+            "model": cfg.model._target_.rsplit(".", 1)[-1], "cell": cfg.model.get("cell"),
+            "entry": cfg.get("entry")}
+
+
+def trial_result(model_dir: Path) -> dict[str, Any]:
+    """A search trial's record: what it is and its validation, and no test score. The
+    search's answer alone is scored on test, once (seqlab.sweeps.ensemble): trials judged
+    by validation never read the test split, and spare its baselines and figures."""
+    cfg = model_folder.read_config(model_dir)
+    meta = model_folder.read_meta(Path(model_dir) / META_FILE)
+    return {**describe(cfg, meta), "selection": model_folder.read_selection(model_dir)}
 
 
 def selection_metric(selection: dict[str, Any]) -> str:
@@ -184,13 +196,7 @@ def log_evaluation(run: TrackedRun, result: dict[str, Any], figures_dir: Path) -
 
     baselines = {f"baseline/{name}/{k}": v
                  for name, scores in result["baselines"].items() for k, v in scores.items()}
-    selected = {}
-    if "selection" in result:  # what a sweep's parent and the registry choose by
-        selection = result["selection"]
-        selected = {selection_metric(selection): selection["value"]}
-        run.set_tags({tagnames.SELECTION_METRIC: selection_metric(selection),
-                      tagnames.SELECTION_HIGHER: str(selection["higher_is_better"]).lower(),
-                      tagnames.SELECTION_EPOCH: str(selection["epoch"])})
+    selected = log_selection(run, result.get("selection"))
     # The UI's columns and charts: the figures a person compares. Every test figure
     # (each series', step's, fold's, baseline's) goes to one table beside them.
     top, _ = split_metrics({**result["test"], **baselines, **selected}, result["headline"])
@@ -202,6 +208,28 @@ def log_evaluation(run: TrackedRun, result: dict[str, Any], figures_dir: Path) -
                   tagnames.HEADLINE_BASELINE: headline["baseline_name"]})
     if Path(figures_dir).is_dir():
         run.log_artifacts(Path(figures_dir), FIGURES_DIR)
+
+
+def log_selection(run: TrackedRun, selection: dict[str, Any] | None) -> dict[str, float]:
+    """Tag the run with what chose its weights (what a sweep's parent and the registry
+    choose by); returns the metric to log beside its others."""
+    if not selection:
+        return {}
+    run.set_tags({tagnames.SELECTION_METRIC: selection_metric(selection),
+                  tagnames.SELECTION_HIGHER: str(selection["higher_is_better"]).lower(),
+                  tagnames.SELECTION_EPOCH: str(selection["epoch"])})
+    return {selection_metric(selection): selection["value"]}
+
+
+def record_trial(result: dict[str, Any], metrics_path: Path, run: TrackedRun | None
+                 ) -> dict[str, Any]:
+    """Save a search trial's record (trial_result) and log its selection to its run."""
+    if run is not None:
+        with timing.phase("tracking"):
+            run.log_metrics(log_selection(run, result.get("selection")))
+            result = {**result, "mlflow_run_id": run.run_id}
+    atomic_write_json(Path(metrics_path), result)
+    return result
 
 
 def record(result: dict[str, Any], evaluation: Evaluation, metrics_path: Path,
@@ -287,23 +315,31 @@ def train_and_evaluate(cfg: DictConfig, out_dir: Path, folders: DataFolders | No
         resume_dir = project().checkpoints(f"run-{run_id}") if run_id else None
         if run and tags:
             run.set_tags(tags)
+        trial = bool(cfg.get("trial"))  # a search trial: judged by validation alone
         if folds:
-            result, evaluation = run_backtest(folds, out_dir, folders, run)
+            result, evaluation = run_backtest(folds, out_dir, folders, run, scored=not trial)
         else:
             train(cfg, data_dir, out_dir / RUN_MODEL_DIR, run, resume_dir)
             if not is_global_zero():
                 return {}
-            result, evaluation = evaluate(out_dir / RUN_MODEL_DIR, data_dir)
-        result = record(result, evaluation, out_dir / METRICS_FILE, out_dir / FIGURES_DIR, run)
+            result, evaluation = (trial_result(out_dir / RUN_MODEL_DIR), None) if trial else \
+                evaluate(out_dir / RUN_MODEL_DIR, data_dir)
+        if evaluation is None:
+            result = record_trial(result, out_dir / METRICS_FILE, run)
+        else:
+            result = record(result, evaluation, out_dir / METRICS_FILE, out_dir / FIGURES_DIR,
+                            run)
         check_landed(run, out_dir)  # the record is on disk: one line if the store failed
         return result
 
 
 def run_backtest(folds: list[DictConfig], out_dir: Path, folders: DataFolders | None,
-                 run: TrackedRun | None) -> tuple[dict[str, Any], Evaluation]:
+                 run: TrackedRun | None, scored: bool = True
+                 ) -> tuple[dict[str, Any], Evaluation | None]:
     """Fit and score each fold of a backtest (seqlab.backtest): earlier folds' models in
     `out_dir`/folds/, the last fold's as the run's model (logged to the run, with its
-    epochs); the evaluation returned is the last fold's, for its figures."""
+    epochs); the evaluation returned is the last fold's, for its figures. Not `scored`
+    (a search trial), each fold gives its validation alone, and no evaluation."""
     from seqlab import backtest
 
     kept: dict[str, Any] = {}
@@ -319,12 +355,14 @@ def run_backtest(folds: list[DictConfig], out_dir: Path, folders: DataFolders | 
             kept["model"] = model_dir
         elif last:  # fitted once: the first fold's model is the run's
             shutil.copytree(kept["model"], model_dir)
+        fitted = kept["model"] if not train_it else model_dir
+        if not scored:
+            return trial_result(fitted)
         print(f"seqlab: backtest fold {k}/{len(folds)} scored", file=sys.stderr)
-        result, kept["evaluation"] = evaluate(kept["model"] if not train_it else model_dir,
-                                              data_dir)
+        result, kept["evaluation"] = evaluate(fitted, data_dir)
         return result
 
-    return backtest.run_folds(folds, fit), kept["evaluation"]
+    return backtest.run_folds(folds, fit), kept.get("evaluation")
 
 
 def recorded_config(tracking: Any, run_id: str) -> DictConfig:

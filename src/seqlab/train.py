@@ -61,8 +61,10 @@ def main(cfg: DictConfig) -> float | None:
     from seqlab.evaluation.metrics import say
 
     selection = result.get("selection")
-    chosen = f"; chosen by {selection['metric']} = {selection['value']:.4g}" if selection else ""
-    print(say(result) + chosen)
+    chosen = f"chosen by {selection['metric']} = {selection['value']:.4g}" if selection else ""
+    # A search trial is judged by validation alone: its record holds no test score.
+    print("; ".join(filter(None, [say(result), chosen])) if "headline" in result
+          else f"trial {chosen}")
     # What a sweeper (Optuna) optimises: the headline's validation value at the kept
     # epoch (a search needs a validation split), never a test metric.
     return selection.get("validation") if selection else None

@@ -126,8 +126,7 @@ class OptunaSweeper(Sweeper):
             raise self.failures[0]
         _results.summarise(study, f"val/{headline}", storage, self.config,
                            sweep_dir / RESULTS_FILE)
-        if self.ensemble is not None:
-            self._conclude(study, sweep_dir)
+        self._conclude(study, sweep_dir)  # the study's answer, scored once on test
         return returns
 
     def _run(self, study: Study, storage: str, spaces: dict[str, SearchSpace],
@@ -174,9 +173,9 @@ class OptunaSweeper(Sweeper):
         return list(results)
 
     def _conclude(self, study: Study, sweep_dir: Path) -> None:
-        """The study's answer (search.ensemble): its best trial or the ensemble of its
-        `ensemble` best, whichever validates better, scored once on test and logged as
-        the sweep's parent run's model (seqlab.sweeps.ensemble)."""
+        """The study's answer: its best trial, or the ensemble of its `search.ensemble`
+        best, whichever validates better, scored once on test (the trials never are) and
+        logged as the sweep's parent run's model (seqlab.sweeps.ensemble)."""
         from seqlab.sweeps.ensemble import Candidate, conclude, finished
 
         assert self.config is not None
@@ -186,7 +185,7 @@ class OptunaSweeper(Sweeper):
         done.sort(key=lambda t: -t.value if up else t.value)
         candidates = finished([Candidate(Path(t.user_attrs[FOLDER_ATTR]), f"trial {t.number}")
                                for t in done])
-        conclude(candidates, sweep_dir, self.config.tracking, size=self.ensemble,
+        conclude(candidates, sweep_dir, self.config.tracking, size=self.ensemble or 1,
                  always=False)
 
     # -- search=auto --------------------------------------------------------------------

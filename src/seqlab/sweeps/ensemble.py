@@ -165,8 +165,8 @@ def conclude(candidates: list[Candidate], sweep_dir: Path, tracking_cfg: DictCon
     members = ranked[: size or len(ranked)]
     metric = f"val/{task.headline}"
     if len(members) < 2:
-        say(f"no ensemble: {len(members)} finished run on the best one's data; "
-            f"{ranked[0].label} is kept")
+        alone = "" if size == 1 else " (no ensemble: no other finished run on its data)"
+        say(f"{ranked[0].label} is kept{alone}")
         kept, per_fold = ranked[:1], each[ranked[0]]
     else:
         together = validations(members)
