@@ -342,6 +342,20 @@ def test_upload_to_a_store_that_lost_the_run_makes_a_new_one_with_its_tags(logge
     assert run.data.metrics["test/acc"] == old.data.metrics["test/acc"]
     assert json.loads((copy / "model" / "run.json").read_text())["run_id"] == run_id
 
+    # A search trial's record holds its validation alone (no test score): sent as it is.
+    record = json.loads((out / "metrics.json").read_text())
+    trial = {key: record[key] for key in ("archetype", "task", "dataset", "model", "cell",
+                                          "entry", "selection")}
+    (copy / "metrics.json").write_text(json.dumps(trial))
+    (copy / "model" / "run.json").unlink()  # as the store lost it: a new run again
+    done = subprocess.run([sys.executable, "-m", "seqlab.upload", str(copy)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    sent = client.get_run(done.stdout.strip().splitlines()[-1].rsplit(" ", 1)[1])
+    assert sent.info.status == "FINISHED" and "test/acc" not in sent.data.metrics
+    selected = f"selected/{record['selection']['metric']}"
+    assert sent.data.metrics[selected] == pytest.approx(record["selection"]["value"])
+
 
 def test_a_background_run_answers_each_call_with_its_own_answer(tmp_path, monkeypatch):
     """The DVC stages' tracker (a forked child): a call's answer is never dropped, however

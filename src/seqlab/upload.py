@@ -110,7 +110,7 @@ def _upload(folder: Path) -> tuple[str, str]:
 
     from seqlab import model_folder
     from seqlab.config import instantiate
-    from seqlab.pipeline import log_evaluation, run_tags
+    from seqlab.pipeline import log_evaluation, log_selection, run_tags
     from seqlab.predict.packaging import package
     from seqlab.preparation import prepare_data
     from seqlab.sweeps.parent import sweep_tags
@@ -138,7 +138,11 @@ def _upload(folder: Path) -> tuple[str, str]:
     if history.is_file() and report is not None:
         report(pd.read_csv(history).to_dict("records"))  # only the epochs it lacks
     if metrics is not None:
-        log_evaluation(run, json.loads(metrics.read_text()), figures)
+        record = json.loads(metrics.read_text())
+        if "headline" in record:
+            log_evaluation(run, record, figures)
+        else:  # a search trial's: its validation alone (seqlab.pipeline.record_trial)
+            run.log_metrics(log_selection(run, record.get("selection")))
     if run.down() is None and not has_model(run):
         run.log_model(model_dir, package)
     run.finish("FINISHED" if metrics is not None else "SCHEDULED")  # FAILED after a bug
