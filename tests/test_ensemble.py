@@ -15,7 +15,7 @@ from torch import nn
 from seqlab import ensemble, model_folder
 from seqlab.data.processed import ProcessedData
 from seqlab.errors import ConfigError
-from seqlab.evaluation.validation import validation_headline
+from seqlab.evaluation.validation import validation_scores
 from seqlab.models import net_for_data
 from seqlab.models.ensemble import Ensemble, averaging
 from seqlab.predict.inputs import example
@@ -102,11 +102,26 @@ def test_an_ensemble_folder_loads_and_predicts_the_members_mean(members, tmp_pat
     assert len(answers) == len(raw) and set(answers.columns) == {"label", "probability"}
     assert ((answers["probability"] > 0) & (answers["probability"] <= 1)).all()
     # Its validation is measured as training measures it: the share of right classes.
+    # and its loss, what breaks a tie, the cross entropy of the averaged probabilities.
     rows = data.splits["val"]
     with torch.no_grad():
-        right = (both(torch.from_numpy(data.inputs[rows])).argmax(-1).numpy()
-                 == data.targets[rows])
-    assert validation_headline(both, data, "acc", per_step=False) == pytest.approx(right.mean())
+        probabilities = both(torch.from_numpy(data.inputs[rows])).exp()
+    truth = torch.from_numpy(data.targets[rows])
+    right = (probabilities.argmax(-1) == truth).float().mean()
+    entropy = -probabilities[torch.arange(len(truth)), truth].log().mean()
+    acc, loss = validation_scores(both, data, "acc", per_step=False)
+    assert acc == pytest.approx(float(right)) and loss == pytest.approx(float(entropy), 1e-5)
+
+
+def test_validation_ranks_by_the_headline_then_the_loss():
+    from seqlab.sweeps.ensemble import ranking
+
+    folds = {"a": [(1.0, 0.30), (1.0, 0.10)], "b": [(1.0, 0.05), (1.0, 0.05)],
+             "c": [(0.9, 0.01), (1.0, 0.01)]}
+    # accuracy, higher first; two nets with every class right: the lower loss first
+    assert sorted(folds, key=lambda n: ranking(folds[n], True)) == ["b", "a", "c"]
+    mse = {"a": [(0.2, 0.2)], "b": [(0.1, 0.1)]}
+    assert sorted(mse, key=lambda n: ranking(mse[n], False)) == ["b", "a"]
 
 
 def test_members_of_other_data_are_refused(members, tmp_path):

@@ -199,7 +199,8 @@ def test_a_users_own_net_takes_a_presets_alias_only_on_the_same_data(tmp_path):
     assert held("best-elec_equip") == same_data
 
 
-def test_a_run_without_a_selection_metric_or_model_is_not_registered(tmp_path):
+def test_a_run_without_a_selection_metric_a_model_or_a_test_score_is_not_registered(
+        tmp_path):
     tracking = store(tmp_path)
     experiment = init_store(tracking, ["many_to_one"])["many_to_one"]
     client = tracking.client()
@@ -213,6 +214,11 @@ def test_a_run_without_a_selection_metric_or_model_is_not_registered(tmp_path):
 
     assert promote_if_best(tracking, no_metrics) is None
     assert promote_if_best(tracking, no_model) is None
+    # A search trial: validation and a model, never scored on test (its search's answer
+    # competes in its stead).
+    trial = finished_run(tracking, experiment, "elec_equip", "selected/val/mse", 0.1, False)
+    client.delete_tag(trial, "headline.metric")
+    assert promote_if_best(tracking, trial) is None
     assert client.search_registered_models() == []
 
 

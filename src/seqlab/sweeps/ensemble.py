@@ -115,7 +115,7 @@ def conclude(candidates: list[Candidate], sweep_dir: Path, tracking_cfg: DictCon
     from seqlab import backtest
     from seqlab.data.processed import ProcessedData
     from seqlab.ensemble import data_settings
-    from seqlab.evaluation.validation import validation_headline
+    from seqlab.evaluation.validation import validation_scores
     from seqlab.layout import project
     from seqlab.model_folder import build_net, read_config, read_meta
     from seqlab.models.ensemble import Ensemble, averaging
@@ -142,26 +142,26 @@ def conclude(candidates: list[Candidate], sweep_dir: Path, tracking_cfg: DictCon
     def models(members: list[Candidate], k: int) -> list[Path]:
         return [fold_model(c.folder, k, len(folds)) for c in members]
 
-    def validations(members: list[Candidate]) -> list[float] | None:
-        """Each fold's validation headline of the members averaged (None: no split)."""
+    def validations(members: list[Candidate]) -> list[tuple[float, float]] | None:
+        """Each fold's validation (headline, loss) of the members averaged (None: no
+        validation split)."""
         if not has_val:
             return None
         found = []
         for k, fold in enumerate(folds, start=1):
             nets = [net_of(model) for model in models(members, k)]
             net = nets[0] if len(nets) == 1 else Ensemble(nets, average)
-            found.append(validation_headline(net, fold.data, task.headline, task.per_step))
+            found.append(validation_scores(net, fold.data, task.headline, task.per_step))
         return found
 
-    def mean(values: list[float] | None) -> float | None:
-        return None if values is None else sum(values) / len(values)
+    def rank(values: list[tuple[float, float]]) -> tuple[float, float]:
+        return ranking(values, task.higher_is_better)
 
     settings = data_settings(candidates[0].folder / RUN_MODEL_DIR)
     same = [c for c in candidates if data_settings(c.folder / RUN_MODEL_DIR) == settings]
     each = {c: validations([c]) for c in same}
     scores = {c: mean(v) for c, v in each.items()}
-    ranked = sorted(same, key=lambda c: -scores[c] if task.higher_is_better else scores[c]
-                    ) if has_val else same
+    ranked = sorted(same, key=lambda c: rank(each[c])) if has_val else same
     members = ranked[: size or len(ranked)]
     metric = f"val/{task.headline}"
     if len(members) < 2:
@@ -170,22 +170,24 @@ def conclude(candidates: list[Candidate], sweep_dir: Path, tracking_cfg: DictCon
         kept, per_fold = ranked[:1], each[ranked[0]]
     else:
         together = validations(members)
-        value, best = mean(together), scores[members[0]]
-        better = has_val and (value > best if task.higher_is_better else value < best)
+        best = each[members[0]]
+        better = has_val and rank(together) < rank(best)
         kept = members if always or better else members[:1]
-        against = (f"{metric} {value:.4g} against the best one's {best:.4g} "
+        against = (f"{metric} {mean(together):.4g} against the best one's {mean(best):.4g} "
                    f"({members[0].label})" if has_val else "no validation split to compare")
+        if has_val and mean(together) == mean(best):
+            against += f", loss {mean(together, 1):.4g} against {mean(best, 1):.4g}"
         say(f"ensemble of {len(members)} ({', '.join(c.label for c in members)}): {against}: "
             + ("the ensemble is kept" if len(kept) > 1 else f"{kept[0].label} is kept"))
-        per_fold = together if len(kept) > 1 else each[members[0]]
+        per_fold = together if len(kept) > 1 else best
     target = Path(sweep_dir) / ENSEMBLE_DIR
     results, evaluation = [], None
     for k, fold in enumerate(folds, start=1):
         model_dir = target / (RUN_MODEL_DIR if k == len(folds) else f"folds/fold{k}")
         # What chose it, as a run's selection.json says (none without a validation split).
         selection = None if per_fold is None else {
-            "metric": metric, "value": per_fold[k - 1], "epoch": None,
-            "higher_is_better": task.higher_is_better, "validation": per_fold[k - 1]}
+            "metric": metric, "value": per_fold[k - 1][0], "epoch": None,
+            "higher_is_better": task.higher_is_better, "validation": per_fold[k - 1][0]}
         keep(models(kept, k), model_dir, selection)
         result, evaluation = evaluate(model_dir, fold.data_dir)
         results.append(result)
@@ -195,6 +197,18 @@ def conclude(candidates: list[Candidate], sweep_dir: Path, tracking_cfg: DictCon
     (target / TABLE_FILE).write_text(table)
     print(table)
     return target / RUN_MODEL_DIR
+
+
+def mean(values: list[tuple[float, float]] | None, i: int = 0) -> float | None:
+    """The folds' mean of each fold's (headline, loss) item `i`; None without values."""
+    return None if values is None else sum(v[i] for v in values) / len(values)
+
+
+def ranking(values: list[tuple[float, float]], higher_is_better: bool) -> tuple[float, float]:
+    """A sort key, best first, of the folds' validation (headline, loss): the headline
+    in its direction, then (a tie, as a small validation split gives) the lower loss."""
+    headline = mean(values)
+    return (-headline if higher_is_better else headline), mean(values, 1)
 
 
 def keep(members: list[Path], model_dir: Path, selection: dict[str, Any] | None) -> None:

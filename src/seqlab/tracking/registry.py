@@ -131,6 +131,8 @@ def promote_if_best(tracking: Tracking, run_id: str) -> int | None:
         metric = tags.get(tagnames.SELECTION_METRIC)
         if not (metric in metrics and tags.get(tagnames.ARCHETYPE) and tags.get(tagnames.DATASET)):
             return None
+        if tags.get(tagnames.HEADLINE_METRIC) not in metrics:  # never scored on test: a
+            return None  # search trial, whose search's answer competes in its stead
         model = logged_model(client, run)
         if model is None:
             return None
