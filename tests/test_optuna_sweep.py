@@ -35,8 +35,12 @@ def search(tmp_path: Path, run: str, *overrides: str):
                       env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
-def load(tmp_path: Path, name: str = "course_ex2") -> optuna.Study:
-    return optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path}/optuna.db")
+def load(tmp_path: Path, name: str | None = None) -> optuna.Study:
+    """The study `name`, else the storage's one study (its name hashes the overrides)."""
+    storage = f"sqlite:///{tmp_path}/optuna.db"
+    if name is None:
+        [name] = optuna.get_all_study_names(storage)
+    return optuna.load_study(study_name=name, storage=storage)
 
 
 def states(study: optuna.Study) -> list[str]:
@@ -109,7 +113,8 @@ def test_a_hopeless_trial_is_pruned(tmp_path):
     """A trial whose learning rate is too small to learn against one that learns: the
     median pruner, allowed to prune after one epoch, stops it after its second."""
     pinned = ["optim.max_epochs=3", "model.cell=lstm", "model.hidden_size=32",
-              "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=1"]
+              "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=1",
+              "hydra.sweeper.study_name=prune"]  # one study for two learning rates
     good = search(tmp_path, "good", *pinned, "optim.lr=0.01", "hydra.sweeper.n_trials=1")
     assert good.returncode == 0, good.stderr[-3000:]
     hopeless = search(tmp_path, "hopeless", *pinned, "optim.lr=1e-7",

@@ -121,6 +121,22 @@ def test_a_search_without_m_is_one_line_not_one_run(group, capsys):
     check_overrides(["experiment=course_ex2"])  # no search: one run, nothing said
 
 
+def test_the_same_command_resumes_its_study_and_another_problem_starts_its_own():
+    from hydra_plugins.seqlab_optuna_sweeper.sweeper import default_study_name
+
+    def name(*task: str) -> str:
+        return default_study_name(OmegaConf.create({"hydra": {
+            "runtime": {"choices": {"search": "auto", "experiment": "japanese_vowels"}},
+            "overrides": {"task": ["experiment=japanese_vowels", "search=auto", *task]}}}))
+
+    arrowhead = name("dataset=uea", "dataset.problem=ArrowHead")
+    assert arrowhead.startswith("auto-japanese_vowels-")
+    assert name("dataset.problem=ArrowHead", "dataset=uea", "search.budget_minutes=5",
+                "tracking.enabled=false", "hydra.sweep.dir=x") == arrowhead
+    assert name("dataset=uea", "dataset.problem=GunPoint") != arrowhead
+    assert name() == name("search.trials=10") == "auto-japanese_vowels"
+
+
 def test_the_old_group_name_is_the_same_search():
     """hparams_search=course_ex2 selects search=course_ex2 (the sweep says the new name
     in one line: tests/test_optuna_sweep.py)."""
@@ -152,8 +168,9 @@ def test_a_search_runs_families_within_its_budget_and_says_each_trial(tmp_path):
     assert len(progress) == 2
     for line in progress:  # family, value, best so far, time spent
         assert " [" in line and "; best " in line and " of 30 min with " in line, line
-    study = optuna.load_study(study_name="auto-course_ex2",
-                              storage=f"sqlite:///{tmp_path}/optuna.db")
+    [name] = optuna.get_all_study_names(f"sqlite:///{tmp_path}/optuna.db")
+    assert name.startswith("auto-course_ex2-")  # its overrides hashed: another problem's
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path}/optuna.db")
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 2
     results = (tmp_path / "sweep" / "optimization_results.yaml").read_text()
     assert f"family: {study.best_trial.params[FAMILY]}" in results
@@ -176,7 +193,7 @@ def test_a_search_runs_families_within_its_budget_and_says_each_trial(tmp_path):
     assert spent.returncode == 0, spent.stderr[-3000:]
     assert "Budget of 0.0001 minutes spent: no further trial (1 not run" in (
         spent.stdout + spent.stderr)
-    assert len(optuna.load_study(study_name="auto-course_ex2",
+    assert len(optuna.load_study(study_name=name,
                                  storage=f"sqlite:///{tmp_path}/optuna.db").trials) == 3
     # The resumed study's answer draws on its trials in both sweeps' folders.
     assert "seqlab: ensemble of 3 (trial " in spent.stderr

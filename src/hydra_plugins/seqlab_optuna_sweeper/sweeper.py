@@ -382,11 +382,25 @@ class OptunaSweeper(Sweeper):
         return OmegaConf.to_container(self.pruner, resolve=True)
 
 
+# Overrides that leave the problem as it is: the search's own settings, where runs are
+# recorded, and Hydra's. Any other (a dataset, a horizon, a problem) makes another study.
+SAME_PROBLEM = ("search", "hparams_search", "hydra", "tracking", "experiment=")
+
+
 def default_study_name(config: DictConfig) -> str:
-    """The search's and the experiment's names, e.g. course_ex2 (once when they agree)."""
+    """The search's and the experiment's names, e.g. course_ex2 (once when they agree),
+    and a hash of the command line's other overrides when it has some (auto-uea-1a2b3c4d):
+    the same command resumes its study, another problem never does."""
+    import hashlib
+
     choices = config.hydra.runtime.choices
     names = [choices.get("search") or choices.get("hparams_search"), choices.get("experiment")]
-    return "-".join(dict.fromkeys(n for n in names if n)) or "seqlab"
+    name = "-".join(dict.fromkeys(n for n in names if n)) or "seqlab"
+    problem = sorted(o for o in config.hydra.overrides.task
+                     if not o.lstrip("~+").startswith(SAME_PROBLEM))
+    if not problem:
+        return name
+    return f"{name}-{hashlib.sha256(' '.join(problem).encode()).hexdigest()[:8]}"
 
 
 def storage_url(url: str | None) -> str:
