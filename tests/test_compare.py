@@ -49,3 +49,12 @@ def test_the_table_lists_every_system_best_mean_first():
 def test_no_peers_environment_is_one_line(tmp_path):
     with pytest.raises(DataError, match="no peers' environment; `make compare` builds it"):
         compare.peer_rows(str(tmp_path / "missing" / "python"), tmp_path / "series.csv")
+
+
+def test_the_kept_table_is_outside_the_folder_the_report_stage_replaces():
+    """`dvc repro`'s report stage writes reports/ whole (seqlab.report.summary.write_report):
+    a table kept there was deleted by the next `make run`."""
+    from pathlib import Path
+
+    assert not compare.OUT.is_relative_to(Path("reports"))
+    assert compare.OUT.parent == compare.PEERS.parent.relative_to(compare.PEERS.parents[1])

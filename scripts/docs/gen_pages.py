@@ -20,7 +20,7 @@ def write(path: str, text: str) -> None:
 
 write("results/index.md", results.results_page(ROOT / "metrics"))
 write("results/report.md", results.report_page(ROOT / "reports"))
-write("results/compare.md", results.compare_page(ROOT / "reports"))
+write("results/compare.md", results.compare_page(ROOT / "compare" / "results.md"))
 write("results/bench.md", results.bench_page(ROOT / "docs" / "bench.txt"))
 # The report's figures, beside its page, as its links expect them.
 for figure in sorted((ROOT / "reports" / "figures").glob("*.png")):

@@ -109,12 +109,12 @@ def report_page(reports_dir: Path) -> str:
             + text)
 
 
-def compare_page(reports_dir: Path) -> str:
-    """reports/compare.md as a page."""
-    text = (reports_dir / "compare.md").read_text()
+def compare_page(results_file: Path) -> str:
+    """compare/results.md, the last `make compare`, as a page."""
+    text = Path(results_file).read_text()
     title, _, body = text.partition("\n")
     return (title + "\n\n"
-            + HEADER.format(source="`reports/compare.md`", maker="`make compare`", it="it")
+            + HEADER.format(source="`compare/results.md`", maker="`make compare`", it="it")
             + body.lstrip("\n"))
 
 

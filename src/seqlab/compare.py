@@ -30,7 +30,8 @@ HORIZON, FOLDS, SEASON = 12, 3, 12
 AIRLINE = ["experiment=airline_passengers", f"dataset.horizon={HORIZON}",
            f"dataset.backtest_folds={FOLDS}", "dataset.window=12"]
 PEERS = Path(__file__).resolve().parents[2] / "compare" / "peers.py"
-OUT = Path("reports") / "compare.md"
+# Beside the peers' script, not in reports/: the report stage replaces that folder whole.
+OUT = Path("compare") / "results.md"
 
 
 def series_file(folder: Path) -> tuple[Path, list[str]]:
