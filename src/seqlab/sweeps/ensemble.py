@@ -97,7 +97,7 @@ def fold_model(folder: Path, fold: int, folds: int) -> Path:
 
 @dataclass
 class Fold:
-    """One fold's data (the whole run's without a backtest), and its members' nets."""
+    """One fold's data (the whole run's, without a backtest)."""
 
     data_dir: Path
     data: Any  # ProcessedData
@@ -182,13 +182,10 @@ def conclude(candidates: list[Candidate], sweep_dir: Path, tracking_cfg: DictCon
         per_fold = together if len(kept) > 1 else best
     target = Path(sweep_dir) / ENSEMBLE_DIR
     results, evaluation = [], None
-    for k, fold in enumerate(folds, start=1):
+    for k, fold in enumerate(folds, start=1):  # saved, then scored on test: once
         model_dir = target / (RUN_MODEL_DIR if k == len(folds) else f"folds/fold{k}")
-        # What chose it, as a run's selection.json says (none without a validation split).
-        selection = None if per_fold is None else {
-            "metric": metric, "value": per_fold[k - 1][0], "epoch": None,
-            "higher_is_better": task.higher_is_better, "validation": per_fold[k - 1][0]}
-        keep(models(kept, k), model_dir, selection)
+        chosen = None if per_fold is None else per_fold[k - 1][0]
+        keep(models(kept, k), model_dir, selection(metric, chosen, task.higher_is_better))
         result, evaluation = evaluate(model_dir, fold.data_dir)
         results.append(result)
     result = backtest.combine(results) if len(folds) > 1 else results[0]
@@ -197,6 +194,15 @@ def conclude(candidates: list[Candidate], sweep_dir: Path, tracking_cfg: DictCon
     (target / TABLE_FILE).write_text(table)
     print(table)
     return target / RUN_MODEL_DIR
+
+
+def selection(metric: str, value: float | None, higher_is_better: bool) -> dict[str, Any] | None:
+    """What chose the kept model, as a run's selection.json says it (None: no validation
+    split chose it)."""
+    if value is None:
+        return None
+    return {"metric": metric, "value": value, "epoch": None,
+            "higher_is_better": higher_is_better, "validation": value}
 
 
 def mean(values: list[tuple[float, float]] | None, i: int = 0) -> float | None:
