@@ -72,7 +72,7 @@ def _one_error_line(done) -> str:
     ("override", "message"),
     [
         ("model=lstmm", "In 'train': Could not find 'model/lstmm' Available options in 'model': "
-                        "captioner cnn fc frame_by_frame own rnn seq2seq tagger"),
+                        "captioner cnn fc frame_by_frame nbeats own rnn seq2seq tagger"),
         ("model.hiden_size=3", "Could not override 'model.hiden_size'. To append to your "
                                "config use +model.hiden_size=3 (Key 'hiden_size' is not in "
                                "struct)"),
