@@ -29,7 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from scripts.screenshot_ui import free_port, stop, wait_for  # noqa: E402
-from scripts.ui_check import BROWSER_FLAGS, HEIGHT, MISSING, WIDTH, Page, browser_path  # noqa: E402
+from scripts.ui_check import (  # noqa: E402
+    BROWSER_FLAGS,
+    HEIGHT,
+    MISSING,
+    WIDTH,
+    browser_path,
+    conclude,
+    first_page,
+)
 
 # What a reader must find: each page's heading, and the tabs of the site's sections.
 PAGES = {"": "seqlab", "guides/own-model/": "Your own model"}
@@ -99,22 +107,15 @@ async def look(devtools: str, base: str, shots: Path) -> Findings:
     import aiohttp
 
     found = Findings()
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{devtools}/json/list") as response:
-            target = next(t for t in await response.json() if t["type"] == "page")
-        async with session.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-            page = Page(ws)
-            await page.call("Page.enable")
-            await page.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=HEIGHT,
-                            deviceScaleFactor=1, mobile=False)
-            for path, heading in PAGES.items():
-                await page.open(f"{base}/{path}", heading)
-                found.headings[path] = await page.js(HEADING)
-                found.tabs[path] = await page.js(f"({VISIBLE_TEXT})('.md-tabs__link')")
-                found.sidebar[path] = await page.js(
-                    "[...document.querySelectorAll('.md-nav--primary .md-nav__link')]"
-                    ".map(e => e.innerText.trim()).filter(t => t)")
-                await page.screenshot(shots / SHOTS[path])
+    async with aiohttp.ClientSession() as session, first_page(session, devtools) as page:
+        for path, heading in PAGES.items():
+            await page.open(f"{base}/{path}", heading)
+            found.headings[path] = await page.js(HEADING)
+            found.tabs[path] = await page.js(f"({VISIBLE_TEXT})('.md-tabs__link')")
+            found.sidebar[path] = await page.js(
+                "[...document.querySelectorAll('.md-nav--primary .md-nav__link')]"
+                ".map(e => e.innerText.trim()).filter(t => t)")
+            await page.screenshot(shots / SHOTS[path])
     return found
 
 
@@ -151,11 +152,7 @@ def main() -> None:
         found = check_site(args.site, Path(tmp))
         for name in SHOTS.values():
             shutil.copy(Path(tmp) / name, args.out_dir / name)
-    wrong = problems(found)
-    for line in wrong:
-        print(f"docs-check: {line}", file=sys.stderr)
-    print(f"docs-check: {'FAILED' if wrong else 'passed'}; pictures in {args.out_dir}")
-    sys.exit(1 if wrong else 0)
+    conclude("docs-check", problems(found), args.out_dir)
 
 
 if __name__ == "__main__":

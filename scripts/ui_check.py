@@ -27,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,20 @@ def chart_sections(text: str) -> dict[str, int]:
             if k and re.fullmatch(r"\(\d+\)", line)}
 
 
+@asynccontextmanager
+async def first_page(session: Any, devtools: str) -> AsyncIterator[Page]:
+    """The browser's first tab (over DevTools, through an aiohttp `session`), its
+    events on and the window's size set."""
+    async with session.get(f"{devtools}/json/list") as response:
+        target = next(t for t in await response.json() if t["type"] == "page")
+    async with session.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+        page = Page(ws)
+        await page.call("Page.enable")
+        await page.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=HEIGHT,
+                        deviceScaleFactor=1, mobile=False)
+        yield page
+
+
 def call(function: str, *args: object) -> str:
     return f"({function})({', '.join(json.dumps(a) for a in args)})"
 
@@ -165,39 +179,32 @@ async def look(devtools: str, base: str, experiment_id: str, run_name: str, head
     found = Findings()
     settings = "".join(f"localStorage.setItem({json.dumps(k + '_v1')}, "
                        f"{json.dumps(json.dumps(v))});" for k, v in SETTINGS.items())
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{devtools}/json/list") as response:
-            target = next(t for t in await response.json() if t["type"] == "page")
-        async with session.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-            page = Page(ws)
-            await page.call("Page.enable")
-            await page.call("Page.addScriptToEvaluateOnNewDocument", source=settings)
-            await page.call("Emulation.setDeviceMetricsOverride", width=WIDTH,
-                            height=HEIGHT, deviceScaleFactor=1, mobile=False)
+    async with aiohttp.ClientSession() as session, first_page(session, devtools) as page:
+        await page.call("Page.addScriptToEvaluateOnNewDocument", source=settings)
 
-            await page.open(runs_url(base, experiment_id, "TABLE"), run_name)
-            headers = "[role=columnheader], .ag-header-cell"
-            await page.wait(call(VISIBLE, headers) + ".length > 0", "the runs table")
-            found.columns_before = await page.js(call(VISIBLE, headers))
-            found.run_names = await page.js(call(VISIBLE, "a, [role=gridcell]"))
-            await page.wait(call(CLICK, "button", "Columns"), 'the "Columns" button')
-            # One column set: the tree's "Metrics (N)" node, ticked as a whole.
-            found.column_sets = [await page.wait(call(TICK, "Metrics ("),
-                                                 'the column set "Metrics"')]
-            await page.call("Input.dispatchKeyEvent", type="keyDown", key="Escape",
-                            windowsVirtualKeyCode=27)
-            await asyncio.sleep(2)
-            found.rendered = await page.js(call(RENDERED, headers))
-            # MLflow orders metric columns by name: scroll the table to the headline's.
-            await page.js(call(SCROLL_TO, headers, headline))
-            await asyncio.sleep(1)
-            found.columns = await page.js(call(VISIBLE, headers))
-            await page.screenshot(shots / "table.png")
+        await page.open(runs_url(base, experiment_id, "TABLE"), run_name)
+        headers = "[role=columnheader], .ag-header-cell"
+        await page.wait(call(VISIBLE, headers) + ".length > 0", "the runs table")
+        found.columns_before = await page.js(call(VISIBLE, headers))
+        found.run_names = await page.js(call(VISIBLE, "a, [role=gridcell]"))
+        await page.wait(call(CLICK, "button", "Columns"), 'the "Columns" button')
+        # One column set: the tree's "Metrics (N)" node, ticked as a whole.
+        found.column_sets = [await page.wait(call(TICK, "Metrics ("),
+                                             'the column set "Metrics"')]
+        await page.call("Input.dispatchKeyEvent", type="keyDown", key="Escape",
+                        windowsVirtualKeyCode=27)
+        await asyncio.sleep(2)
+        found.rendered = await page.js(call(RENDERED, headers))
+        # MLflow orders metric columns by name: scroll the table to the headline's.
+        await page.js(call(SCROLL_TO, headers, headline))
+        await asyncio.sleep(1)
+        found.columns = await page.js(call(VISIBLE, headers))
+        await page.screenshot(shots / "table.png")
 
-            await page.open(runs_url(base, experiment_id, "CHART"), run_name)
-            await asyncio.sleep(4)  # charts draw after the runs arrive
-            found.sections = chart_sections(await page.js("document.body.innerText"))
-            await page.screenshot(shots / "charts.png")
+        await page.open(runs_url(base, experiment_id, "CHART"), run_name)
+        await asyncio.sleep(4)  # charts draw after the runs arrive
+        found.sections = chart_sections(await page.js("document.body.innerText"))
+        await page.screenshot(shots / "charts.png")
     return found
 
 
@@ -296,10 +303,14 @@ def main() -> None:
         print(json.dumps(found.__dict__, indent=1))
         for shot, name in (("table.png", "mlflow-ui.png"), ("charts.png", "mlflow-ui-charts.png")):
             shutil.copy(store / shot, args.out_dir / name)
-    wrong = problems(found, names, HEADLINE)
+    conclude("ui-check", problems(found, names, HEADLINE), args.out_dir)
+
+
+def conclude(check: str, wrong: list[str], out_dir: Path) -> None:
+    """Say each problem a browser check found, then its verdict, and exit 1 on any."""
     for line in wrong:
-        print(f"ui-check: {line}", file=sys.stderr)
-    print(f"ui-check: {'FAILED' if wrong else 'passed'}; pictures in {args.out_dir}")
+        print(f"{check}: {line}", file=sys.stderr)
+    print(f"{check}: {'FAILED' if wrong else 'passed'}; pictures in {out_dir}")
     sys.exit(1 if wrong else 0)
 
 
