@@ -36,7 +36,7 @@ lint: setup
 bench: setup  ## seqlab vs a plain PyTorch loop on course_ex1 and course_ex2; result kept in docs/bench.txt
 	$(BIN)/python -m seqlab.bench --repeat 5 --save docs/bench.txt
 
-compare: setup .venv-compare/.installed  ## seqlab beside statsforecast on the airline backtest's folds; table kept in compare/results.md
+compare: setup .venv-compare/.installed  ## seqlab beside statsforecast (airline backtest) and aeon (six UEA/UCR problems); tables kept in compare/results.md
 	$(BIN)/python -m seqlab.compare --peers-python .venv-compare/bin/python
 
 # The peers' own environment: their dependencies never meet seqlab's.

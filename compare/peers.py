@@ -1,4 +1,5 @@
-"""The peers of `make compare`: statsforecast's models on the folds seqlab backtests.
+"""The peers of `make compare`: statsforecast's models on the folds seqlab backtests, and
+aeon's classifiers on the UEA/UCR problems' official splits.
 
 Run in the peers' own environment (.venv-compare), apart from seqlab's:
     python compare/peers.py series.csv --horizon 12 --folds 3 --season 12
@@ -7,6 +8,10 @@ each of `folds` origins a horizon apart at the end of the series, each model fit
 the values before its origin, and prints JSON: per model, each fold's MASE (scaled by the
 in-sample seasonal naive error of the values before the origin, as seqlab scales its
 own) and the seconds it took to fit and forecast every fold.
+    python compare/peers.py classify PROBLEM_TRAIN.ts PROBLEM_TEST.ts
+fits ROCKET and 1-NN DTW on the training file and prints JSON: per classifier, its test
+accuracy and the seconds it took to fit and answer (accuracy null where it cannot run:
+aeon's ROCKET takes series of one length only).
 """
 
 from __future__ import annotations
@@ -44,8 +49,40 @@ def models(season: int) -> dict[str, object]:
             "statsforecast Naive": Naive()}
 
 
+def classifiers() -> dict[str, object]:
+    from aeon.classification.convolution_based import RocketClassifier
+    from aeon.classification.distance_based import KNeighborsTimeSeriesClassifier
+
+    return {"aeon ROCKET": RocketClassifier(n_kernels=10_000, random_state=0),
+            "aeon 1-NN DTW": KNeighborsTimeSeriesClassifier(n_neighbors=1, distance="dtw")}
+
+
+def classify(argv: list[str]) -> None:
+    from aeon.datasets import load_from_ts_file
+
+    parser = argparse.ArgumentParser(description="aeon's classifiers on one problem")
+    parser.add_argument("train", help="the problem's official TRAIN .ts file")
+    parser.add_argument("test", help="its TEST .ts file")
+    args = parser.parse_args(argv)
+    (x_train, y_train), (x_test, y_test) = (load_from_ts_file(p) for p in (args.train, args.test))
+    results = {}
+    for name, model in classifiers().items():
+        began = time.perf_counter()
+        try:
+            model.fit(x_train, y_train)
+            accuracy = float(np.mean(model.predict(x_test) == y_test))
+        except ValueError:  # a capability it lacks (series of several lengths)
+            accuracy = None
+        results[name] = {"accuracy": accuracy, "seconds": time.perf_counter() - began}
+    json.dump(results, sys.stdout)
+
+
 def main(argv: list[str]) -> None:
     import pandas as pd
+
+    if argv[:1] == ["classify"]:
+        classify(argv[1:])
+        return
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("series", help="a date,value CSV")

@@ -58,3 +58,22 @@ def test_the_kept_table_is_outside_the_folder_the_report_stage_replaces():
 
     assert not compare.OUT.is_relative_to(Path("reports"))
     assert compare.OUT.parent == compare.PEERS.parent.relative_to(compare.PEERS.parents[1])
+
+
+def test_aeon_reads_the_two_files_seqlab_reads_and_the_table_says_what_cannot_run(
+        monkeypatch):
+    from seqlab.data.ts_file import shipped_file
+
+    asked = []
+    monkeypatch.setattr(compare, "peers", lambda python, *args: asked.append(args) or (
+        '{"aeon ROCKET": {"accuracy": null, "seconds": 0.01},'
+        ' "aeon 1-NN DTW": {"accuracy": 0.95, "seconds": 1.25}}'))
+    found = compare.uea_peers("python", "JapaneseVowels")
+    # The official files seqlab's uea dataset reads (seqlab.data.ts_file.UeaProblem).
+    assert asked == [("classify", *(str(shipped_file("JapaneseVowels", f"JapaneseVowels_{part}.ts"))
+                                    for part in ("TRAIN", "TEST")))]
+    text = compare.uea_table({"JapaneseVowels": {
+        "seqlab preset (bidirectional GRU)": (0.981, 18.4), **found}})
+    assert text.splitlines()[0] == ("| problem | seqlab preset (bidirectional GRU) | "
+                                    "aeon ROCKET | aeon 1-NN DTW |")
+    assert text.splitlines()[2] == "| JapaneseVowels | 0.981 (18 s) | – | 0.950 (1.2 s) |"
