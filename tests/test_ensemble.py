@@ -191,3 +191,35 @@ def test_seeds_with_ensemble_hand_back_one_model_beside_its_members(tmp_path):
     assert [line.split(",")[0] for line in lines[1:]] == [str(v) for v in from_folder["label"]]
     assert np.allclose([float(line.split(",")[1]) for line in lines[1:]],
                        from_folder["probability"])
+
+
+def test_an_ensemble_in_a_search_is_refused_before_any_trial(capsys):
+    from omegaconf import OmegaConf
+
+    from seqlab.sweeps.ensemble import check_sweep
+
+    search = {"_target_": "hydra_plugins.seqlab_optuna_sweeper.sweeper.OptunaSweeper"}
+    with pytest.raises(ConfigError, match="set search.ensemble=<k> instead"):
+        check_sweep(OmegaConf.create({"ensemble": True, "hydra": {"sweeper": search}}))
+    check_sweep(OmegaConf.create({"ensemble": False, "hydra": {"sweeper": search}}))
+    check_sweep(OmegaConf.create({"ensemble": True, "hydra": {"sweeper": {
+        "_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"}}}))
+
+
+@pytest.mark.slow  # a sweep of two backtests
+def test_a_backtest_s_runs_are_averaged_fold_by_fold(tmp_path):
+    done = run_module(
+        "seqlab.train", "experiment=course_ex1", "optim.max_epochs=2",
+        "dataset.backtest_folds=2", "seeds=2", "ensemble=true", *FAST,
+        f"hydra.sweep.dir={tmp_path}/sweep", env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    kept = tmp_path / "sweep" / "ensemble"
+    for fold in (kept / "folds" / "fold1", kept / "model"):  # each fold's members averaged
+        members = model_folder.read_config(fold).model.members
+        assert len(members) == 2
+    first = model_folder.read_config(kept / "folds" / "fold1")
+    assert first.dataset.backtest_fold == 1 and sorted(first.ensemble_of) == [
+        str(tmp_path / "sweep" / job / "folds" / "fold1") for job in ("0", "1")]
+    metrics = json.loads((kept / "metrics.json").read_text())
+    assert metrics["backtest"]["folds"] == 2 and "test/fold2/mase" in metrics["test"]

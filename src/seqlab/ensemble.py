@@ -47,10 +47,10 @@ def write(members: list[Path], target: Path, selection: dict[str, Any] | None = 
     import torch
 
     metas = [(Path(folder) / META_FILE).read_text() for folder in members]
-    if len(set(metas)) > 1:
-        raise ConfigError(f"ensemble: {members[0]} and {members[metas.index(metas[-1])]} were "
-                          "trained on different data; an ensemble's members share one "
-                          "dataset config")
+    other = next((f for f, meta in zip(members, metas, strict=True) if meta != metas[0]), None)
+    if other is not None:
+        raise ConfigError(f"ensemble: {members[0]} and {other} were trained on different "
+                          "data; an ensemble's members share one dataset config")
     with atomic_dir(Path(target)) as tmp:
         state = {f"members.{i}.{name}": weights
                  for i, folder in enumerate(members)

@@ -12,6 +12,7 @@ best-<dataset> alias like any run (by validation).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from dataclasses import dataclass
@@ -61,18 +62,18 @@ def by_validation(candidates: list[Candidate]) -> list[Candidate]:
     return sorted(candidates, key=key)
 
 
-def sweep_ensemble(config: DictConfig) -> Path | None:
-    """`ensemble=true` at a sweep's end (seeds=K): the ensemble of all its finished jobs."""
+def check_sweep(config: DictConfig) -> None:
+    """`ensemble=true` on a sweep that cannot take it: one line before any job runs."""
     from seqlab.errors import ConfigError
 
-    if "optuna" in str(config.hydra.sweeper.get("_target_", "")):
+    if config.get("ensemble") and "optuna" in str(config.hydra.sweeper.get("_target_", "")):
         raise ConfigError("ensemble=true: a search keeps the best of its trials or their "
                           "ensemble by itself; set search.ensemble=<k> instead")
-    from seqlab.backtest import is_backtest
 
-    if is_backtest(config.dataset):
-        raise ConfigError("ensemble=true: a backtest's runs are not ensembled (each fold has "
-                          "its own models); leave out dataset.backtest_folds or ensemble")
+
+def sweep_ensemble(config: DictConfig) -> Path | None:
+    """`ensemble=true` at a sweep's end (seeds=K): the ensemble of all its finished jobs
+    (a backtest's, fold by fold)."""
     sweep_dir = Path(config.hydra.sweep.dir)
     jobs = sorted((f for f in sweep_dir.iterdir() if f.name.isdigit()), key=lambda f: int(f.name))
     candidates = finished([Candidate(f, f"job {f.name}") for f in jobs])
@@ -135,6 +136,7 @@ def conclude(candidates: list[Candidate], sweep_dir: Path, tracking_cfg: DictCon
     average = averaging(meta.task)  # one line for a task whose answers do not average
     has_val = all(len(f.data.splits.get("val", ())) > 0 for f in folds)
 
+    @functools.cache  # a member's net serves its own validation and the ensemble's
     def net_of(model: Path) -> Any:
         return build_net(read_config(model).model, read_meta(model / META_FILE),
                          model / MODEL_FILE)

@@ -17,8 +17,11 @@ class SweepRun(Callback):
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from seqlab.errors import run_cli
+        from seqlab.sweeps.ensemble import check_sweep
         from seqlab.sweeps.parent import start_parent
 
+        run_cli(lambda: check_sweep(config))  # before any job runs
         start_parent(config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
